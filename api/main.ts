@@ -1,0 +1,39 @@
+/** Production entry point of the API: `npm run start:api` with DATABASE_URL and TEMPORAL_ADDRESS. */
+import { getConfig } from '../lib/config';
+import { createLogger, type Logger } from '../lib/logger';
+import { exitOnStartupError, handleShutdown } from '../lib/shutdown';
+import { createTemporalClient, createTemporalProbe } from '../lib/temporal';
+import { createKnex } from '../db/knex';
+import { createApp } from './app';
+import { listen } from './server';
+
+async function main(): Promise<void> {
+  let logger: Logger | undefined;
+  try {
+    const config = getConfig();
+    logger = createLogger(config, 'api');
+    if (!config.database.url || !config.temporal.address) {
+      throw new Error('start:api needs DATABASE_URL and TEMPORAL_ADDRESS; `npm start` runs everything embedded instead');
+    }
+    const knex = createKnex({ url: config.database.url, pool: config.database.pool, logger });
+    const temporal = createTemporalClient(config.temporal.address, config.temporal);
+    const temporalProbe = createTemporalProbe(config.temporal.address);
+    const app = createApp({ config, logger, knex, temporal: temporal.client, temporalProbe });
+    const http = await listen(app, config.http.host, config.http.port);
+    logger.info({ port: config.http.port }, 'API listening');
+    handleShutdown(
+      () => [
+        { name: 'http', run: () => http.close() },
+        { name: 'temporal-client', run: () => temporal.connection.close() },
+        { name: 'temporal-probe', run: () => temporalProbe.close() },
+        { name: 'knex', run: () => knex.destroy() },
+      ],
+      logger,
+      config.shutdownTimeoutMs,
+    );
+  } catch (err) {
+    exitOnStartupError(logger, err);
+  }
+}
+
+void main();

@@ -1,0 +1,49 @@
+import path from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import pg from 'pg';
+import { Model } from 'objection';
+import type { Logger } from '../lib/logger';
+
+// BIGINT ids fit comfortably in a JS number; without this pg hands them back as strings.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => Number.parseInt(v, 10));
+
+export const MIGRATIONS_DIR = path.join(__dirname, 'migrations');
+
+export function migrationConfig(): Knex.MigratorConfig {
+  return {
+    directory: MIGRATIONS_DIR,
+    tableName: 'knex_migrations',
+    loadExtensions: ['.ts', '.js'],
+  };
+}
+
+export interface DatabaseOptions {
+  url: string;
+  pool: { min: number; max: number };
+  /** Where knex's own warnings go; without one they are dropped, not printed. */
+  logger?: Logger;
+}
+
+export function createKnex(opts: DatabaseOptions): Knex {
+  const knex = knexFactory({
+    client: 'pg',
+    connection: opts.url,
+    pool: { min: opts.pool.min, max: opts.pool.max },
+    migrations: migrationConfig(),
+    acquireConnectionTimeout: 10_000,
+    log: {
+      warn: (m: unknown) => opts.logger?.warn({ knex: m }, 'knex warning'),
+      error: (m: unknown) => opts.logger?.error({ knex: m }, 'knex error'),
+      deprecate: (m: unknown) => opts.logger?.warn({ knex: m }, 'knex deprecation'),
+      debug: (m: unknown) => opts.logger?.debug({ knex: m }, 'knex debug'),
+    },
+  });
+  // Objection models use this instance unless a transaction is passed explicitly.
+  Model.knex(knex);
+  return knex;
+}
+
+export async function migrateLatest(knex: Knex): Promise<string[]> {
+  const [, applied] = (await knex.migrate.latest(migrationConfig())) as [number, string[]];
+  return applied;
+}

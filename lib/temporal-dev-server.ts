@@ -1,0 +1,103 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import type { Logger } from './logger';
+import { temporalHealthy } from './temporal';
+
+/**
+ * The Temporal dev server (`temporal server start-dev`) with a SQLite file, so that
+ * workflows survive a restart of `npm start`. Not for production: there Temporal runs
+ * as its own service (see docker-compose.yml).
+ */
+
+export interface DevServerOptions {
+  cliPath: string;
+  dbFile: string;
+  port: number;
+  uiPort: number;
+  namespace: string;
+  /** Search attributes the workflows upsert, registered at start (name → type). */
+  searchAttributes: Record<string, 'Keyword' | 'Text' | 'Int' | 'Double' | 'Bool' | 'Datetime' | 'KeywordList'>;
+  logger: Logger;
+  readyTimeoutMs?: number;
+}
+
+export interface RunningDevServer {
+  address: string;
+  uiUrl: string;
+  stop(): Promise<void>;
+}
+
+export async function startTemporalDevServer(opts: DevServerOptions): Promise<RunningDevServer> {
+  const log = opts.logger.child({ component: 'temporal-dev-server' });
+  await mkdir(path.dirname(opts.dbFile), { recursive: true });
+  const args = [
+    'server', 'start-dev',
+    '--db-filename', opts.dbFile,
+    '--ip', '127.0.0.1',
+    '--port', String(opts.port),
+    '--ui-port', String(opts.uiPort),
+    '--namespace', opts.namespace,
+    '--log-level', 'warn',
+    ...Object.entries(opts.searchAttributes).flatMap(([k, v]) => ['--search-attribute', `${k}=${v}`]),
+  ];
+  const child = spawn(opts.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  let tail = '';
+  const onOutput = (chunk: Buffer) => {
+    const text = chunk.toString('utf8');
+    tail = (tail + text).slice(-2000);
+    for (const line of text.split('\n')) if (line.trim()) log.debug(line.trim());
+  };
+  child.stdout?.on('data', onOutput);
+  child.stderr?.on('data', onOutput);
+  const exitPromise = new Promise<void>((resolve) => {
+    child.on('exit', (code, signal) => {
+      exited = { code, signal };
+      resolve();
+    });
+  });
+
+  const address = `127.0.0.1:${opts.port}`;
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? 90_000);
+  for (;;) {
+    if (exited) {
+      throw new Error(`temporal dev server exited (code ${exited.code}) before it was ready; is port ${opts.port} or ${opts.uiPort} taken?\n${tail}`);
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGTERM');
+      throw new Error(`temporal dev server not ready after ${opts.readyTimeoutMs ?? 90_000} ms\n${tail}`);
+    }
+    if (await probe(address)) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  log.info({ address, ui: `http://localhost:${opts.uiPort}` }, 'Temporal dev server ready');
+
+  return {
+    address,
+    uiUrl: `http://localhost:${opts.uiPort}`,
+    stop: () => stopChild(child, exitPromise, () => exited !== undefined),
+  };
+}
+
+async function probe(address: string): Promise<boolean> {
+  let connection: Connection | undefined;
+  try {
+    connection = await Connection.connect({ address, connectTimeout: 1000 });
+    await temporalHealthy(connection, 1000);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await connection?.close().catch(() => undefined);
+  }
+}
+
+async function stopChild(child: ChildProcess, exitPromise: Promise<void>, hasExited: () => boolean): Promise<void> {
+  if (hasExited()) return;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exitPromise;
+  clearTimeout(timer);
+}

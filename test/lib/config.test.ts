@@ -1,0 +1,62 @@
+import path from 'node:path';
+import { ConfigError, loadConfig, PROJECT_ROOT } from '../../lib/config';
+
+describe('config', () => {
+  it('when nothing is set, then the embedded defaults apply', () => {
+    const config = loadConfig({});
+    expect(config.http.port).toBe(3000);
+    expect(config.database.url).toBeUndefined();
+    expect(config.database.embedded.dir).toBe(path.join(PROJECT_ROOT, '.data', 'postgres'));
+    expect(config.temporal.address).toBeUndefined();
+    expect(config.temporal.dev).toMatchObject({ port: 7233, uiPort: 8233 });
+    expect(config.temporal.dev.dbFile).toBe(path.join(PROJECT_ROOT, '.data', 'temporal', 'temporal.db'));
+    expect(config.temporal.cliPath).toBe(path.join(PROJECT_ROOT, '.tools', 'temporal', 'bin', 'temporal'));
+  });
+
+  it('when production values are set, then they are used', () => {
+    const config = loadConfig({
+      DATABASE_URL: 'postgres://u:p@db:5432/app',
+      TEMPORAL_ADDRESS: 'temporal:7233',
+      PORT: '8080',
+      TEMPORAL_CLI_PATH: '/opt/temporal',
+    });
+    expect(config.database.url).toBe('postgres://u:p@db:5432/app');
+    expect(config.temporal.address).toBe('temporal:7233');
+    expect(config.http.port).toBe(8080);
+    expect(config.temporal.cliPath).toBe('/opt/temporal');
+  });
+
+  it('when several values are malformed, then one error lists every bad key', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud', DATABASE_POOL_MAX: '0' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    for (const key of ['PORT', 'DATABASE_URL', 'LOG_LEVEL', 'DATABASE_POOL_MAX']) expect(problems).toContain(key);
+    expect((error as ConfigError).message).toMatch(/^Invalid configuration:/);
+  });
+
+  it('when an empty DATABASE_URL is given, then the embedded database is used', () => {
+    expect(loadConfig({ DATABASE_URL: '' }).database.url).toBeUndefined();
+  });
+});
+
+describe('nothing but lib/config.ts reads process.env', () => {
+  it('when the source folders are scanned, then process.env appears only in the config module', async () => {
+    const { readdir, readFile } = await import('node:fs/promises');
+    const offenders: string[] = [];
+    for (const dir of ['api', 'workflows', 'activities', 'workers', 'db', 'adapters', 'lib', 'scripts']) {
+      const entries = await readdir(path.join(PROJECT_ROOT, dir), { recursive: true, withFileTypes: true }).catch(() => []);
+      for (const e of entries) {
+        if (!e.isFile() || !e.name.endsWith('.ts')) continue;
+        const file = path.join(e.parentPath, e.name);
+        if (path.relative(PROJECT_ROOT, file) === path.join('lib', 'config.ts')) continue;
+        if ((await readFile(file, 'utf8')).includes('process.env')) offenders.push(path.relative(PROJECT_ROOT, file));
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
+});

@@ -1,0 +1,41 @@
+/** Production entry point of the worker: `npm run start:worker` with DATABASE_URL and TEMPORAL_ADDRESS. */
+import { getConfig } from '../lib/config';
+import { createLogger, type Logger } from '../lib/logger';
+import { exitOnStartupError, handleShutdown } from '../lib/shutdown';
+import { createKnex } from '../db/knex';
+import { startWorkerHealthServer } from './health-server';
+import { startWorker } from './worker';
+
+async function main(): Promise<void> {
+  let logger: Logger | undefined;
+  try {
+    const config = getConfig();
+    logger = createLogger(config, 'worker');
+    if (!config.database.url || !config.temporal.address) {
+      throw new Error('start:worker needs DATABASE_URL and TEMPORAL_ADDRESS; `npm start` runs everything embedded instead');
+    }
+    const knex = createKnex({ url: config.database.url, pool: config.database.pool, logger });
+    const worker = await startWorker({
+      address: config.temporal.address,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      deps: { config, logger, knex },
+    });
+    const health = await startWorkerHealthServer(worker.worker, config.http.host, config.http.workerHealthPort);
+    logger.info({ taskQueue: config.temporal.taskQueue, health: config.http.workerHealthPort }, 'worker running');
+    worker.done.catch((err) => exitOnStartupError(logger, err));
+    handleShutdown(
+      () => [
+        { name: 'health', run: () => health.close() },
+        { name: 'worker', run: () => worker.shutdown() },
+        { name: 'knex', run: () => knex.destroy() },
+      ],
+      logger,
+      config.shutdownTimeoutMs,
+    );
+  } catch (err) {
+    exitOnStartupError(logger, err);
+  }
+}
+
+void main();

@@ -1,0 +1,64 @@
+import { NativeConnection, Runtime, Worker, makeTelemetryFilterString, type WorkerOptions } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../activities';
+import type { Logger } from '../lib/logger';
+
+export interface WorkerHandle {
+  worker: Worker;
+  /** Resolves when the worker has stopped (after shutdown() or a fatal error). */
+  done: Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+let runtimeInstalled = false;
+
+/** Routes the SDK core's logs through pino at warn level; it is chatty otherwise. */
+function installRuntime(logger: Logger): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const log = logger.child({ component: 'temporal-sdk' });
+  Runtime.install({
+    logger: {
+      log: (level, message, meta) => log[level === 'TRACE' ? 'trace' : (level.toLowerCase() as 'info')](meta ?? {}, message),
+      trace: (m, meta) => log.trace(meta ?? {}, m),
+      debug: (m, meta) => log.debug(meta ?? {}, m),
+      info: (m, meta) => log.info(meta ?? {}, m),
+      warn: (m, meta) => log.warn(meta ?? {}, m),
+      error: (m, meta) => log.error(meta ?? {}, m),
+    },
+    // Our own shutdown sequence owns SIGINT/SIGTERM; the SDK would otherwise stop the
+    // worker and re-raise the signal before Postgres and Temporal are stopped in order.
+    shutdownSignals: [],
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } },
+  });
+}
+
+export interface StartWorkerOptions {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  deps: ActivityDeps;
+  overrides?: Partial<WorkerOptions>;
+}
+
+export async function startWorker(opts: StartWorkerOptions): Promise<WorkerHandle> {
+  installRuntime(opts.deps.logger);
+  const connection = await NativeConnection.connect({ address: opts.address });
+  const worker = await Worker.create({
+    connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue,
+    workflowsPath: require.resolve('../workflows'),
+    activities: createActivities(opts.deps),
+    shutdownGraceTime: '10s',
+    ...opts.overrides,
+  });
+  const done = worker.run().finally(() => connection.close());
+  return {
+    worker,
+    done,
+    async shutdown() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await done;
+    },
+  };
+}
