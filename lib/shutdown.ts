@@ -1,3 +1,4 @@
+import { ConfigError } from './config';
 import type { Logger } from './logger';
 
 export type ShutdownStep = { name: string; run: () => Promise<unknown> };
@@ -44,7 +45,8 @@ export function handleShutdown(steps: () => ShutdownStep[], logger: Logger, time
 /** Prints a startup failure (a bad configuration lists every key) and exits non-zero. */
 export function exitOnStartupError(logger: Logger | undefined, err: unknown): never {
   const message = err instanceof Error ? err.message : String(err);
-  if (logger) logger.fatal({ err }, 'startup failed');
+  // A configuration problem is the operator's to fix, not a crash: no stack trace.
+  if (logger && !(err instanceof ConfigError)) logger.fatal({ err }, 'startup failed');
   process.stderr.write(`\n${message}\n`);
   process.exit(1);
 }
