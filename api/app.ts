@@ -1,14 +1,30 @@
 import Koa from 'koa';
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
+import cors from '@koa/cors';
+import helmet from 'koa-helmet';
 import type { Knex } from 'knex';
 import type { Client } from '@temporalio/client';
+import type { Adapters } from '../adapters';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import type { TemporalProbe } from '../lib/temporal';
-import { errorHandler } from './middleware/error-handler';
-import { requestContext } from './middleware/request-id';
+import { ACCESS_TABLE } from './access-table';
+import { AuditLogService } from './audit-logs/service';
+import { auditLogRoutes } from './audit-logs/routes';
+import { AuthService } from './auth/service';
+import { authRoutes } from './auth/routes';
+import { docsRoutes } from './docs/routes';
+import { signedFiles } from './files/routes';
 import { healthRoutes } from './health/routes';
+import { guard } from './middleware/authenticate';
+import { errorHandler } from './middleware/error-handler';
+import { rateLimit } from './middleware/rate-limit';
+import { requestContext } from './middleware/request-id';
+import { buildOpenApiDocument } from './openapi';
+import { mountRoutes, type AnyRouteSpec } from './routing';
+import { UserService } from './users/service';
+import { userRoutes } from './users/routes';
 
 export interface AppDeps {
   config: Config;
@@ -17,24 +33,74 @@ export interface AppDeps {
   /** Starts, signals, updates and queries workflows. */
   temporal: Client;
   temporalProbe: TemporalProbe;
+  adapters: Adapters;
+}
+
+/** Every API route, in one list: mounted, documented and role-tested from here. */
+export function apiRoutes(deps: AppDeps): AnyRouteSpec[] {
+  const { knex, adapters, logger, config } = deps;
+  const users = new UserService({ knex, identity: adapters.identity, storage: adapters.storage, logger });
+  return [
+    ...authRoutes(new AuthService({ knex, identity: adapters.identity }), adapters.storage),
+    ...userRoutes(users, adapters.storage, config.storage.avatarMaxBytes),
+    ...auditLogRoutes(new AuditLogService({ knex })),
+  ];
 }
 
 export function createApp(deps: AppDeps): Koa {
-  const app = new Koa({ proxy: deps.config.env === 'production' });
+  const { config, adapters } = deps;
+  const app = new Koa({ proxy: config.env === 'production' });
   // Errors are logged by the error handler with their request id; Koa's default
   // printer would write stacks to stderr.
   app.silent = true;
 
+  const routes = apiRoutes(deps);
+  let document: object | undefined;
+  const openApi = () => (document ??= buildOpenApiDocument(routes, ACCESS_TABLE, config.publicBaseUrl));
+
   app.use(requestContext(deps.logger));
   app.use(errorHandler());
-  app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '1mb', encoding: 'utf-8' }));
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          // Swagger UI sets inline styles.
+          styleSrc: ["'self'", "'unsafe-inline'"],
+          imgSrc: ["'self'", 'data:'],
+        },
+      },
+    }),
+  );
+  const allowed = new Set(config.api.corsOrigins);
+  app.use(
+    cors({
+      // An origin outside the allowlist gets no CORS headers, so browsers refuse it.
+      origin: (ctx) => (allowed.has(ctx.get('Origin')) ? ctx.get('Origin') : ''),
+      allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
+      exposeHeaders: ['X-Request-Id', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining'],
+      maxAge: 600,
+    }),
+  );
+  const authLimit = rateLimit(config.api.authRateLimit);
+  app.use((ctx, next) => (ctx.path.startsWith('/api/v1/auth/') ? authLimit(ctx, next) : next()));
+  app.use(bodyParser({ enableTypes: ['json'], jsonLimit: config.api.jsonBodyLimitBytes, encoding: 'utf-8' }));
+  app.use(signedFiles(adapters.storage, adapters.storageSecret));
 
   const root = new Router();
   const health = healthRoutes(deps);
   root.use(health.routes(), health.allowedMethods({ throw: true }));
-
-  const api = new Router({ prefix: '/api/v1' });
-  root.use(api.routes(), api.allowedMethods({ throw: true }));
+  const docs = docsRoutes(openApi);
+  root.use(docs.routes(), docs.allowedMethods({ throw: true }));
+  if (adapters.localIdentity) {
+    const local = adapters.localIdentity;
+    root.get('/.well-known/jwks.json', (ctx) => {
+      ctx.set('Cache-Control', 'public, max-age=300');
+      ctx.body = local.jwks();
+    });
+  }
+  mountRoutes(root, routes, { guard: guard({ identity: adapters.identity, knex: deps.knex, accessTable: ACCESS_TABLE }) });
 
   app.use(root.routes());
   app.use(root.allowedMethods({ throw: true }));

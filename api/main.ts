@@ -3,6 +3,7 @@ import { getConfig } from '../lib/config';
 import { createLogger, type Logger } from '../lib/logger';
 import { exitOnStartupError, handleShutdown } from '../lib/shutdown';
 import { createTemporalClient, createTemporalProbe } from '../lib/temporal';
+import { buildAdapters } from '../adapters';
 import { createKnex } from '../db/knex';
 import { createApp } from './app';
 import { listen } from './server';
@@ -18,7 +19,9 @@ async function main(): Promise<void> {
     const knex = createKnex({ url: config.database.url, pool: config.database.pool, logger });
     const temporal = createTemporalClient(config.temporal.address, config.temporal);
     const temporalProbe = createTemporalProbe(config.temporal.address);
-    const app = createApp({ config, logger, knex, temporal: temporal.client, temporalProbe });
+    const adapters = buildAdapters(config, knex, logger);
+    await adapters.identity.init();
+    const app = createApp({ config, logger, knex, temporal: temporal.client, temporalProbe, adapters });
     const http = await listen(app, config.http.host, config.http.port);
     logger.info({ port: config.http.port }, 'API listening');
     handleShutdown(

@@ -46,6 +46,41 @@ const envSchema = z.object({
   TEMPORAL_TEST_SERVER_PATH: optionalString,
 
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1000).max(300_000).default(15_000),
+
+  PUBLIC_BASE_URL: z.url().optional(),
+  CORS_ORIGINS: z.string().default('http://localhost:3000,http://localhost:5173'),
+  JSON_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
+  AUTH_RATE_LIMIT_MAX: z.coerce.number().int().min(1).default(30),
+  AUTH_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).default(60),
+
+  IDENTITY_PROVIDER: z.enum(['local', 'cognito']).default('local'),
+  LOCAL_IDENTITY_ISSUER: z.url().optional(),
+  LOCAL_IDENTITY_CLIENT_ID: z.string().min(1).default('realtyforyou-local'),
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(3600),
+  REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  PASSWORD_RESET_TTL_MINUTES: z.coerce.number().int().min(1).max(1440).default(60),
+  COGNITO_REGION: optionalString,
+  COGNITO_USER_POOL_ID: optionalString,
+  COGNITO_CLIENT_ID: optionalString,
+  COGNITO_CLIENT_SECRET: optionalString,
+  COGNITO_ENDPOINT: optionalString,
+
+  EMAIL_PROVIDER: z.enum(['local']).default('local'),
+  EMAIL_FROM: z.string().min(3).default('RealtyForYou <no-reply@realtyforyou.local>'),
+
+  STORAGE_PROVIDER: z.enum(['local']).default('local'),
+  STORAGE_SIGNING_SECRET: optionalString,
+  STORAGE_URL_TTL_SECONDS: z.coerce.number().int().min(10).max(7 * 86_400).default(900),
+  AVATAR_MAX_BYTES: z.coerce.number().int().min(1024).default(5 * 1024 * 1024),
+}).superRefine((e, ctx) => {
+  if (e.IDENTITY_PROVIDER === 'cognito') {
+    for (const key of ['COGNITO_REGION', 'COGNITO_USER_POOL_ID', 'COGNITO_CLIENT_ID'] as const) {
+      if (!e[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'required when IDENTITY_PROVIDER=cognito' });
+    }
+  }
+  for (const origin of e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean)) {
+    if (!URL.canParse(origin)) ctx.addIssue({ code: 'custom', path: ['CORS_ORIGINS'], message: `"${origin}" is not an origin URL` });
+  }
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -71,6 +106,30 @@ export interface Config {
     testServerPath: string;
   };
   shutdownTimeoutMs: number;
+  /** How clients reach the API; signed file URLs and the local token issuer use it. */
+  publicBaseUrl: string;
+  api: {
+    corsOrigins: string[];
+    jsonBodyLimitBytes: number;
+    authRateLimit: { max: number; windowSeconds: number };
+  };
+  identity: {
+    provider: 'local' | 'cognito';
+    accessTokenTtlSeconds: number;
+    refreshTokenTtlDays: number;
+    passwordResetTtlMinutes: number;
+    local: { issuer: string; clientId: string; keyDir: string };
+    cognito: { region: string; userPoolId: string; clientId: string; clientSecret: string | undefined; endpoint: string | undefined };
+  };
+  email: { provider: 'local'; from: string; outboxDir: string };
+  storage: {
+    provider: 'local';
+    localDir: string;
+    /** Absent: a random secret is kept under the data folder (single-instance local use). */
+    signingSecret: string | undefined;
+    urlTtlSeconds: number;
+    avatarMaxBytes: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -97,6 +156,7 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
   const data = resolveFromRoot(e.DATA_DIR);
   const tools = resolveFromRoot(e.TOOLS_DIR);
   const toolBin = path.join(tools, 'temporal', 'bin');
+  const publicBaseUrl = (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/$/, '');
   return {
     env: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
@@ -122,6 +182,42 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
         : path.join(toolBin, 'temporal-test-server'),
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    publicBaseUrl,
+    api: {
+      corsOrigins: e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
+      jsonBodyLimitBytes: e.JSON_BODY_LIMIT_BYTES,
+      authRateLimit: { max: e.AUTH_RATE_LIMIT_MAX, windowSeconds: e.AUTH_RATE_LIMIT_WINDOW_SECONDS },
+    },
+    identity: {
+      provider: e.IDENTITY_PROVIDER,
+      accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
+      refreshTokenTtlDays: e.REFRESH_TOKEN_TTL_DAYS,
+      passwordResetTtlMinutes: e.PASSWORD_RESET_TTL_MINUTES,
+      local: {
+        issuer: (e.LOCAL_IDENTITY_ISSUER ?? publicBaseUrl).replace(/\/$/, ''),
+        clientId: e.LOCAL_IDENTITY_CLIENT_ID,
+        keyDir: path.join(data, 'identity'),
+      },
+      cognito: {
+        region: e.COGNITO_REGION ?? '',
+        userPoolId: e.COGNITO_USER_POOL_ID ?? '',
+        clientId: e.COGNITO_CLIENT_ID ?? '',
+        clientSecret: e.COGNITO_CLIENT_SECRET,
+        endpoint: e.COGNITO_ENDPOINT,
+      },
+    },
+    email: {
+      provider: e.EMAIL_PROVIDER,
+      from: e.EMAIL_FROM,
+      outboxDir: path.join(data, 'outbox'),
+    },
+    storage: {
+      provider: e.STORAGE_PROVIDER,
+      localDir: path.join(data, 'storage'),
+      signingSecret: e.STORAGE_SIGNING_SECRET,
+      urlTtlSeconds: e.STORAGE_URL_TTL_SECONDS,
+      avatarMaxBytes: e.AVATAR_MAX_BYTES,
+    },
   };
 }
 

@@ -9,6 +9,7 @@ import { createLogger, type Logger } from '../lib/logger';
 import { exitOnStartupError, handleShutdown, type ShutdownStep } from '../lib/shutdown';
 import { createTemporalClient, createTemporalProbe } from '../lib/temporal';
 import { startTemporalDevServer } from '../lib/temporal-dev-server';
+import { buildAdapters } from '../adapters';
 import { createKnex, migrateLatest } from '../db/knex';
 import { startEmbeddedPostgres } from '../db/embedded';
 import { createApp } from '../api/app';
@@ -69,7 +70,9 @@ async function main(): Promise<void> {
     steps.push({ name: 'temporal-client', run: () => temporal.connection.close() });
     const temporalProbe = createTemporalProbe(temporalAddress);
     steps.push({ name: 'temporal-probe', run: () => temporalProbe.close() });
-    const app = createApp({ config, logger, knex, temporal: temporal.client, temporalProbe });
+    const adapters = buildAdapters(config, knex, logger);
+    await adapters.identity.init();
+    const app = createApp({ config, logger, knex, temporal: temporal.client, temporalProbe, adapters });
     const http = await listen(app, config.http.host, config.http.port);
     steps.push({ name: 'http', run: () => http.close() });
 

@@ -47,6 +47,7 @@ export function errorHandler(): Middleware {
     } catch (err) {
       const log = ctx.state.log as Logger | undefined;
       if (err instanceof AppError) {
+        if (err.status === 401) ctx.set('WWW-Authenticate', 'Bearer');
         sendErrors(ctx, err.status, err.details);
         return;
       }

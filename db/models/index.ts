@@ -25,6 +25,9 @@ export class User extends BaseModel {
   email!: string;
   role!: Role;
   cognito_sub!: string;
+  disabled_at!: Date | null;
+  deleted_at!: Date | null;
+  avatar_key!: string | null;
 
   properties?: Property[];
   bookings?: Booking[];
@@ -221,6 +224,7 @@ export class AuditLog extends Model {
   resource_type!: string | null;
   resource_id!: number | null;
   details!: string | null;
+  request_id!: string | null;
   created_at!: Date;
   user?: User;
 

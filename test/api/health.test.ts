@@ -25,7 +25,7 @@ describe('health endpoints', () => {
   });
 
   it('when GET /health, then 200 in the success envelope with a request id header', async () => {
-    const app = buildTestApp({ knex: db.knex, env });
+    const { app } = await buildTestApp({ knex: db.knex, env });
     const res = await request(app.callback()).get('/health');
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ success: true, data: { id: 'liveness', type: 'health', attributes: { status: 'ok' } } });
@@ -36,7 +36,7 @@ describe('health endpoints', () => {
   it('when Postgres and Temporal answer, then GET /health/ready is 200', async () => {
     // The production probe, pointed at the test server's frontend.
     const probe = createTemporalProbe(env.address);
-    const app = buildTestApp({ knex: db.knex, env, temporalProbe: probe });
+    const { app } = await buildTestApp({ knex: db.knex, env, temporalProbe: probe });
     const res = await request(app.callback()).get('/health/ready');
     expect(res.status).toBe(200);
     expect(res.body.data.attributes).toEqual({ status: 'ready', postgres: 'ok', temporal: 'ok' });
@@ -46,7 +46,7 @@ describe('health endpoints', () => {
   it('when Temporal is unreachable, then GET /health/ready is 503 naming temporal only', async () => {
     const deadTemporal = createTemporalProbe(`127.0.0.1:${await freePort()}`);
     try {
-      const app = buildTestApp({ knex: db.knex, env, temporalProbe: deadTemporal });
+      const { app } = await buildTestApp({ knex: db.knex, env, temporalProbe: deadTemporal });
       const res = await request(app.callback()).get('/health/ready');
       expect(res.status).toBe(503);
       expect(res.body.success).toBe(false);
@@ -64,7 +64,7 @@ describe('health endpoints', () => {
   it('when Postgres is unreachable, then GET /health/ready is 503 naming postgres', async () => {
     const deadKnex = createKnex({ url: `postgres://postgres:postgres@127.0.0.1:${await freePort()}/none`, pool: { min: 0, max: 1 } });
     try {
-      const app = buildTestApp({ knex: deadKnex, env });
+      const { app } = await buildTestApp({ knex: deadKnex, env });
       const res = await request(app.callback()).get('/health/ready');
       expect(res.status).toBe(503);
       expect(res.body.errors.map((e: { field: string }) => e.field)).toEqual(['postgres']);

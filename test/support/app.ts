@@ -1,18 +1,50 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { Knex } from 'knex';
+import type Koa from 'koa';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { buildAdapters, type Adapters } from '../../adapters';
 import { createApp } from '../../api/app';
-import { getConfig } from '../../lib/config';
+import { loadConfig, type Config } from '../../lib/config';
 import { createLogger } from '../../lib/logger';
 import type { TemporalProbe } from '../../lib/temporal';
 
-/** The real app, wired to a test database and the time-skipping server's client. */
-export function buildTestApp(deps: { knex: Knex; env: TestWorkflowEnvironment; temporalProbe?: TemporalProbe }) {
-  const config = getConfig();
+export interface TestApp {
+  app: Koa;
+  callback: ReturnType<Koa['callback']>;
+  config: Config;
+  adapters: Adapters;
+  dataDir: string;
+  cleanup(): void;
+}
+
+/**
+ * The real app, wired to a test database, a throw-away data folder (keys, outbox,
+ * files) and the time-skipping server's client. `env` overrides configuration.
+ */
+export async function buildTestApp(deps: {
+  knex: Knex;
+  env: TestWorkflowEnvironment;
+  temporalProbe?: TemporalProbe;
+  config?: Record<string, string>;
+}): Promise<TestApp> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'rfy-app-'));
+  const config = loadConfig({
+    ...process.env,
+    DATA_DIR: dataDir,
+    AUTH_RATE_LIMIT_MAX: '100000',
+    ...deps.config,
+  });
+  const logger = createLogger(config, 'test-api');
+  const adapters = buildAdapters(config, deps.knex, logger);
+  await adapters.identity.init();
   const temporalProbe: TemporalProbe = deps.temporalProbe ?? {
     check: async () => {
       await deps.env.connection.healthService.check({});
     },
     close: async () => undefined,
   };
-  return createApp({ config, logger: createLogger(config, 'test-api'), knex: deps.knex, temporal: deps.env.client, temporalProbe });
+  const app = createApp({ config, logger, knex: deps.knex, temporal: deps.env.client, temporalProbe, adapters });
+  return { app, callback: app.callback(), config, adapters, dataDir, cleanup: () => rmSync(dataDir, { recursive: true, force: true }) };
 }

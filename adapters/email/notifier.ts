@@ -1,0 +1,59 @@
+import type { Knex } from 'knex';
+import type { Logger } from '../../lib/logger';
+import { EmailPermanentError, type EmailSender } from './port';
+import { renderEmail } from './templates';
+
+/**
+ * Sends an email at most once per idempotency key: the notifications row is written
+ * before the provider is called, and a key already marked sent is not sent again.
+ */
+export interface Notification {
+  idempotencyKey: string;
+  template: string;
+  to: string;
+  recipientUserId?: number | null;
+  vars: Record<string, string | number>;
+  attachments?: Array<{ filename: string; contentType: string; content: Buffer }>;
+}
+
+export type NotifyResult = { status: 'sent'; messageId: string } | { status: 'already_sent'; messageId: string | null };
+
+export class Notifier {
+  constructor(
+    private readonly deps: { knex: Knex; sender: EmailSender; from: string; logger: Logger },
+  ) {}
+
+  async send(n: Notification): Promise<NotifyResult> {
+    const { knex, sender, from, logger } = this.deps;
+    const rendered = await renderEmail(n.template, n.vars);
+    await knex('notifications')
+      .insert({
+        idempotency_key: n.idempotencyKey,
+        channel: 'email',
+        template: n.template,
+        recipient_user_id: n.recipientUserId ?? null,
+        recipient: n.to,
+        subject: rendered.subject,
+        status: 'pending',
+        payload: JSON.stringify({ vars: n.vars }),
+      })
+      .onConflict('idempotency_key')
+      .ignore();
+    const row = await knex('notifications').where({ idempotency_key: n.idempotencyKey }).first<{ id: number; status: string; provider_message_id: string | null }>();
+    if (row!.status === 'sent') return { status: 'already_sent', messageId: row!.provider_message_id };
+
+    await knex('notifications').where({ id: row!.id }).increment('attempts', 1);
+    try {
+      const { messageId } = await sender.send(from, { to: n.to, ...rendered, idempotencyKey: n.idempotencyKey, attachments: n.attachments });
+      await knex('notifications').where({ id: row!.id }).update({ status: 'sent', provider_message_id: messageId, sent_at: new Date(), last_error: null });
+      logger.info({ key: n.idempotencyKey, template: n.template, provider: sender.name }, 'email sent');
+      return { status: 'sent', messageId };
+    } catch (err) {
+      const permanent = err instanceof EmailPermanentError;
+      await knex('notifications')
+        .where({ id: row!.id })
+        .update({ status: permanent ? 'failed' : 'pending', last_error: String((err as Error).message).slice(0, 2000) });
+      throw err;
+    }
+  }
+}

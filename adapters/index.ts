@@ -1,0 +1,63 @@
+import path from 'node:path';
+import type { Knex } from 'knex';
+import type { Config } from '../lib/config';
+import type { Logger } from '../lib/logger';
+import { Notifier } from './email/notifier';
+import { LocalEmailSender } from './email/local';
+import type { EmailSender } from './email/port';
+import { CognitoIdentityProvider } from './identity/cognito';
+import { LocalIdentityProvider } from './identity/local';
+import type { IdentityProvider } from './identity/port';
+import { LocalObjectStorage, loadOrCreateSecret } from './storage/local';
+import type { ObjectStorage } from './storage/port';
+
+/** The implementation of each port that the configuration chooses. */
+export interface Adapters {
+  identity: IdentityProvider;
+  /** Set when identity is the local issuer: its JWKS is published by the API. */
+  localIdentity: LocalIdentityProvider | undefined;
+  storage: ObjectStorage;
+  /** Secret of the local storage's signed URLs (served by the API at /files). */
+  storageSecret: string;
+  email: EmailSender;
+  notifier: Notifier;
+}
+
+export function buildAdapters(config: Config, knex: Knex, logger: Logger): Adapters {
+  const email: EmailSender = new LocalEmailSender({ outboxDir: config.email.outboxDir, logger: logger.child({ component: 'outbox' }) });
+  const notifier = new Notifier({ knex, sender: email, from: config.email.from, logger });
+
+  const storageSecret = config.storage.signingSecret ?? loadOrCreateSecret(path.join(config.paths.data, 'secrets', 'storage-signing.key'));
+  const storage: ObjectStorage = new LocalObjectStorage({
+    dir: config.storage.localDir,
+    baseUrl: config.publicBaseUrl,
+    secret: storageSecret,
+    defaultTtlSeconds: config.storage.urlTtlSeconds,
+  });
+
+  let identity: IdentityProvider;
+  let localIdentity: LocalIdentityProvider | undefined;
+  if (config.identity.provider === 'cognito') {
+    identity = new CognitoIdentityProvider(config.identity.cognito);
+  } else {
+    localIdentity = new LocalIdentityProvider({
+      knex,
+      issuer: config.identity.local.issuer,
+      clientId: config.identity.local.clientId,
+      keyDir: config.identity.local.keyDir,
+      accessTokenTtlSeconds: config.identity.accessTokenTtlSeconds,
+      refreshTokenTtlDays: config.identity.refreshTokenTtlDays,
+      passwordResetTtlMinutes: config.identity.passwordResetTtlMinutes,
+      sendResetCode: async (r) => {
+        await notifier.send({
+          idempotencyKey: `password-reset:${r.resetId}`,
+          template: 'password-reset',
+          to: r.email,
+          vars: { full_name: r.fullName, code: r.code, expires_minutes: r.expiresMinutes },
+        });
+      },
+    });
+    identity = localIdentity;
+  }
+  return { identity, localIdentity, storage, storageSecret, email, notifier };
+}

@@ -1,0 +1,42 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * The storage port: S3, or files under the data folder served by the API at signed,
+ * expiring URLs (the default). Keys are relative paths such as `avatars/12/ab12.webp`.
+ */
+export interface StoredObject {
+  key: string;
+  size: number;
+  contentType: string;
+}
+
+export interface ObjectStorage {
+  readonly name: 'local' | 's3';
+  put(key: string, body: Buffer, contentType: string): Promise<StoredObject>;
+  get(key: string): Promise<{ body: Readable; size: number; contentType: string }>;
+  /** Deleting a missing key is not an error. */
+  delete(key: string): Promise<void>;
+  exists(key: string): Promise<boolean>;
+  /** A GET URL that stops working after `ttlSeconds`. */
+  signedUrl(key: string, ttlSeconds?: number): Promise<string>;
+}
+
+export class ObjectNotFoundError extends Error {
+  constructor(key: string) {
+    super(`No object at ${key}`);
+    this.name = 'ObjectNotFoundError';
+  }
+}
+
+/** Keys are plain relative paths: no `..`, no leading slash, no backslashes or NULs. */
+export function assertSafeKey(key: string): void {
+  if (
+    !key ||
+    key.length > 1024 ||
+    key.startsWith('/') ||
+    /[\\\0]/.test(key) ||
+    key.split('/').some((part) => part === '' || part === '.' || part === '..')
+  ) {
+    throw new Error(`Unsafe storage key: ${JSON.stringify(key)}`);
+  }
+}

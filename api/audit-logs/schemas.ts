@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { paginationQuery } from '../pagination';
+import { isoDateTime, resourceSchema } from '../schemas';
+
+export const auditLogListQuery = z
+  .object({
+    ...paginationQuery,
+    user_id: z.coerce.number().int().positive().optional().describe('the acting user'),
+    action: z.string().trim().min(1).max(100).optional().describe('e.g. user_registered, booking_confirmed'),
+    resource_type: z.string().trim().min(1).max(50).optional(),
+    resource_id: z.coerce.number().int().positive().optional(),
+    from: z.iso.datetime({ offset: true }).optional().describe('created at or after (ISO 8601)'),
+    to: z.iso.datetime({ offset: true }).optional().describe('created before (ISO 8601)'),
+  })
+  .strict()
+  .refine((q) => !q.from || !q.to || new Date(q.from) <= new Date(q.to), { message: 'from must not be after to', path: ['from'] });
+
+export const auditLogResource = resourceSchema(
+  'audit_log',
+  z.object({
+    user_id: z.number().int().nullable(),
+    action: z.string(),
+    resource_type: z.string().nullable(),
+    resource_id: z.number().int().nullable(),
+    details: z.record(z.string(), z.unknown()),
+    request_id: z.string().nullable(),
+    created_at: isoDateTime,
+  }),
+);

@@ -1,0 +1,95 @@
+import type { Knex } from 'knex';
+import { User } from '../../db/models';
+import { changedFields, recordAudit } from '../../db/audit';
+import {
+  AuthenticationError,
+  IdentityInputError,
+  type IdentityProvider,
+  type Session,
+} from '../../adapters/identity/port';
+import { AppError, ConflictError, ValidationError } from '../../lib/errors';
+import { userForToken } from '../middleware/authenticate';
+import type { Actor } from '../routing';
+import { authPolicy } from './policy';
+
+function mapIdentityError(err: unknown): never {
+  if (err instanceof IdentityInputError) {
+    if (err.kind === 'conflict') throw new ConflictError(err.message, err.field);
+    throw new ValidationError([{ field: err.field, message: err.message }]);
+  }
+  if (err instanceof AuthenticationError) {
+    throw new AppError(401, 'UNAUTHORIZED', err.reason === 'invalid_refresh_token' ? 'Invalid refresh token' : 'Incorrect email or password');
+  }
+  throw err;
+}
+
+export class AuthService {
+  constructor(private readonly deps: { knex: Knex; identity: IdentityProvider }) {}
+
+  async register(input: { full_name: string; email: string; password: string; role: 'buyer' | 'realtor' }, requestId: string): Promise<User> {
+    authPolicy.assertCanRegisterAs(input.role);
+    const taken = await User.query(this.deps.knex).findOne({ email: input.email });
+    if (taken) throw new ConflictError('An account with this email already exists', 'email');
+    const { sub } = await this.deps.identity
+      .register({ email: input.email, password: input.password, fullName: input.full_name, role: input.role })
+      .catch(mapIdentityError);
+    return this.deps.knex.transaction(async (trx) => {
+      const user = await User.query(trx).insertAndFetch({ cognito_sub: sub, email: input.email, full_name: input.full_name, role: input.role });
+      await recordAudit(trx, { actorId: user.id, action: 'user_registered', resourceType: 'user', resourceId: user.id, details: { role: user.role, email: user.email }, requestId });
+      return user;
+    });
+  }
+
+  async login(email: string, password: string, requestId: string): Promise<{ session: Session; user: User }> {
+    const session = await this.deps.identity.login(email, password).catch(mapIdentityError);
+    // Also creates the users row for an account made outside the API, and refuses a
+    // user an admin disabled or deleted.
+    const user = await userForToken(this.deps, session.accessToken, requestId);
+    await recordAudit(this.deps.knex, { actorId: user.id, action: 'user_logged_in', resourceType: 'user', resourceId: user.id, requestId });
+    return { session, user };
+  }
+
+  async refresh(refreshToken: string, email: string | undefined, requestId: string): Promise<{ session: Session; user: User }> {
+    const session = await this.deps.identity.refresh(refreshToken, email).catch(mapIdentityError);
+    const user = await userForToken(this.deps, session.accessToken, requestId);
+    return { session: { ...session, refreshToken: session.refreshToken ?? refreshToken }, user };
+  }
+
+  async logout(actor: Actor, refreshToken: string): Promise<void> {
+    await this.deps.identity.logout(refreshToken).catch(mapIdentityError);
+    await recordAudit(this.deps.knex, { actorId: actor.user.id, action: 'user_logged_out', resourceType: 'user', resourceId: actor.user.id, requestId: actor.requestId });
+  }
+
+  async requestPasswordReset(email: string, requestId: string): Promise<void> {
+    const user = await User.query(this.deps.knex).findOne({ email });
+    if (user && (user.disabled_at || user.deleted_at)) return;
+    await this.deps.identity.requestPasswordReset(email).catch(mapIdentityError);
+    if (user) {
+      await recordAudit(this.deps.knex, { actorId: null, action: 'password_reset_requested', resourceType: 'user', resourceId: user.id, requestId });
+    }
+  }
+
+  async confirmPasswordReset(email: string, code: string, newPassword: string, requestId: string): Promise<void> {
+    const user = await User.query(this.deps.knex).findOne({ email });
+    if (user && (user.disabled_at || user.deleted_at)) throw new ValidationError([{ field: 'code', message: 'Invalid or expired code' }]);
+    await this.deps.identity.confirmPasswordReset(email, code, newPassword).catch(mapIdentityError);
+    if (user) {
+      await recordAudit(this.deps.knex, { actorId: user.id, action: 'password_reset_completed', resourceType: 'user', resourceId: user.id, requestId });
+    }
+  }
+
+  me(actor: Actor): User {
+    return actor.user;
+  }
+
+  async updateMe(actor: Actor, body: { full_name: string }): Promise<User> {
+    return this.deps.knex.transaction(async (trx) => {
+      const changes = changedFields(actor.user, body);
+      if (!Object.keys(changes).length) return actor.user;
+      const user = await User.query(trx).patchAndFetchById(actor.user.id, { full_name: body.full_name });
+      await recordAudit(trx, { actorId: actor.user.id, action: 'profile_updated', resourceType: 'user', resourceId: actor.user.id, details: { changes }, requestId: actor.requestId });
+      return user;
+    });
+  }
+}
+

@@ -1,0 +1,77 @@
+import type { Middleware } from 'koa';
+import type { Knex } from 'knex';
+import { User } from '../../db/models';
+import { recordAudit } from '../../db/audit';
+import { roleFromGroups, type IdentityProvider } from '../../adapters/identity/port';
+import { AppError } from '../../lib/errors';
+import type { Logger } from '../../lib/logger';
+import type { Access } from '../access-table';
+import type { Actor } from '../routing';
+
+/** One body for every authentication failure, so a caller learns nothing from it. */
+export function unauthorized(): AppError {
+  return new AppError(401, 'UNAUTHORIZED', 'Authentication required');
+}
+
+const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/;
+
+export interface GuardDeps {
+  identity: IdentityProvider;
+  knex: Knex;
+  accessTable: Record<string, Access>;
+}
+
+/**
+ * Finds the users row for a verified token, creating it on the user's first request
+ * (from the provider's attributes). A disabled or deleted user is refused.
+ */
+export async function userForToken(deps: Pick<GuardDeps, 'identity' | 'knex'>, token: string, requestId: string, log?: Logger): Promise<User> {
+  let claims;
+  try {
+    claims = await deps.identity.verifyAccessToken(token);
+  } catch (err) {
+    log?.info({ reason: (err as Error).message }, 'token refused');
+    throw unauthorized();
+  }
+  let user = await User.query(deps.knex).findOne({ cognito_sub: claims.sub });
+  if (!user) {
+    const attrs = await deps.identity.getUserAttributes(token).catch(() => {
+      throw unauthorized();
+    });
+    user = await deps.knex.transaction(async (trx) => {
+      const inserted = await trx('users')
+        .insert({ cognito_sub: claims.sub, email: attrs.email.toLowerCase(), full_name: attrs.fullName, role: roleFromGroups(claims.groups) })
+        .onConflict('cognito_sub')
+        .ignore()
+        .returning('*');
+      const row = inserted[0] ? User.fromDatabaseJson(inserted[0]) : await User.query(trx).findOne({ cognito_sub: claims.sub });
+      if (inserted[0] && row) {
+        await recordAudit(trx, { actorId: row.id, action: 'user_created', resourceType: 'user', resourceId: row.id, details: { source: 'first_sign_in', role: row.role }, requestId });
+      }
+      return row;
+    });
+    if (!user) throw unauthorized();
+  }
+  if (user.disabled_at || user.deleted_at) throw unauthorized();
+  return user;
+}
+
+export function guard(deps: GuardDeps) {
+  return (key: string): Middleware => {
+    const access = deps.accessTable[key];
+    if (!access) throw new Error(`Route ${key} is not in the access table`);
+    return async (ctx, next) => {
+      if (access === 'public') return next();
+      const header = ctx.get('Authorization');
+      const match = BEARER.exec(header);
+      if (!match) throw unauthorized();
+      const user = await userForToken(deps, match[1]!, ctx.state.requestId as string, ctx.state.log as Logger);
+      const actor: Actor = { user, requestId: ctx.state.requestId as string };
+      ctx.state.actor = actor;
+      if (access !== 'authenticated' && !access.includes(user.role)) {
+        throw new AppError(403, 'FORBIDDEN', 'Your role may not use this route');
+      }
+      return next();
+    };
+  };
+}

@@ -1,0 +1,40 @@
+import type { QueryBuilder, Model } from 'objection';
+import { z } from 'zod';
+import type { PageMeta } from './envelope';
+
+export const MAX_PER_PAGE = 100;
+
+/** `?page=&per_page=`; per_page above 100 is clamped to 100, as documented. */
+export const paginationQuery = {
+  page: z.coerce.number().int().min(1).default(1).describe('1-based page number'),
+  per_page: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(20)
+    .transform((n) => Math.min(n, MAX_PER_PAGE))
+    .describe(`items per page, at most ${MAX_PER_PAGE} (larger values are clamped)`),
+};
+
+export interface PageRequest {
+  page: number;
+  per_page: number;
+}
+
+export async function paginate<M extends Model>(
+  query: QueryBuilder<M>,
+  { page, per_page }: PageRequest,
+): Promise<{ items: M[]; meta: PageMeta }> {
+  const { results, total } = await query.page(page - 1, per_page);
+  return {
+    items: results,
+    meta: { current_page: page, per_page, total_pages: Math.ceil(total / per_page), total_count: total },
+  };
+}
+
+export const pageMetaSchema = z.object({
+  current_page: z.number().int(),
+  per_page: z.number().int(),
+  total_pages: z.number().int(),
+  total_count: z.number().int(),
+});

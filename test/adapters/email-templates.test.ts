@@ -1,0 +1,128 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { LocalEmailSender, readOutbox } from '../../adapters/email/local';
+import { EmailTemplateError, renderEmail } from '../../adapters/email/templates';
+
+const RESET_VARS = { full_name: 'Jane Doe', code: '482913', expires_minutes: 15 };
+
+describe('renderEmail', () => {
+  it('when password-reset is rendered, then the code and expiry are in the text and html and no placeholder is left', async () => {
+    const email = await renderEmail('password-reset', RESET_VARS);
+    expect(email.subject).toBe('Your RealtyForYou password reset code');
+    for (const part of [email.text, email.html]) {
+      expect(part).toContain('Jane Doe');
+      expect(part).toContain('482913');
+      expect(part).toContain('15 minutes');
+      expect(part).toContain('RealtyForYou');
+      expect(part).not.toMatch(/\{\{|\}\}/);
+    }
+    expect(email.html).toMatch(/^<!DOCTYPE html>/);
+  });
+
+  it('when welcome is rendered, then it greets the new user', async () => {
+    const email = await renderEmail('welcome', { full_name: 'Sam Lee' });
+    expect(email.subject).toBe('Welcome to RealtyForYou');
+    expect(email.text).toMatch(/^Hi Sam Lee,/);
+    expect(email.html).toContain('Hi Sam Lee,');
+  });
+
+  it('when full_name holds markup, then it is escaped in the html part only', async () => {
+    const fullName = `<script>alert("x")</script> & O'Brien`;
+    const email = await renderEmail('password-reset', { ...RESET_VARS, full_name: fullName });
+    expect(email.html).not.toContain('<script>');
+    expect(email.html).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; O&#39;Brien');
+    expect(email.text).toContain(fullName);
+  });
+
+  it('when a value looks like a placeholder, then it is inserted as text, not expanded', async () => {
+    const email = await renderEmail('password-reset', { ...RESET_VARS, full_name: '{{code}}' });
+    expect(email.text).toContain('Hi {{code}},');
+  });
+
+  it('when a variable is missing, then it throws instead of rendering', async () => {
+    await expect(renderEmail('password-reset', { full_name: 'Jane', expires_minutes: 15 })).rejects.toThrow(
+      /needs variable code/,
+    );
+  });
+
+  it('when a variable is not used by the template, then it throws', async () => {
+    await expect(renderEmail('welcome', { full_name: 'Sam', fullName: 'Sam' })).rejects.toThrow(/does not use: fullName/);
+  });
+
+  it('when a number is not finite, then it throws', async () => {
+    await expect(renderEmail('password-reset', { ...RESET_VARS, expires_minutes: Number.NaN })).rejects.toBeInstanceOf(
+      EmailTemplateError,
+    );
+  });
+
+  it.each(['../password-reset', 'Password-Reset', 'password_reset', 'password-reset.txt', '', 'a/b'])(
+    'when the template name is %j, then it throws',
+    async (name) => {
+      await expect(renderEmail(name, RESET_VARS)).rejects.toThrow(/Invalid email template name/);
+    },
+  );
+
+  it('when no template has that name, then it throws', async () => {
+    await expect(renderEmail('no-such-template', {})).rejects.toThrow(/Unknown email template: no-such-template/);
+  });
+
+  describe('with a broken template', () => {
+    let dir: string;
+
+    beforeEach(() => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rfy-templates-'));
+    });
+
+    afterEach(() => {
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    const write = (name: string, subject: string, text: string, html: string): void => {
+      fs.writeFileSync(path.join(dir, `${name}.subject.txt`), subject);
+      fs.writeFileSync(path.join(dir, `${name}.txt`), text);
+      fs.writeFileSync(path.join(dir, `${name}.html`), html);
+    };
+
+    it('when the same template folder holds a good template, then it renders (the broken cases below are real)', async () => {
+      write('greeting', 'Hello {{full_name}}', 'Hi {{ full_name }}!', '<p>Hi {{full_name}}!</p>');
+      await expect(renderEmail('greeting', { full_name: 'A&B' }, { dir })).resolves.toEqual({
+        subject: 'Hello A&B',
+        text: 'Hi A&B!',
+        html: '<p>Hi A&amp;B!</p>',
+      });
+    });
+
+    it('when a placeholder is not a valid variable name, then it throws', async () => {
+      write('bad-placeholder', 'Hi', 'Hi {{full-name}}', '<p>Hi</p>');
+      await expect(renderEmail('bad-placeholder', {}, { dir })).rejects.toThrow(/unknown placeholder \{\{full-name\}\}/);
+    });
+
+    it('when a placeholder is not closed, then it throws', async () => {
+      write('unclosed', 'Hi', 'Hi {{full_name}', '<p>Hi {{full_name}}</p>');
+      await expect(renderEmail('unclosed', { full_name: 'Jane' }, { dir })).rejects.toThrow(/malformed placeholder/);
+    });
+
+    it('when the subject would span two lines, then it throws', async () => {
+      write('two-line-subject', 'Hi\n{{full_name}}', 'Hi {{full_name}}', '<p>Hi</p>');
+      await expect(renderEmail('two-line-subject', { full_name: 'Jane' }, { dir })).rejects.toThrow(/several lines/);
+    });
+  });
+
+  it('when a rendered email is sent locally, then it reads back unchanged from the outbox', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rfy-templates-'));
+    try {
+      const email = await renderEmail('password-reset', { ...RESET_VARS, full_name: 'Zoë <Dev>' });
+      await new LocalEmailSender({ outboxDir: root }).send('RealtyForYou <no-reply@realtyforyou.com>', {
+        to: 'zoe@example.com',
+        idempotencyKey: 'password-reset:zoe:1',
+        ...email,
+      });
+      const [sent] = await readOutbox(root);
+      expect(sent).toMatchObject({ subject: email.subject, text: email.text, html: email.html });
+      expect(sent?.html).toContain('Zoë &lt;Dev&gt;');
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
