@@ -16,6 +16,7 @@ COPY adapters ./adapters
 COPY db ./db
 COPY lib ./lib
 COPY scripts ./scripts
+COPY templates ./templates
 COPY workers ./workers
 COPY workflows ./workflows
 RUN mkdir -p /app/.data && chown -R node:node /app/.data

@@ -1,27 +1,29 @@
 import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';
 import type { Logger } from '../../lib/logger';
+import { requestContextStore } from '../../lib/request-context';
 
 const SAFE_ID = /^[A-Za-z0-9._-]{8,128}$/;
 
 /**
  * Gives every request an id (a caller's X-Request-Id is kept when it looks sane), puts
- * it on the response header and on a request-scoped logger, and logs the outcome.
+ * it on the response header, runs the request inside a context that adds it to every
+ * log line, and logs the outcome.
  */
 export function requestContext(logger: Logger): Middleware {
   return async (ctx, next) => {
     const incoming = ctx.get('X-Request-Id');
     const requestId = SAFE_ID.test(incoming) ? incoming : randomUUID();
     ctx.state.requestId = requestId;
-    ctx.state.log = logger.child({ request_id: requestId });
+    ctx.state.log = logger;
     ctx.set('X-Request-Id', requestId);
     const started = process.hrtime.bigint();
     try {
-      await next();
+      await requestContextStore.run({ requestId }, next);
     } finally {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      (ctx.state.log as Logger).info(
-        { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 },
+      logger.info(
+        { request_id: requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 },
         'request',
       );
     }

@@ -98,3 +98,25 @@ describe('error envelope', () => {
     expect(res.body.meta.request_id).toBe('trace-12345678');
   });
 });
+
+describe('request id in log lines', () => {
+  it('when a request is served, then every line logged meanwhile, by any logger, carries its id', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = { write: (s: string) => lines.push(JSON.parse(s)) };
+    const logger = createLogger({ logLevel: 'info', env: 'test' }, 'test', sink);
+    const other = logger.child({ component: 'service' });
+    const app = new Koa();
+    app.silent = true;
+    app.use(requestContext(logger));
+    app.use(errorHandler());
+    app.use(async (ctx) => {
+      await new Promise((r) => setTimeout(r, 5));
+      other.info('inside a service');
+      throw new Error('boom');
+    });
+    const res = await request(app.callback()).get('/x').set('X-Request-Id', 'req-abcdef12');
+    expect(res.status).toBe(500);
+    expect(lines.length).toBeGreaterThanOrEqual(3);
+    for (const line of lines) expect(line.request_id).toBe('req-abcdef12');
+  });
+});
