@@ -9,6 +9,7 @@ import { CognitoIdentityProvider } from './identity/cognito';
 import { LocalIdentityProvider } from './identity/local';
 import type { IdentityProvider } from './identity/port';
 import { LocalObjectStorage, loadOrCreateSecret } from './storage/local';
+import { S3ObjectStorage } from './storage/s3';
 import type { ObjectStorage } from './storage/port';
 
 /** The implementation of each port that the configuration chooses. */
@@ -23,17 +24,28 @@ export interface Adapters {
   notifier: Notifier;
 }
 
-export function buildAdapters(config: Config, knex: Knex, logger: Logger): Adapters {
+/** What the worker's activities use: storage and email, no identity provider. */
+export type WorkerAdapters = Pick<Adapters, 'storage' | 'storageSecret' | 'email' | 'notifier'>;
+
+export function buildWorkerAdapters(config: Config, knex: Knex, logger: Logger): WorkerAdapters {
   const email: EmailSender = new LocalEmailSender({ outboxDir: config.email.outboxDir, logger: logger.child({ component: 'outbox' }) });
   const notifier = new Notifier({ knex, sender: email, from: config.email.from, logger });
 
   const storageSecret = config.storage.signingSecret ?? loadOrCreateSecret(path.join(config.paths.data, 'secrets', 'storage-signing.key'));
-  const storage: ObjectStorage = new LocalObjectStorage({
-    dir: config.storage.localDir,
-    baseUrl: config.publicBaseUrl,
-    secret: storageSecret,
-    defaultTtlSeconds: config.storage.urlTtlSeconds,
-  });
+  const storage: ObjectStorage =
+    config.storage.provider === 's3'
+      ? new S3ObjectStorage({ ...config.storage.s3, defaultTtlSeconds: config.storage.urlTtlSeconds })
+      : new LocalObjectStorage({
+          dir: config.storage.localDir,
+          baseUrl: config.publicBaseUrl,
+          secret: storageSecret,
+          defaultTtlSeconds: config.storage.urlTtlSeconds,
+        });
+  return { storage, storageSecret, email, notifier };
+}
+
+export function buildAdapters(config: Config, knex: Knex, logger: Logger): Adapters {
+  const { storage, storageSecret, email, notifier } = buildWorkerAdapters(config, knex, logger);
 
   let identity: IdentityProvider;
   let localIdentity: LocalIdentityProvider | undefined;

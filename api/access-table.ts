@@ -7,6 +7,8 @@ import type { Role } from '../db/models';
  */
 export type Access = 'public' | 'authenticated' | readonly Role[];
 
+const BUYER = ['buyer'] as const;
+const REALTOR = ['realtor'] as const;
 const ADMIN = ['admin'] as const;
 
 export const ACCESS_TABLE: Record<string, Access> = {
@@ -18,6 +20,23 @@ export const ACCESS_TABLE: Record<string, Access> = {
   'POST /api/v1/auth/password-reset/confirm': 'public',
   'GET /api/v1/auth/me': 'authenticated',
   'PUT /api/v1/auth/me': 'authenticated',
+
+  'GET /api/v1/realtors/properties': REALTOR,
+  'POST /api/v1/realtors/properties': REALTOR,
+  'GET /api/v1/realtors/properties/:id': REALTOR,
+  'PUT /api/v1/realtors/properties/:id': REALTOR,
+  'DELETE /api/v1/realtors/properties/:id': REALTOR,
+  'POST /api/v1/realtors/properties/:id/images': REALTOR,
+  'PUT /api/v1/realtors/properties/:id/images/:image_id': REALTOR,
+  'DELETE /api/v1/realtors/properties/:id/images/:image_id': REALTOR,
+
+  'GET /api/v1/buyers/properties': BUYER,
+  'GET /api/v1/buyers/properties/:id': BUYER,
+
+  'GET /api/v1/admin/properties': ADMIN,
+  'GET /api/v1/admin/properties/:id': ADMIN,
+  'PUT /api/v1/admin/properties/:id': ADMIN,
+  'DELETE /api/v1/admin/properties/:id': ADMIN,
 
   'GET /api/v1/admin/users': ADMIN,
   'GET /api/v1/admin/users/:id': ADMIN,

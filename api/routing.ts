@@ -34,7 +34,10 @@ export interface RouteInput<P, Q, B> {
   /** Null only on public routes. */
   actor: Actor | null;
   requestId: string;
+  /** The first uploaded file (multipart routes). */
   file: UploadedFile | undefined;
+  /** Every uploaded file, in the order sent (multipart routes). */
+  files: UploadedFile[];
 }
 
 export interface ResponseSpec {
@@ -54,7 +57,8 @@ export interface RouteSpec<P extends z.ZodType = z.ZodType, Q extends z.ZodType 
   params?: P;
   query?: Q;
   body?: B;
-  multipart?: { field: string; maxBytes: number; description: string };
+  /** maxBytes is per file; maxFiles defaults to 1. */
+  multipart?: { field: string; maxBytes: number; maxFiles?: number; description: string };
   responses: Record<number, ResponseSpec>;
   handler(ctx: Context, input: RouteInput<z.infer<P>, z.infer<Q>, z.infer<B>>): Promise<void> | void;
 }
@@ -88,7 +92,11 @@ function parse<T extends z.ZodType>(schema: T | undefined, value: unknown): z.in
 }
 
 function multipartMiddleware(spec: NonNullable<AnyRouteSpec['multipart']>): Middleware {
-  const upload = multer({ storage: multer.memoryStorage(), limits: { fileSize: spec.maxBytes, files: 1, fields: 10 } }).single(spec.field);
+  const maxFiles = spec.maxFiles ?? 1;
+  const upload = multer({ storage: multer.memoryStorage(), limits: { fileSize: spec.maxBytes, files: maxFiles, fields: 10 } }).array(
+    spec.field,
+    maxFiles,
+  );
   return async (ctx, next) => {
     if (!ctx.is('multipart/form-data')) {
       throw new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', `Send multipart/form-data with the file in "${spec.field}"`, spec.field);
@@ -100,7 +108,7 @@ function multipartMiddleware(spec: NonNullable<AnyRouteSpec['multipart']>): Midd
         if (code === 'LIMIT_FILE_SIZE') {
           reject(new AppError(413, 'PAYLOAD_TOO_LARGE', `The file is larger than ${spec.maxBytes} bytes`, spec.field));
         } else if (code === 'LIMIT_UNEXPECTED_FILE' || code === 'LIMIT_FILE_COUNT') {
-          reject(new ValidationError([{ field: spec.field, message: `Send one file in the "${spec.field}" field` }]));
+          reject(new ValidationError([{ field: spec.field, message: `Send at most ${maxFiles} file(s), in the "${spec.field}" field only` }]));
         } else {
           reject(new ValidationError([{ field: spec.field, message: 'Malformed multipart body' }]));
         }
@@ -120,14 +128,15 @@ export function mountRoutes(router: Router, routes: AnyRouteSpec[], opts: MountO
     const middleware: Middleware[] = [opts.guard(routeKey(spec.method, spec.path))];
     if (spec.multipart) middleware.push(multipartMiddleware(spec.multipart));
     middleware.push(async (ctx) => {
-      const req = ctx.req as unknown as { file?: UploadedFile; body?: unknown };
+      const req = ctx.req as unknown as { files?: UploadedFile[]; body?: unknown };
       const input: RouteInput<unknown, unknown, unknown> = {
         params: parse(spec.params, ctx.params),
         query: parse(spec.query, ctx.query),
         body: spec.multipart ? parse(spec.body, req.body ?? {}) : parse(spec.body, ctx.request.body ?? {}),
         actor: (ctx.state.actor as Actor | undefined) ?? null,
         requestId: ctx.state.requestId as string,
-        file: req.file,
+        file: req.files?.[0],
+        files: req.files ?? [],
       };
       await spec.handler(ctx, input);
     });

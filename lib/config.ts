@@ -68,7 +68,16 @@ const envSchema = z.object({
   EMAIL_PROVIDER: z.enum(['local']).default('local'),
   EMAIL_FROM: z.string().min(3).default('RealtyForYou <no-reply@realtyforyou.local>'),
 
-  STORAGE_PROVIDER: z.enum(['local']).default('local'),
+  STORAGE_PROVIDER: z.enum(['local', 's3']).default('local'),
+  S3_BUCKET: optionalString,
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_ENDPOINT: optionalString,
+  S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  S3_SSE: z.enum(['none', 'AES256', 'aws:kms']).default('AES256'),
+  S3_KMS_KEY_ID: optionalString,
+  IMAGE_MAX_BYTES: z.coerce.number().int().min(1024).default(15 * 1024 * 1024),
+  IMAGE_MAX_PIXELS: z.coerce.number().int().min(1).default(40_000_000),
+  IMAGE_MAX_FILES: z.coerce.number().int().min(1).max(50).default(10),
   STORAGE_SIGNING_SECRET: optionalString,
   STORAGE_URL_TTL_SECONDS: z.coerce.number().int().min(10).max(7 * 86_400).default(900),
   AVATAR_MAX_BYTES: z.coerce.number().int().min(1024).default(5 * 1024 * 1024),
@@ -77,6 +86,12 @@ const envSchema = z.object({
     for (const key of ['COGNITO_REGION', 'COGNITO_USER_POOL_ID', 'COGNITO_CLIENT_ID'] as const) {
       if (!e[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'required when IDENTITY_PROVIDER=cognito' });
     }
+  }
+  if (e.STORAGE_PROVIDER === 's3' && !e.S3_BUCKET) {
+    ctx.addIssue({ code: 'custom', path: ['S3_BUCKET'], message: 'required when STORAGE_PROVIDER=s3' });
+  }
+  if (e.S3_SSE === 'aws:kms' && !e.S3_KMS_KEY_ID) {
+    ctx.addIssue({ code: 'custom', path: ['S3_KMS_KEY_ID'], message: 'required when S3_SSE=aws:kms' });
   }
   for (const origin of e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean)) {
     if (!URL.canParse(origin)) ctx.addIssue({ code: 'custom', path: ['CORS_ORIGINS'], message: `"${origin}" is not an origin URL` });
@@ -123,13 +138,22 @@ export interface Config {
   };
   email: { provider: 'local'; from: string; outboxDir: string };
   storage: {
-    provider: 'local';
+    provider: 'local' | 's3';
+    s3: {
+      bucket: string;
+      region: string;
+      endpoint: string | undefined;
+      forcePathStyle: boolean;
+      sse: 'none' | 'AES256' | 'aws:kms';
+      kmsKeyId: string | undefined;
+    };
     localDir: string;
     /** Absent: a random secret is kept under the data folder (single-instance local use). */
     signingSecret: string | undefined;
     urlTtlSeconds: number;
     avatarMaxBytes: number;
   };
+  images: { maxBytes: number; maxPixels: number; maxFiles: number };
 }
 
 export class ConfigError extends Error {
@@ -217,7 +241,16 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
       signingSecret: e.STORAGE_SIGNING_SECRET,
       urlTtlSeconds: e.STORAGE_URL_TTL_SECONDS,
       avatarMaxBytes: e.AVATAR_MAX_BYTES,
+      s3: {
+        bucket: e.S3_BUCKET ?? '',
+        region: e.S3_REGION,
+        endpoint: e.S3_ENDPOINT,
+        forcePathStyle: e.S3_FORCE_PATH_STYLE,
+        sse: e.S3_SSE,
+        kmsKeyId: e.S3_KMS_KEY_ID,
+      },
     },
+    images: { maxBytes: e.IMAGE_MAX_BYTES, maxPixels: e.IMAGE_MAX_PIXELS, maxFiles: e.IMAGE_MAX_FILES },
   };
 }
 

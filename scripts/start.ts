@@ -57,11 +57,13 @@ async function main(): Promise<void> {
       uiUrl = dev.uiUrl;
     }
 
+    const adapters = buildAdapters(config, knex, logger);
+    await adapters.identity.init();
     const worker = await startWorker({
       address: temporalAddress,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      deps: { config, logger, knex },
+      deps: { config, logger, knex, storage: adapters.storage },
     });
     steps.push({ name: 'worker', run: () => worker.shutdown() });
     worker.done.catch((err) => logger?.error({ err }, 'worker stopped with an error'));
@@ -70,8 +72,6 @@ async function main(): Promise<void> {
     steps.push({ name: 'temporal-client', run: () => temporal.connection.close() });
     const temporalProbe = createTemporalProbe(temporalAddress);
     steps.push({ name: 'temporal-probe', run: () => temporalProbe.close() });
-    const adapters = buildAdapters(config, knex, logger);
-    await adapters.identity.init();
     const app = createApp({ config, logger, knex, temporal: temporal.client, temporalProbe, adapters });
     const http = await listen(app, config.http.host, config.http.port);
     steps.push({ name: 'http', run: () => http.close() });

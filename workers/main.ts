@@ -2,6 +2,7 @@
 import { getConfig } from '../lib/config';
 import { createLogger, type Logger } from '../lib/logger';
 import { exitOnStartupError, handleShutdown } from '../lib/shutdown';
+import { buildWorkerAdapters } from '../adapters';
 import { createKnex } from '../db/knex';
 import { startWorkerHealthServer } from './health-server';
 import { startWorker } from './worker';
@@ -15,11 +16,12 @@ async function main(): Promise<void> {
       throw new Error('start:worker needs DATABASE_URL and TEMPORAL_ADDRESS; `npm start` runs everything embedded instead');
     }
     const knex = createKnex({ url: config.database.url, pool: config.database.pool, logger });
+    const adapters = buildWorkerAdapters(config, knex, logger);
     const worker = await startWorker({
       address: config.temporal.address,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      deps: { config, logger, knex },
+      deps: { config, logger, knex, storage: adapters.storage },
     });
     const health = await startWorkerHealthServer(worker.worker, config.http.host, config.http.workerHealthPort);
     logger.info({ taskQueue: config.temporal.taskQueue, health: config.http.workerHealthPort }, 'worker running');

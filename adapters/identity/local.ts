@@ -100,7 +100,12 @@ export function loadOrCreateSigningKey(keyDir: string): { privateKey: KeyObject;
   if (!existsSync(file)) {
     mkdirSync(keyDir, { recursive: true, mode: 0o700 });
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    writeFileSync(file, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
+    try {
+      writeFileSync(file, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
+    } catch (err) {
+      // Another process made the key first: use theirs.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
   }
   const privateKey = createPrivateKey(readFileSync(file));
   const pub = createPublicKey(privateKey).export({ format: 'jwk' }) as { n: string; e: string };

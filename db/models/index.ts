@@ -51,6 +51,13 @@ export class Property extends BaseModel {
   bathrooms!: number | null;
   sqft!: number | null;
   status!: string;
+  city!: string | null;
+  state!: string | null;
+  postal_code!: string | null;
+  property_type!: string | null;
+  latitude!: string | null;
+  longitude!: string | null;
+  deleted_at!: Date | null;
 
   realtor?: User;
   images?: PropertyImage[];

@@ -1,0 +1,102 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { Knex } from 'knex';
+import { recordAudit } from '../db/audit';
+import { ImageRejectedError, renderWebp } from '../adapters/images/inspect';
+import type { ObjectStorage } from '../adapters/storage/port';
+import type { Logger } from '../lib/logger';
+
+/** The property-image pipeline's side effects. Each is safe to retry. */
+
+export const LARGE = { width: 1200, height: 800, fit: 'inside' } as const;
+export const THUMBNAIL = { width: 300, height: 200, fit: 'cover' } as const;
+
+export interface RenderedImage {
+  processedKey: string;
+  thumbnailKey: string;
+  width: number;
+  height: number;
+  thumbnailWidth: number;
+  thumbnailHeight: number;
+}
+
+export type ImageOutcome = ({ status: 'ready' } & RenderedImage) | { status: 'failed'; reason: string };
+
+interface Deps {
+  knex: Knex;
+  storage: ObjectStorage;
+  logger: Logger;
+  maxPixels: number;
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
+  return Buffer.concat(chunks);
+}
+
+export function createImageActivities(deps: Deps) {
+  return {
+    /**
+     * Renders both variants from the original and stores them under keys derived from
+     * the image id, so a retry overwrites instead of adding files. Null when the image row
+     * no longer exists. A file that cannot be decoded fails for good (ImageRejected).
+     */
+    async renderPropertyImage(imageId: number): Promise<RenderedImage | null> {
+      const row = await deps.knex('property_images').where({ id: imageId }).first<{ original_key: string; property_id: number } | undefined>();
+      if (!row) return null;
+      await deps.knex('property_images').where({ id: imageId, status: 'pending' }).update({ status: 'processing' });
+      const original = await readAll((await deps.storage.get(row.original_key)).body);
+      const base = row.original_key.replace(/\/[^/]+$/, '');
+      try {
+        const [large, thumb] = await Promise.all([renderWebp(original, LARGE, deps.maxPixels), renderWebp(original, THUMBNAIL, deps.maxPixels)]);
+        const processedKey = `${base}/large.webp`;
+        const thumbnailKey = `${base}/thumbnail.webp`;
+        await deps.storage.put(processedKey, large.data, 'image/webp');
+        await deps.storage.put(thumbnailKey, thumb.data, 'image/webp');
+        return { processedKey, thumbnailKey, width: large.width, height: large.height, thumbnailWidth: thumb.width, thumbnailHeight: thumb.height };
+      } catch (err) {
+        if (err instanceof ImageRejectedError) throw ApplicationFailure.nonRetryable(err.message, 'ImageRejected');
+        throw err;
+      }
+    },
+
+    /**
+     * Records the outcome on the row, with its audit entry, once. 'gone' when the row was
+     * deleted meanwhile (its rendered files are removed then).
+     */
+    async completePropertyImage(imageId: number, outcome: ImageOutcome): Promise<'done' | 'gone'> {
+      const result = await deps.knex.transaction(async (trx) => {
+        const row = await trx('property_images').where({ id: imageId }).forUpdate().first<{ status: string; property_id: number } | undefined>();
+        if (!row) return 'gone' as const;
+        if (row.status === 'ready' || row.status === 'failed') return 'done' as const;
+        if (outcome.status === 'ready') {
+          await trx('property_images').where({ id: imageId }).update({
+            status: 'ready',
+            processed_key: outcome.processedKey,
+            thumbnail_key: outcome.thumbnailKey,
+            processed_width: outcome.width,
+            processed_height: outcome.height,
+            thumbnail_width: outcome.thumbnailWidth,
+            thumbnail_height: outcome.thumbnailHeight,
+            failure_reason: null,
+          });
+        } else {
+          await trx('property_images').where({ id: imageId }).update({ status: 'failed', failure_reason: outcome.reason.slice(0, 2000) });
+        }
+        await recordAudit(trx, {
+          actorId: null,
+          action: outcome.status === 'ready' ? 'property_image_ready' : 'property_image_failed',
+          resourceType: 'property_image',
+          resourceId: imageId,
+          details: { property_id: row.property_id, status: { from: row.status, to: outcome.status }, ...(outcome.status === 'failed' ? { reason: outcome.reason } : {}) },
+        });
+        return 'done' as const;
+      });
+      if (result === 'gone' && outcome.status === 'ready') {
+        await deps.storage.delete(outcome.processedKey);
+        await deps.storage.delete(outcome.thumbnailKey);
+      }
+      return result;
+    },
+  };
+}

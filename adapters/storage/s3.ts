@@ -1,0 +1,173 @@
+import { Readable } from 'node:stream';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+  type PutObjectCommandInput,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { assertSafeKey, ObjectNotFoundError, type ObjectStorage, type StoredObject } from './port';
+
+/**
+ * Objects in one S3 bucket (or any S3-compatible server reached through `endpoint`), with
+ * server-side encryption on every write and presigned GET URLs for downloads.
+ *
+ * "Not found" relies on S3 answering 404 for a missing key, which it only does when the
+ * credentials may list the bucket (`s3:ListBucket`); without that S3 answers 403, and a
+ * 403 is surfaced as an error rather than guessed to mean "missing".
+ */
+
+/** SigV4 presigned URLs cannot outlive a week. */
+const MAX_PRESIGN_SECONDS = 7 * 86_400;
+
+export interface S3ObjectStorageOptions {
+  bucket: string;
+  region: string;
+  endpoint?: string;
+  forcePathStyle?: boolean;
+  sse: 'none' | 'AES256' | 'aws:kms';
+  /** With `sse: 'aws:kms'`; absent, S3 uses the account's `aws/s3` managed key. */
+  kmsKeyId?: string;
+  defaultTtlSeconds: number;
+  /** Prepended to every key, e.g. `staging` stores `avatars/1.webp` at `staging/avatars/1.webp`. */
+  keyPrefix?: string;
+  /** A ready client (tests); otherwise one is built from region, endpoint and credentials. */
+  client?: S3Client;
+  /** Absent: the SDK's default provider chain (env, profile, container or instance role). */
+  credentials?: S3ClientConfig['credentials'];
+}
+
+export class S3ObjectStorage implements ObjectStorage {
+  readonly name = 's3' as const;
+  readonly client: S3Client;
+  private readonly bucket: string;
+  private readonly sse: S3ObjectStorageOptions['sse'];
+  private readonly kmsKeyId: string | undefined;
+  private readonly defaultTtlSeconds: number;
+  private readonly keyPrefix: string;
+
+  constructor(opts: S3ObjectStorageOptions) {
+    if (!opts.bucket) throw new Error('S3ObjectStorage needs a bucket');
+    if (opts.kmsKeyId && opts.sse !== 'aws:kms') {
+      throw new Error(`S3ObjectStorage: a KMS key id is only used with sse 'aws:kms', not '${opts.sse}'`);
+    }
+    assertTtl(opts.defaultTtlSeconds);
+    this.bucket = opts.bucket;
+    this.sse = opts.sse;
+    this.kmsKeyId = opts.kmsKeyId || undefined;
+    this.defaultTtlSeconds = opts.defaultTtlSeconds;
+    this.keyPrefix = normalisePrefix(opts.keyPrefix);
+    this.client =
+      opts.client ??
+      new S3Client({
+        region: opts.region,
+        endpoint: opts.endpoint,
+        forcePathStyle: opts.forcePathStyle,
+        credentials: opts.credentials,
+        // The SDK's default (WHEN_SUPPORTED) adds CRC checksum headers to uploads and
+        // `x-amz-checksum-mode` to GETs; in a presigned URL those become signed query
+        // parameters a plain browser GET cannot satisfy, and some S3-compatible servers
+        // reject them outright.
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+      });
+  }
+
+  async put(key: string, body: Buffer, contentType: string): Promise<StoredObject> {
+    const input: PutObjectCommandInput = {
+      Bucket: this.bucket,
+      Key: this.objectKey(key),
+      Body: body,
+      ContentType: contentType,
+      ContentLength: body.length,
+    };
+    if (this.sse === 'AES256') {
+      input.ServerSideEncryption = 'AES256';
+    } else if (this.sse === 'aws:kms') {
+      input.ServerSideEncryption = 'aws:kms';
+      if (this.kmsKeyId) input.SSEKMSKeyId = this.kmsKeyId;
+    }
+    await this.client.send(new PutObjectCommand(input));
+    return { key, size: body.length, contentType };
+  }
+
+  async get(key: string): Promise<{ body: Readable; size: number; contentType: string }> {
+    const objectKey = this.objectKey(key);
+    let out;
+    try {
+      out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: objectKey }));
+    } catch (err) {
+      if (isMissingObject(err)) throw new ObjectNotFoundError(key);
+      throw err;
+    }
+    const body = toNodeReadable(out.Body);
+    if (out.ContentLength === undefined) {
+      // Callers send the size on as Content-Length; a guessed one would corrupt the response.
+      body.destroy();
+      throw new Error(`S3 returned no Content-Length for ${objectKey}`);
+    }
+    return { body, size: out.ContentLength, contentType: out.ContentType || 'application/octet-stream' };
+  }
+
+  async delete(key: string): Promise<void> {
+    // S3 answers 204 whether or not the key existed.
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
+  }
+
+  async exists(key: string): Promise<boolean> {
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
+      return true;
+    } catch (err) {
+      if (isMissingObject(err)) return false;
+      throw err;
+    }
+  }
+
+  async signedUrl(key: string, ttlSeconds?: number): Promise<string> {
+    const ttl = ttlSeconds ?? this.defaultTtlSeconds;
+    assertTtl(ttl);
+    const command = new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) });
+    return getSignedUrl(this.client, command, { expiresIn: Math.ceil(ttl) });
+  }
+
+  private objectKey(key: string): string {
+    assertSafeKey(key);
+    return this.keyPrefix ? `${this.keyPrefix}/${key}` : key;
+  }
+}
+
+function normalisePrefix(prefix: string | undefined): string {
+  const trimmed = (prefix ?? '').replace(/\/+$/, '');
+  if (trimmed) assertSafeKey(trimmed);
+  return trimmed;
+}
+
+function assertTtl(ttl: number): void {
+  if (!Number.isFinite(ttl) || ttl <= 0 || ttl > MAX_PRESIGN_SECONDS) {
+    throw new Error(`Invalid signed URL lifetime: ${ttl} (1..${MAX_PRESIGN_SECONDS} seconds)`);
+  }
+}
+
+/**
+ * GetObject's NoSuchKey, or HeadObject's body-less 404 (which the SDK names NotFound).
+ * NoSuchBucket is a configuration error, not a missing object, so it is not swallowed.
+ */
+function isMissingObject(err: unknown): boolean {
+  if (!(err instanceof S3ServiceException)) return false;
+  if (err.name === 'NoSuchBucket') return false;
+  return err.name === 'NoSuchKey' || err.name === 'NotFound' || err.$metadata.httpStatusCode === 404;
+}
+
+/** In Node the SDK's Body is an `http.IncomingMessage`; other runtimes give a web stream. */
+function toNodeReadable(body: unknown): Readable {
+  if (body instanceof Readable) return body;
+  if (body && typeof (body as ReadableStream).getReader === 'function') {
+    return Readable.fromWeb(body as Parameters<typeof Readable.fromWeb>[0]);
+  }
+  throw new Error('S3 GetObject returned no readable body');
+}

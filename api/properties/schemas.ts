@@ -1,0 +1,120 @@
+import { z } from 'zod';
+import { paginationQuery } from '../pagination';
+import { isoDateTime, resourceSchema } from '../schemas';
+
+/** The listing standard's StandardStatus values, in lower snake case (also a CHECK in the database). */
+export const STATUSES = ['active', 'coming_soon', 'pending', 'active_under_contract', 'closed', 'withdrawn', 'expired'] as const;
+/** Statuses a buyer may browse and book. */
+export const AVAILABLE_STATUSES = ['active', 'coming_soon'] as const;
+export const PROPERTY_TYPES = ['single_family', 'condominium', 'townhouse', 'multi_family', 'manufactured', 'land', 'other'] as const;
+export const SORTS = ['price', '-price', 'newest', 'sqft'] as const;
+
+const money = z.coerce.number().min(0).max(9_999_999_999.99).multipleOf(0.01, 'at most two decimals');
+const count = z.coerce.number().int().min(0).max(1000);
+
+/** The fields a realtor writes. */
+const listingFields = {
+  address: z.string().trim().min(1).max(500),
+  mls_id: z.string().trim().min(1).max(255).nullable().optional(),
+  description: z.string().trim().max(20_000).nullable().optional(),
+  price: money.nullable().optional(),
+  bedrooms: count.nullable().optional(),
+  bathrooms: count.nullable().optional(),
+  sqft: z.coerce.number().int().min(0).max(10_000_000).nullable().optional(),
+  status: z.enum(STATUSES).optional(),
+  city: z.string().trim().min(1).max(120).nullable().optional(),
+  state: z.string().trim().min(1).max(50).nullable().optional(),
+  postal_code: z.string().trim().min(1).max(20).nullable().optional(),
+  property_type: z.enum(PROPERTY_TYPES).nullable().optional(),
+  latitude: z.number().min(-90).max(90).nullable().optional(),
+  longitude: z.number().min(-180).max(180).nullable().optional(),
+};
+
+export const createPropertyBody = z.object(listingFields).strict();
+
+export const updatePropertyBody = z
+  .object({ ...listingFields, address: listingFields.address.optional() })
+  .strict()
+  .refine((b) => Object.keys(b).length > 0, { message: 'nothing to change' });
+
+export const adminUpdatePropertyBody = z
+  .object({ ...listingFields, address: listingFields.address.optional(), realtor_id: z.number().int().positive().optional() })
+  .strict()
+  .refine((b) => Object.keys(b).length > 0, { message: 'nothing to change' });
+
+const searchFields = {
+  ...paginationQuery,
+  q: z.string().trim().min(1).max(200).optional().describe('full-text search over address, city and description'),
+  min_price: z.coerce.number().min(0).optional(),
+  max_price: z.coerce.number().min(0).optional(),
+  min_bedrooms: z.coerce.number().int().min(0).optional(),
+  min_bathrooms: z.coerce.number().int().min(0).optional(),
+  city: z.string().trim().min(1).max(120).optional().describe('exact city, case-insensitive'),
+  postal_code: z.string().trim().min(1).max(20).optional(),
+  property_type: z.enum(PROPERTY_TYPES).optional(),
+  sort: z.enum(SORTS).default('newest').describe('price, -price, newest or sqft; ties broken by id'),
+};
+
+const priceRange = (q: { min_price?: number; max_price?: number }) => q.min_price === undefined || q.max_price === undefined || q.min_price <= q.max_price;
+
+export const buyerSearchQuery = z.object(searchFields).strict().refine(priceRange, { message: 'min_price must not exceed max_price', path: ['min_price'] });
+
+export const realtorListQuery = z
+  .object({ ...searchFields, status: z.enum(STATUSES).optional() })
+  .strict()
+  .refine(priceRange, { message: 'min_price must not exceed max_price', path: ['min_price'] });
+
+export const adminListQuery = z
+  .object({ ...searchFields, status: z.enum(STATUSES).optional(), realtor_id: z.coerce.number().int().positive().optional() })
+  .strict()
+  .refine(priceRange, { message: 'min_price must not exceed max_price', path: ['min_price'] });
+
+export type SearchFilters = z.infer<typeof adminListQuery>;
+
+export const imageParams = z
+  .object({ id: z.coerce.number().int().positive(), image_id: z.coerce.number().int().positive() })
+  .strict();
+
+export const imagePositionBody = z.object({ position: z.number().int().min(0).max(10_000) }).strict();
+
+export const imageResource = resourceSchema(
+  'property_image',
+  z.object({
+    status: z.enum(['pending', 'processing', 'ready', 'failed']),
+    position: z.number().int(),
+    url: z.string().nullable(),
+    thumbnail_url: z.string().nullable(),
+    width: z.number().int().nullable(),
+    height: z.number().int().nullable(),
+    thumbnail_width: z.number().int().nullable(),
+    thumbnail_height: z.number().int().nullable(),
+    failure_reason: z.string().nullable(),
+    created_at: isoDateTime,
+  }),
+);
+
+export const propertyResource = resourceSchema(
+  'property',
+  z.object({
+    address: z.string(),
+    mls_id: z.string().nullable(),
+    description: z.string().nullable(),
+    price: z.number().nullable(),
+    bedrooms: z.number().int().nullable(),
+    bathrooms: z.number().int().nullable(),
+    sqft: z.number().int().nullable(),
+    status: z.enum(STATUSES),
+    city: z.string().nullable(),
+    state: z.string().nullable(),
+    postal_code: z.string().nullable(),
+    property_type: z.string().nullable(),
+    latitude: z.number().nullable(),
+    longitude: z.number().nullable(),
+    created_at: isoDateTime,
+    updated_at: isoDateTime,
+  }),
+  z.object({
+    realtor: z.object({ data: z.object({ id: z.string(), type: z.literal('user'), attributes: z.object({ full_name: z.string() }) }) }),
+    images: z.object({ data: z.array(imageResource) }),
+  }),
+);
