@@ -304,13 +304,9 @@ export class LocalIdentityProvider implements IdentityProvider {
     return { sub };
   }
 
-  async adminSetRole(sub: string, role: Role, previous: Role): Promise<void> {
-    await this.opts.knex.raw(
-      `UPDATE local_identity_users
-          SET groups = array_append(array_remove(groups, ?), ?), updated_at = now()
-        WHERE sub = ?`,
-      [previous, role, sub],
-    );
+  async adminSetRole(sub: string, role: Role, _previous: Role): Promise<void> {
+    // A user is in exactly one role group; setting it whole keeps a missed step from piling up groups.
+    await this.opts.knex('local_identity_users').where({ sub }).update({ groups: [role], updated_at: new Date(this.now()) });
   }
 
   async adminSetEnabled(sub: string, enabled: boolean): Promise<void> {

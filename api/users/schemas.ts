@@ -34,4 +34,6 @@ export const adminUserUpdateBody = z
     disabled: z.boolean().optional(),
   })
   .strict()
-  .refine((b) => Object.keys(b).length > 0, { message: 'nothing to change' });
+  // Only for an otherwise valid body: `{ "email": ... }` is reported as an unknown field,
+  // not also as "nothing to change".
+  .refine((b) => Object.keys(b).length > 0, { message: 'nothing to change', when: (payload) => payload.issues.length === 0 });

@@ -62,10 +62,12 @@ export class UserService {
       const changes = changedFields(target, patch);
       if (!Object.keys(changes).length) return target;
       const updated = await User.query(trx).patchAndFetchById(id, patch);
-      // The provider is told inside the transaction: if it refuses, nothing changes here.
+      await recordAudit(trx, { actorId: actor.user.id, action: 'user_updated', resourceType: 'user', resourceId: id, details: { changes }, requestId: actor.requestId });
+      // The provider is told last, inside the transaction: if it refuses, nothing changes
+      // here, and a failed write here (the audit entry included) cannot roll back under a
+      // provider that has already changed.
       if (patch.role && patch.role !== target.role) await this.deps.identity.adminSetRole(target.cognito_sub, patch.role, target.role);
       if ('disabled_at' in patch) await this.deps.identity.adminSetEnabled(target.cognito_sub, patch.disabled_at === null);
-      await recordAudit(trx, { actorId: actor.user.id, action: 'user_updated', resourceType: 'user', resourceId: id, details: { changes }, requestId: actor.requestId });
       return updated;
     });
   }
@@ -78,8 +80,9 @@ export class UserService {
       userPolicy.assertCanChange(actor, target, { delete: true });
       const now = new Date();
       await User.query(trx).patchAndFetchById(id, { deleted_at: now, disabled_at: target.disabled_at ?? now });
-      await this.deps.identity.adminSetEnabled(target.cognito_sub, false);
       await recordAudit(trx, { actorId: actor.user.id, action: 'user_deleted', resourceType: 'user', resourceId: id, details: { email: target.email }, requestId: actor.requestId });
+      // Last, as in update: a failed audit write must not leave the account disabled.
+      await this.deps.identity.adminSetEnabled(target.cognito_sub, false);
     });
   }
 

@@ -23,9 +23,8 @@ export async function up(knex: Knex): Promise<void> {
     END;
     $$ LANGUAGE plpgsql;
   `);
-  await knex.raw(`CREATE TRIGGER audit_logs_no_update_delete BEFORE UPDATE OR DELETE ON audit_logs
-                  FOR EACH ROW EXECUTE FUNCTION audit_logs_append_only()`);
-  await knex.raw(`CREATE TRIGGER audit_logs_no_truncate BEFORE TRUNCATE ON audit_logs
+  // Statement-level, so even an UPDATE or DELETE that matches no row is refused.
+  await knex.raw(`CREATE TRIGGER audit_logs_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_logs
                   FOR EACH STATEMENT EXECUTE FUNCTION audit_logs_append_only()`);
 
   // The local identity provider: what Cognito keeps for a user pool.
@@ -72,8 +71,7 @@ export async function down(knex: Knex): Promise<void> {
   await knex.schema.dropTableIfExists('local_password_resets');
   await knex.schema.dropTableIfExists('local_refresh_tokens');
   await knex.schema.dropTableIfExists('local_identity_users');
-  await knex.raw('DROP TRIGGER IF EXISTS audit_logs_no_truncate ON audit_logs');
-  await knex.raw('DROP TRIGGER IF EXISTS audit_logs_no_update_delete ON audit_logs');
+  await knex.raw('DROP TRIGGER IF EXISTS audit_logs_append_only ON audit_logs');
   await knex.raw('DROP FUNCTION IF EXISTS audit_logs_append_only()');
   await knex.schema.alterTable('audit_logs', (t) => {
     t.dropIndex(['resource_type', 'resource_id'], 'idx_audit_logs_resource');

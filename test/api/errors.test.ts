@@ -109,7 +109,7 @@ describe('request id in log lines', () => {
     app.silent = true;
     app.use(requestContext(logger));
     app.use(errorHandler());
-    app.use(async (ctx) => {
+    app.use(async () => {
       await new Promise((r) => setTimeout(r, 5));
       other.info('inside a service');
       throw new Error('boom');
