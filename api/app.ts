@@ -19,7 +19,7 @@ import { signedFiles } from './files/routes';
 import { healthRoutes } from './health/routes';
 import { guard } from './middleware/authenticate';
 import { errorHandler } from './middleware/error-handler';
-import { rateLimit } from './middleware/rate-limit';
+import { RATE_LIMITED_PREFIX, rateLimit } from './middleware/rate-limit';
 import { requestContext } from './middleware/request-id';
 import { buildOpenApiDocument } from './openapi';
 import { mountRoutes, type AnyRouteSpec } from './routing';
@@ -65,7 +65,10 @@ export function apiRoutes(deps: AppDeps): AnyRouteSpec[] {
 
 export function createApp(deps: AppDeps): Koa {
   const { config, adapters } = deps;
-  const app = new Koa({ proxy: config.env === 'production' });
+  // Client addresses (rate limits, logs) come from X-Forwarded-For only as far as the
+  // configured proxies reach: entries a client wrote itself are never trusted.
+  const hops = config.api.trustProxyHops;
+  const app = new Koa(hops > 0 ? { proxy: true, maxIpsCount: hops } : { proxy: false });
   // Errors are logged by the error handler with their request id; Koa's default
   // printer would write stacks to stderr.
   app.silent = true;
@@ -100,7 +103,8 @@ export function createApp(deps: AppDeps): Koa {
     }),
   );
   const authLimit = rateLimit(config.api.authRateLimit);
-  app.use((ctx, next) => (ctx.path.startsWith('/api/v1/auth/') ? authLimit(ctx, next) : next()));
+  // The router matches paths case-insensitively, so the limit must too.
+  app.use((ctx, next) => (ctx.path.toLowerCase().startsWith(RATE_LIMITED_PREFIX) ? authLimit(ctx, next) : next()));
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: config.api.jsonBodyLimitBytes, encoding: 'utf-8' }));
   app.use(signedFiles(adapters.storage, adapters.storageSecret));
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Access } from './access-table';
+import { RATE_LIMITED_PREFIX } from './middleware/rate-limit';
 import { pageMetaSchema } from './pagination';
 import { routeKey, type AnyRouteSpec } from './routing';
 import { APP_VERSION } from '../lib/version';
@@ -78,19 +79,27 @@ export function buildOpenApiDocument(routes: AnyRouteSpec[], access: Record<stri
     if (who !== 'public') responses['401'] ??= errorRef('Missing, invalid or expired access token');
     if (Array.isArray(who)) responses['403'] ??= errorRef(`Only for: ${who.join(', ')}`);
     if (spec.params || spec.query || spec.body) responses['400'] ??= errorRef('Invalid request; each error names its field');
+    // Limits applied by app-wide middleware, before the route itself runs.
+    if (spec.body && !spec.multipart) responses['413'] ??= errorRef('The JSON body is larger than the configured limit');
+    if (spec.path.startsWith(RATE_LIMITED_PREFIX)) {
+      responses['429'] ??= {
+        ...errorRef('Too many requests from this address to this route; wait as Retry-After says'),
+        headers: { 'Retry-After': { description: 'Seconds until the window resets', schema: { type: 'integer', minimum: 1 } } },
+      };
+    }
     responses['500'] ??= errorRef('Unexpected error (no details are exposed; quote the request id)');
 
     let requestBody: unknown;
     if (spec.multipart) {
+      const { field, description, maxFiles = 1 } = spec.multipart;
+      const binary = { type: 'string', format: 'binary' };
+      // A route that takes several files must say so, or clients send only one.
+      const property = maxFiles > 1 ? { type: 'array', items: binary, minItems: 1, maxItems: maxFiles, description } : { ...binary, description };
       requestBody = {
         required: true,
         content: {
           'multipart/form-data': {
-            schema: {
-              type: 'object',
-              required: [spec.multipart.field],
-              properties: { [spec.multipart.field]: { type: 'string', format: 'binary', description: spec.multipart.description } },
-            },
+            schema: { type: 'object', required: [field], properties: { [field]: property } },
           },
         },
       };

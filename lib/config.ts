@@ -48,6 +48,7 @@ const envSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1000).max(300_000).default(15_000),
 
   PUBLIC_BASE_URL: z.url().optional(),
+  TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
   CORS_ORIGINS: z.string().default('http://localhost:3000,http://localhost:5173'),
   JSON_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
   AUTH_RATE_LIMIT_MAX: z.coerce.number().int().min(1).default(30),
@@ -125,6 +126,8 @@ export interface Config {
   publicBaseUrl: string;
   api: {
     corsOrigins: string[];
+    /** Reverse proxies in front of the API whose X-Forwarded-For entries are trusted. */
+    trustProxyHops: number;
     jsonBodyLimitBytes: number;
     authRateLimit: { max: number; windowSeconds: number };
   };
@@ -209,6 +212,7 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
     publicBaseUrl,
     api: {
       corsOrigins: e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
+      trustProxyHops: e.TRUST_PROXY_HOPS,
       jsonBodyLimitBytes: e.JSON_BODY_LIMIT_BYTES,
       authRateLimit: { max: e.AUTH_RATE_LIMIT_MAX, windowSeconds: e.AUTH_RATE_LIMIT_WINDOW_SECONDS },
     },

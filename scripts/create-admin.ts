@@ -4,16 +4,21 @@
  * against DATABASE_URL or the embedded PostgreSQL.
  */
 import { parseArgs } from 'node:util';
+import { z } from 'zod';
 import { buildAdapters } from '../adapters';
 import { IdentityInputError } from '../adapters/identity/port';
+import { emailField, passwordField } from '../api/schemas';
+import { fullNameField } from '../api/users/schemas';
 import { createAdminAccount } from '../api/users/service';
 import { startEmbeddedPostgres, type RunningPostgres } from '../db/embedded';
 import { createKnex, migrateLatest } from '../db/knex';
-import { getConfig } from '../lib/config';
+import { ConfigError, getConfig } from '../lib/config';
 import { AppError } from '../lib/errors';
 import { createLogger } from '../lib/logger';
 
 const USAGE = 'usage: npm run create-admin -- --email <email> --password <password> --name "<full name>"';
+
+const ARGS = z.object({ email: emailField, password: passwordField, name: fullNameField });
 
 async function main(): Promise<number> {
   let args;
@@ -27,7 +32,21 @@ async function main(): Promise<number> {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
-  const config = getConfig();
+  // The same rules as sign-up over HTTP, so the script cannot make an account the API would refuse.
+  const input = ARGS.safeParse(args);
+  if (!input.success) {
+    const problems = input.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`);
+    process.stderr.write(`${problems.join('\n')}\n${USAGE}\n`);
+    return 2;
+  }
+  let config;
+  try {
+    config = getConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`create-admin failed: ${err.message}\n`);
+    return 1;
+  }
   const logger = createLogger({ ...config, logLevel: 'warn' }, 'create-admin');
   let embedded: RunningPostgres | undefined;
   try {
@@ -41,7 +60,7 @@ async function main(): Promise<number> {
       await migrateLatest(knex);
       const { identity } = buildAdapters(config, knex, logger);
       await identity.init();
-      const user = await createAdminAccount({ knex, identity }, { email: args.email, password: args.password, fullName: args.name });
+      const user = await createAdminAccount({ knex, identity }, { email: input.data.email, password: input.data.password, fullName: input.data.name });
       process.stdout.write(`admin created: id ${user.id}, ${user.email} (identity provider: ${identity.name})\n`);
       return 0;
     } finally {

@@ -1,6 +1,9 @@
 import type { Middleware } from 'koa';
 import { AppError } from '../../lib/errors';
 
+/** Routes under this prefix are rate limited (credential guessing, sign-up and reset spam). */
+export const RATE_LIMITED_PREFIX = '/api/v1/auth/';
+
 /**
  * A fixed-window limit per client address and path. In memory, so each API instance
  * counts on its own: behind N instances the effective limit is up to N times this.
@@ -16,7 +19,9 @@ export function rateLimit(opts: { max: number; windowSeconds: number; now?: () =
       for (const [k, w] of windows) if (t - w.start >= windowMs) windows.delete(k);
       lastSweep = t;
     }
-    const key = `${ctx.ip}|${ctx.path}`;
+    // The router matches paths case-insensitively and with an optional trailing slash;
+    // count every spelling of one route together, or each spelling gets its own allowance.
+    const key = `${ctx.ip}|${ctx.path.toLowerCase().replace(/\/+$/, '') || '/'}`;
     let w = windows.get(key);
     if (!w || t - w.start >= windowMs) {
       w = { start: t, count: 0 };
