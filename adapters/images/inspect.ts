@@ -53,7 +53,9 @@ export async function inspectImage(buf: Buffer, opts: { maxPixels: number }): Pr
   if (!format) throw new ImageRejectedError('unsupported_type', 'Only JPEG, PNG, WebP, HEIC and AVIF images are accepted');
   let meta: sharp.Metadata;
   try {
-    meta = await sharp(buf, { failOn: 'error' }).metadata();
+    // Header only, nothing decoded: sharp's own default pixel cap would otherwise refuse a
+    // bomb here as "unreadable" instead of letting our limit name its size.
+    meta = await sharp(buf, { failOn: 'error', limitInputPixels: false }).metadata();
   } catch {
     throw new ImageRejectedError('corrupt', 'The image could not be read; it may be truncated or corrupt');
   }
@@ -63,7 +65,100 @@ export async function inspectImage(buf: Buffer, opts: { maxPixels: number }): Pr
   if (width * height > opts.maxPixels) {
     throw new ImageRejectedError('too_many_pixels', `The image has ${width * height} pixels; at most ${opts.maxPixels} are accepted`);
   }
+  if (!isComplete(format, buf)) throw new ImageRejectedError('corrupt', 'The image is truncated or corrupt');
+  // sharp's prebuilt libvips decodes AVIF but not HEVC-coded HEIF (patents): refuse such a
+  // file now rather than accept it and fail in the background.
+  if (format === 'heif' && meta.compression === 'hevc') {
+    throw new ImageRejectedError('unsupported_type', 'HEVC-coded HEIC images cannot be processed here; upload JPEG, PNG, WebP or AVIF');
+  }
   return { format, width, height, contentType: CONTENT_TYPES[format] };
+}
+
+/**
+ * Whether the file's container runs to its end marker, judged from its structure without
+ * decoding: sharp reads a header happily from a file cut off after it, and such an upload
+ * must be refused, not left to fail later in the background.
+ */
+function isComplete(format: ImageFormat, buf: Buffer): boolean {
+  switch (format) {
+    case 'jpeg':
+      return jpegReachesEnd(buf);
+    case 'png':
+      return pngReachesEnd(buf);
+    case 'webp':
+      // RIFF size counts everything after its 8-byte header.
+      return buf.length >= 12 && 8 + buf.readUInt32LE(4) <= buf.length;
+    case 'heif':
+    case 'avif':
+      return boxesFit(buf);
+  }
+}
+
+/** Walks the marker segments and scans' entropy-coded data up to EOI. */
+function jpegReachesEnd(buf: Buffer): boolean {
+  let i = 2;
+  while (i < buf.length) {
+    // Like libjpeg, skip stray bytes before a marker; 0xFF runs are fill.
+    if (buf[i] !== 0xff) {
+      i++;
+      continue;
+    }
+    while (i < buf.length && buf[i] === 0xff) i++;
+    if (i >= buf.length) return false;
+    const marker = buf[i]!;
+    i++;
+    if (marker === 0xd9) return true;
+    if (marker === 0x00 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) continue;
+    if (i + 2 > buf.length) return false;
+    const length = buf.readUInt16BE(i);
+    if (length < 2 || i + length > buf.length) return false;
+    i += length;
+    if (marker === 0xda) {
+      // Entropy-coded data: 0xFF is stuffed as FF 00 and restart markers may appear;
+      // any other marker ends the scan.
+      while (i + 1 < buf.length && !endsScan(buf[i]!, buf[i + 1]!)) i++;
+      if (i + 1 >= buf.length) return false;
+    }
+  }
+  return false;
+}
+
+function endsScan(a: number, b: number): boolean {
+  return a === 0xff && b !== 0x00 && b !== 0xff && !(b >= 0xd0 && b <= 0xd7);
+}
+
+/** Walks the chunks: each must fit in the file, and IEND must be reached. */
+function pngReachesEnd(buf: Buffer): boolean {
+  let i = 8;
+  while (i + 12 <= buf.length) {
+    const length = buf.readUInt32BE(i);
+    const type = buf.toString('ascii', i + 4, i + 8);
+    if (length > 0x7fffffff || i + 12 + length > buf.length) return false;
+    if (type === 'IEND') return true;
+    i += 12 + length;
+  }
+  return false;
+}
+
+/** ISO BMFF: the top-level boxes must tile the file without running past its end. */
+function boxesFit(buf: Buffer): boolean {
+  let i = 0;
+  let boxes = 0;
+  while (i < buf.length) {
+    if (i + 8 > buf.length) return false;
+    let size = buf.readUInt32BE(i);
+    if (size === 1) {
+      if (i + 16 > buf.length) return false;
+      size = Number(buf.readBigUInt64BE(i + 8));
+    } else if (size === 0) {
+      // The last box runs to the end of the file.
+      return boxes > 0;
+    }
+    if (size < 8 || i + size > buf.length) return false;
+    i += size;
+    boxes++;
+  }
+  return boxes > 1;
 }
 
 /**

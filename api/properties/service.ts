@@ -209,6 +209,8 @@ export class PropertyService {
         stored.push(key);
       }
       rows = await this.deps.knex.transaction(async (trx) => {
+        // Serialises uploads to one listing so positions stay distinct.
+        await trx.raw('SELECT id FROM properties WHERE id = ? FOR UPDATE', [id]);
         const max = await trx('property_images').where({ property_id: id }).max<{ max: number | null }[]>('position as max');
         let position = (max[0]?.max ?? -1) + 1;
         const out: PropertyImage[] = [];
