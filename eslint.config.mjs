@@ -16,10 +16,10 @@ export default tseslint.config(
     // Workflow code is replayed: no I/O, clocks or randomness beyond the SDK's own.
     files: ['workflows/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
+      '@typescript-eslint/no-restricted-imports': ['error', {
         patterns: [
           { group: ['node:*', 'fs', 'path', 'http', 'https', 'crypto', 'child_process'], message: 'Workflows must not do I/O.' },
-          { group: ['**/activities/*', '!**/activities/index'], message: 'Workflows import activity types only (import type).' },
+          { group: ['**/activities', '**/activities/*', '**/adapters/*', '**/db/*', '**/api/*'], message: 'Workflows import activity types only (import type).', allowTypeImports: true },
           { group: ['knex', 'objection', 'pg', 'pino', '@temporalio/client', '@temporalio/worker'], message: 'Not in workflow code.' },
         ],
       }],

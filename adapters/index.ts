@@ -4,6 +4,7 @@ import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import { Notifier } from './email/notifier';
 import { LocalEmailSender } from './email/local';
+import { SendGridEmailSender } from './email/sendgrid';
 import type { EmailSender } from './email/port';
 import { CognitoIdentityProvider } from './identity/cognito';
 import { LocalIdentityProvider } from './identity/local';
@@ -28,7 +29,10 @@ export interface Adapters {
 export type WorkerAdapters = Pick<Adapters, 'storage' | 'storageSecret' | 'email' | 'notifier'>;
 
 export function buildWorkerAdapters(config: Config, knex: Knex, logger: Logger): WorkerAdapters {
-  const email: EmailSender = new LocalEmailSender({ outboxDir: config.email.outboxDir, logger: logger.child({ component: 'outbox' }) });
+  const email: EmailSender =
+    config.email.provider === 'sendgrid'
+      ? new SendGridEmailSender({ apiKey: config.email.sendgrid.apiKey, baseUrl: config.email.sendgrid.baseUrl })
+      : new LocalEmailSender({ outboxDir: config.email.outboxDir, logger: logger.child({ component: 'outbox' }) });
   const notifier = new Notifier({ knex, sender: email, from: config.email.from, logger });
 
   const storageSecret = config.storage.signingSecret ?? loadOrCreateSecret(path.join(config.paths.data, 'secrets', 'storage-signing.key'));

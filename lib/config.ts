@@ -66,8 +66,14 @@ const envSchema = z.object({
   COGNITO_CLIENT_SECRET: optionalString,
   COGNITO_ENDPOINT: optionalString,
 
-  EMAIL_PROVIDER: z.enum(['local']).default('local'),
+  EMAIL_PROVIDER: z.enum(['local', 'sendgrid']).default('local'),
   EMAIL_FROM: z.string().min(3).default('RealtyForYou <no-reply@realtyforyou.local>'),
+  SENDGRID_API_KEY: optionalString,
+  SENDGRID_BASE_URL: z.url().optional(),
+
+  BOOKING_MIN_NOTICE_MINUTES: z.coerce.number().int().min(0).max(60 * 24 * 30).default(60),
+  BOOKING_EXPIRY_LEAD_MINUTES: z.coerce.number().int().min(0).max(60 * 24 * 7).default(0),
+  BOOKING_SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(5).max(3600).default(30),
 
   STORAGE_PROVIDER: z.enum(['local', 's3']).default('local'),
   S3_BUCKET: optionalString,
@@ -87,6 +93,9 @@ const envSchema = z.object({
     for (const key of ['COGNITO_REGION', 'COGNITO_USER_POOL_ID', 'COGNITO_CLIENT_ID'] as const) {
       if (!e[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'required when IDENTITY_PROVIDER=cognito' });
     }
+  }
+  if (e.EMAIL_PROVIDER === 'sendgrid' && !e.SENDGRID_API_KEY) {
+    ctx.addIssue({ code: 'custom', path: ['SENDGRID_API_KEY'], message: 'required when EMAIL_PROVIDER=sendgrid' });
   }
   if (e.STORAGE_PROVIDER === 's3' && !e.S3_BUCKET) {
     ctx.addIssue({ code: 'custom', path: ['S3_BUCKET'], message: 'required when STORAGE_PROVIDER=s3' });
@@ -139,7 +148,14 @@ export interface Config {
     local: { issuer: string; clientId: string; keyDir: string };
     cognito: { region: string; userPoolId: string; clientId: string; clientSecret: string | undefined; endpoint: string | undefined };
   };
-  email: { provider: 'local'; from: string; outboxDir: string };
+  email: { provider: 'local' | 'sendgrid'; from: string; outboxDir: string; sendgrid: { apiKey: string; baseUrl: string | undefined } };
+  bookings: {
+    minNoticeMinutes: number;
+    /** A pending request expires this long before its time (0: at its time). */
+    expiryLeadMinutes: number;
+    /** How often the worker starts workflows for bookings whose start failed. */
+    sweepIntervalSeconds: number;
+  };
   storage: {
     provider: 'local' | 's3';
     s3: {
@@ -238,6 +254,12 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
       provider: e.EMAIL_PROVIDER,
       from: e.EMAIL_FROM,
       outboxDir: path.join(data, 'outbox'),
+      sendgrid: { apiKey: e.SENDGRID_API_KEY ?? '', baseUrl: e.SENDGRID_BASE_URL },
+    },
+    bookings: {
+      minNoticeMinutes: e.BOOKING_MIN_NOTICE_MINUTES,
+      expiryLeadMinutes: e.BOOKING_EXPIRY_LEAD_MINUTES,
+      sweepIntervalSeconds: e.BOOKING_SWEEP_INTERVAL_SECONDS,
     },
     storage: {
       provider: e.STORAGE_PROVIDER,

@@ -16,7 +16,10 @@ export interface Notification {
   attachments?: Array<{ filename: string; contentType: string; content: Buffer }>;
 }
 
-export type NotifyResult = { status: 'sent'; messageId: string } | { status: 'already_sent'; messageId: string | null };
+export type NotifyResult =
+  | { status: 'sent'; messageId: string }
+  | { status: 'already_sent'; messageId: string | null }
+  | { status: 'failed_before'; error: string | null };
 
 export class Notifier {
   constructor(
@@ -39,8 +42,10 @@ export class Notifier {
       })
       .onConflict('idempotency_key')
       .ignore();
-    const row = await knex('notifications').where({ idempotency_key: n.idempotencyKey }).first<{ id: number; status: string; provider_message_id: string | null }>();
+    const row = await knex('notifications').where({ idempotency_key: n.idempotencyKey }).first<{ id: number; status: string; provider_message_id: string | null; last_error: string | null }>();
     if (row!.status === 'sent') return { status: 'already_sent', messageId: row!.provider_message_id };
+    // The provider refused this one for good: sending it again would be refused again.
+    if (row!.status === 'failed') return { status: 'failed_before', error: row!.last_error };
 
     await knex('notifications').where({ id: row!.id }).increment('attempts', 1);
     try {

@@ -55,15 +55,12 @@ export async function renderEmail(
     values.set(key, String(value));
   }
 
-  const used = new Set<string>();
   const fill = (part: keyof TemplateSource, escape: (value: string) => string): string =>
-    substitute(name, part, source[part], values, used, escape);
+    substitute(name, part, source[part], values, escape);
   const subject = fill('subject', (value) => value).trim();
   const text = fill('text', (value) => value);
   const html = fill('html', escapeHtml);
 
-  const unused = [...values.keys()].filter((key) => !used.has(key));
-  if (unused.length) throw new EmailTemplateError(`Email template ${name} does not use: ${unused.join(', ')}`);
   if (/[\r\n]/.test(subject)) throw new EmailTemplateError(`Email template ${name}: the subject spans several lines`);
   if (!subject) throw new EmailTemplateError(`Email template ${name}: the subject is empty`);
   return { subject, text, html };
@@ -74,7 +71,6 @@ function substitute(
   part: string,
   template: string,
   values: Map<string, string>,
-  used: Set<string>,
   escape: (value: string) => string,
 ): string {
   // Checked on the template itself, so a `{{` inside a value is just text.
@@ -90,7 +86,6 @@ function substitute(
     if (value === undefined) {
       throw new EmailTemplateError(`Email template ${name} (${part}) needs variable ${variable}`);
     }
-    used.add(variable);
     return escape(value);
   });
 }

@@ -46,8 +46,10 @@ describe('renderEmail', () => {
     );
   });
 
-  it('when a variable is not used by the template, then it throws', async () => {
-    await expect(renderEmail('welcome', { full_name: 'Sam', fullName: 'Sam' })).rejects.toThrow(/does not use: fullName/);
+  it('when a variable is not used by the template, then it is ignored', async () => {
+    const email = await renderEmail('welcome', { full_name: 'Sam', fullName: 'Other', extra: 42 });
+    expect(email).toEqual(await renderEmail('welcome', { full_name: 'Sam' }));
+    expect(`${email.subject}${email.text}${email.html}`).not.toMatch(/Other|42/);
   });
 
   it('when a number is not finite, then it throws', async () => {
@@ -65,6 +67,95 @@ describe('renderEmail', () => {
 
   it('when no template has that name, then it throws', async () => {
     await expect(renderEmail('no-such-template', {})).rejects.toThrow(/Unknown email template: no-such-template/);
+  });
+
+  describe('booking templates', () => {
+    const BOOKING_VARS: Record<string, Record<string, string>> = {
+      'booking-request': {
+        recipient_name: 'Rita Realtor',
+        buyer_name: 'Bob Buyer',
+        property_address: '12 Oak Street, Springfield',
+        when: 'Tue, 3 Mar 2026, 10:00 (UTC)',
+        duration_minutes: '30',
+        notes: 'Is the basement finished?',
+      },
+      'booking-confirmed': {
+        recipient_name: 'Bob Buyer',
+        other_party_name: 'Rita Realtor',
+        property_address: '12 Oak Street, Springfield',
+        when: 'Tue, 3 Mar 2026, 10:00 (UTC)',
+        duration_minutes: '45',
+      },
+      'booking-reminder': {
+        recipient_name: 'Bob Buyer',
+        other_party_name: 'Rita Realtor',
+        property_address: '12 Oak Street, Springfield',
+        when: 'Tue, 3 Mar 2026, 10:00 (UTC)',
+        minutes_before: '15',
+      },
+      'booking-rescheduled': {
+        recipient_name: 'Rita Realtor',
+        actor_name: 'Bob Buyer',
+        property_address: '12 Oak Street, Springfield',
+        old_when: 'Tue, 3 Mar 2026, 10:00 (UTC)',
+        when: 'Wed, 4 Mar 2026, 14:30 (UTC)',
+      },
+      'booking-declined': {
+        recipient_name: 'Bob Buyer',
+        realtor_name: 'Rita Realtor',
+        property_address: '12 Oak Street, Springfield',
+        when: 'Tue, 3 Mar 2026, 10:00 (UTC)',
+        reason: 'The property is under offer',
+      },
+      'booking-cancelled': {
+        recipient_name: 'Rita Realtor',
+        actor_name: 'Bob Buyer',
+        property_address: '12 Oak Street, Springfield',
+        when: 'Tue, 3 Mar 2026, 10:00 (UTC)',
+        reason: 'Found another place',
+      },
+      'booking-expired': {
+        recipient_name: 'Bob Buyer',
+        property_address: '12 Oak Street, Springfield',
+        when: 'Tue, 3 Mar 2026, 10:00 (UTC)',
+      },
+    };
+
+    it.each(Object.entries(BOOKING_VARS))(
+      'when %s is rendered with its variables, then every variable shows and the subject is one line',
+      async (name, vars) => {
+        const email = await renderEmail(name, vars);
+        expect(email.subject).not.toMatch(/[\r\n]/);
+        expect(email.subject).toContain('12 Oak Street, Springfield');
+        expect(email.html).toMatch(/^<!DOCTYPE html>/);
+        for (const part of [email.text, email.html]) {
+          expect(part).not.toMatch(/\{\{|\}\}/);
+          expect(part).toContain('RealtyForYou');
+          for (const value of Object.values(vars)) expect(part).toContain(value);
+        }
+        expect(email.text).toMatch(/^Hi \S/);
+      },
+    );
+
+    it.each(Object.keys(BOOKING_VARS))('when %s is missing a variable, then it throws', async (name) => {
+      const { property_address: _dropped, ...rest } = BOOKING_VARS[name]!;
+      await expect(renderEmail(name, rest)).rejects.toThrow(/needs variable property_address/);
+    });
+
+    it.each(Object.entries(BOOKING_VARS))('when %s gets markup in every value, then the html escapes it', async (name, vars) => {
+      const hostile = Object.fromEntries(Object.keys(vars).map((key) => [key, `<b>${key}</b> & "q"`]));
+      const email = await renderEmail(name, hostile);
+      expect(email.html).not.toMatch(/<b>/);
+      for (const key of Object.keys(vars)) {
+        expect(email.html).toContain(`&lt;b&gt;${key}&lt;/b&gt; &amp; &quot;q&quot;`);
+        expect(email.text).toContain(`<b>${key}</b> & "q"`);
+      }
+    });
+
+    it('when the same values are passed to every booking template, then the extras are ignored', async () => {
+      const all = Object.assign({}, ...Object.values(BOOKING_VARS)) as Record<string, string>;
+      for (const name of Object.keys(BOOKING_VARS)) await expect(renderEmail(name, all)).resolves.toBeDefined();
+    });
   });
 
   describe('with a broken template', () => {

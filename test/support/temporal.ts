@@ -1,13 +1,25 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { getConfig } from '../../lib/config';
+import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 
-/** The time-skipping test server from the project's toolchain; never downloaded. */
-export function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+// temporal.api.enums.v1.IndexedValueType
+const INDEXED_VALUE_TYPE: Record<string, number> = { KEYWORD: 2, INT: 3 };
+
+/**
+ * The time-skipping test server from the project's toolchain (never downloaded), with the
+ * custom search attributes registered as the dev server does at start.
+ */
+export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   quietRuntime();
-  return TestWorkflowEnvironment.createTimeSkipping({
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: getConfig().temporal.testServerPath } },
   });
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTES.map((k) => [k.name, INDEXED_VALUE_TYPE[k.type]!])),
+  });
+  return env;
 }
 
 let installed = false;
