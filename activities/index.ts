@@ -1,7 +1,9 @@
 import type { Knex } from 'knex';
+import type { Notifier } from '../adapters/email/notifier';
 import type { ObjectStorage } from '../adapters/storage/port';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
+import { createBookingActivities } from './bookings.activities';
 import { createImageActivities } from './images.activities';
 
 /** What activities need from the outside world. */
@@ -10,6 +12,7 @@ export interface ActivityDeps {
   logger: Logger;
   knex: Knex;
   storage: ObjectStorage;
+  notifier: Notifier;
 }
 
 /**
@@ -18,6 +21,7 @@ export interface ActivityDeps {
  */
 export function createActivities(deps: ActivityDeps) {
   return {
+    ...createBookingActivities({ knex: deps.knex, notifier: deps.notifier, logger: deps.logger }),
     ...createImageActivities({ knex: deps.knex, storage: deps.storage, logger: deps.logger, maxPixels: deps.config.images.maxPixels }),
   };
 }

@@ -38,6 +38,24 @@ export const ACCESS_TABLE: Record<string, Access> = {
   'PUT /api/v1/admin/properties/:id': ADMIN,
   'DELETE /api/v1/admin/properties/:id': ADMIN,
 
+  'GET /api/v1/buyers/bookings': BUYER,
+  'POST /api/v1/buyers/bookings': BUYER,
+  'GET /api/v1/buyers/bookings/:id': BUYER,
+  'PUT /api/v1/buyers/bookings/:id': BUYER,
+  'DELETE /api/v1/buyers/bookings/:id': BUYER,
+
+  'GET /api/v1/realtors/bookings': REALTOR,
+  'GET /api/v1/realtors/bookings/:id': REALTOR,
+  'PUT /api/v1/realtors/bookings/:id': REALTOR,
+  'DELETE /api/v1/realtors/bookings/:id': REALTOR,
+  'PUT /api/v1/realtors/bookings/:id/confirm': REALTOR,
+  'PUT /api/v1/realtors/bookings/:id/decline': REALTOR,
+
+  'GET /api/v1/admin/bookings': ADMIN,
+  'GET /api/v1/admin/bookings/:id': ADMIN,
+  'PUT /api/v1/admin/bookings/:id': ADMIN,
+  'DELETE /api/v1/admin/bookings/:id': ADMIN,
+
   'GET /api/v1/admin/users': ADMIN,
   'GET /api/v1/admin/users/:id': ADMIN,
   'PUT /api/v1/admin/users/:id': ADMIN,

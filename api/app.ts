@@ -24,9 +24,11 @@ import { requestContext } from './middleware/request-id';
 import { buildOpenApiDocument } from './openapi';
 import { mountRoutes, type AnyRouteSpec } from './routing';
 import { UserService } from './users/service';
+import { BookingService } from './bookings/service';
+import { bookingRoutes } from './bookings/routes';
 import { PropertyService, type ImageProcessingStarter } from './properties/service';
 import { propertyRoutes } from './properties/routes';
-import { imageProcessingWorkflow, imageWorkflowId } from '../workflows/image-processing.workflow';
+import { startImageProcessing } from '../lib/workflow-starters';
 import { userRoutes } from './users/routes';
 
 export interface AppDeps {
@@ -43,21 +45,20 @@ export interface AppDeps {
 export function apiRoutes(deps: AppDeps): AnyRouteSpec[] {
   const { knex, adapters, logger, config } = deps;
   const users = new UserService({ knex, identity: adapters.identity, storage: adapters.storage, logger });
-  const images: ImageProcessingStarter = {
-    async start(imageId) {
-      // Idempotent: a retried upload finds the workflow already running for this image.
-      await deps.temporal.workflow.start(imageProcessingWorkflow, {
-        taskQueue: config.temporal.taskQueue,
-        workflowId: imageWorkflowId(imageId),
-        args: [{ imageId }],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-      });
-    },
-  };
+  const images: ImageProcessingStarter = { start: (imageId) => startImageProcessing(deps.temporal, config.temporal.taskQueue, imageId) };
   const properties = new PropertyService({ knex, storage: adapters.storage, images, logger, limits: { maxPixels: config.images.maxPixels } });
+  const bookings = new BookingService({
+    knex,
+    temporal: deps.temporal,
+    taskQueue: config.temporal.taskQueue,
+    minNoticeMinutes: config.bookings.minNoticeMinutes,
+    expiryLeadMinutes: config.bookings.expiryLeadMinutes,
+    logger,
+  });
   return [
     ...authRoutes(new AuthService({ knex, identity: adapters.identity }), adapters.storage),
     ...propertyRoutes(properties, adapters.storage, { imageMaxBytes: config.images.maxBytes, imageMaxFiles: config.images.maxFiles }),
+    ...bookingRoutes(bookings),
     ...userRoutes(users, adapters.storage, config.storage.avatarMaxBytes),
     ...auditLogRoutes(new AuditLogService({ knex })),
   ];

@@ -36,7 +36,13 @@ export function resource<A extends object>(
   return relationships ? { id: String(id), type, attributes, relationships } : { id: String(id), type, attributes };
 }
 
-export function sendData(ctx: Context, data: ResourceObject | ResourceObject[], status = 200, extraMeta: object = {}): void {
+/** `data` is a resource, a list of them, or (compound answers) an object of named resources. */
+export function sendData(
+  ctx: Context,
+  data: ResourceObject | ResourceObject[] | Record<string, ResourceObject>,
+  status = 200,
+  extraMeta: object = {},
+): void {
   ctx.status = status;
   ctx.body = { success: true, data, meta: meta(ctx, extraMeta) };
 }

@@ -14,6 +14,7 @@ import { createKnex, migrateLatest } from '../db/knex';
 import { startEmbeddedPostgres } from '../db/embedded';
 import { createApp } from '../api/app';
 import { listen } from '../api/server';
+import { startBookingSweeper } from '../workers/booking-sweeper';
 import { startWorker } from '../workers/worker';
 import { searchAttributesForCli } from '../workflows/search-attributes';
 import { ensureTemporalToolchain } from './temporal-toolchain';
@@ -63,13 +64,22 @@ async function main(): Promise<void> {
       address: temporalAddress,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      deps: { config, logger, knex, storage: adapters.storage },
+      deps: { config, logger, knex, storage: adapters.storage, notifier: adapters.notifier },
     });
     steps.push({ name: 'worker', run: () => worker.shutdown() });
     worker.done.catch((err) => logger?.error({ err }, 'worker stopped with an error'));
 
     const temporal = createTemporalClient(temporalAddress, config.temporal);
     steps.push({ name: 'temporal-client', run: () => temporal.connection.close() });
+    const sweeper = startBookingSweeper({
+      knex,
+      client: temporal.client,
+      taskQueue: config.temporal.taskQueue,
+      expiryLeadMinutes: config.bookings.expiryLeadMinutes,
+      intervalSeconds: config.bookings.sweepIntervalSeconds,
+      logger,
+    });
+    steps.push({ name: 'booking-sweeper', run: () => sweeper.stop() });
     const temporalProbe = createTemporalProbe(temporalAddress);
     steps.push({ name: 'temporal-probe', run: () => temporalProbe.close() });
     const app = createApp({ config, logger, knex, temporal: temporal.client, temporalProbe, adapters });

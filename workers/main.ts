@@ -4,7 +4,9 @@ import { createLogger, type Logger } from '../lib/logger';
 import { exitOnStartupError, handleShutdown } from '../lib/shutdown';
 import { buildWorkerAdapters } from '../adapters';
 import { createKnex } from '../db/knex';
+import { createTemporalClient } from '../lib/temporal';
 import { startWorkerHealthServer } from './health-server';
+import { startBookingSweeper } from './booking-sweeper';
 import { startWorker } from './worker';
 
 async function main(): Promise<void> {
@@ -21,7 +23,16 @@ async function main(): Promise<void> {
       address: config.temporal.address,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      deps: { config, logger, knex, storage: adapters.storage },
+      deps: { config, logger, knex, storage: adapters.storage, notifier: adapters.notifier },
+    });
+    const temporal = createTemporalClient(config.temporal.address, config.temporal);
+    const sweeper = startBookingSweeper({
+      knex,
+      client: temporal.client,
+      taskQueue: config.temporal.taskQueue,
+      expiryLeadMinutes: config.bookings.expiryLeadMinutes,
+      intervalSeconds: config.bookings.sweepIntervalSeconds,
+      logger,
     });
     const health = await startWorkerHealthServer(worker.worker, config.http.host, config.http.workerHealthPort);
     logger.info({ taskQueue: config.temporal.taskQueue, health: config.http.workerHealthPort }, 'worker running');
@@ -29,7 +40,9 @@ async function main(): Promise<void> {
     handleShutdown(
       () => [
         { name: 'health', run: () => health.close() },
+        { name: 'booking-sweeper', run: () => sweeper.stop() },
         { name: 'worker', run: () => worker.shutdown() },
+        { name: 'temporal-client', run: () => temporal.connection.close() },
         { name: 'knex', run: () => knex.destroy() },
       ],
       logger,

@@ -107,6 +107,14 @@ export class Booking extends BaseModel {
   status!: string;
   duration_minutes!: number;
   notes!: string | null;
+  ends_at!: Date;
+  realtor_id!: number | null;
+  cancellation_reason!: string | null;
+  decline_reason!: string | null;
+  cancelled_by!: number | null;
+  ics_sequence!: number;
+  workflow_started_at!: Date | null;
+  status_changed_at!: Date | null;
 
   buyer?: User;
   property?: Property;
@@ -132,6 +140,8 @@ export class Tour extends BaseModel {
   started_at!: Date | null;
   ended_at!: Date | null;
   summary!: Record<string, unknown> | null;
+  duration_minutes!: number;
+  ends_at!: Date;
 
   property?: Property;
   realtor?: User;

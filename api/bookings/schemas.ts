@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import { paginationQuery } from '../pagination';
+import { isoDateTime, resourceSchema } from '../schemas';
+
+export const BOOKING_STATUSES = ['pending', 'confirmed', 'declined', 'cancelled', 'expired', 'completed'] as const;
+
+const when = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone, e.g. 2026-12-01T15:00:00Z' });
+const duration = z.number().int().min(15, 'must be at least 15').max(240, 'must be at most 240');
+const notes = z.string().trim().max(2000).nullable();
+const reason = z.string().trim().min(1).max(1000);
+
+export const createBookingBody = z
+  .object({
+    property_id: z.number().int().positive(),
+    scheduled_at: when,
+    duration_minutes: duration.default(30),
+    notes: notes.optional(),
+  })
+  .strict();
+
+const nonEmpty = (b: object) => Object.keys(b).length > 0;
+
+export const buyerUpdateBody = z
+  .object({ scheduled_at: when.optional(), duration_minutes: duration.optional(), notes: notes.optional() })
+  .strict()
+  .refine(nonEmpty, { message: 'nothing to change' });
+
+export const realtorUpdateBody = z
+  .object({ scheduled_at: when.optional(), duration_minutes: duration.optional() })
+  .strict()
+  .refine(nonEmpty, { message: 'nothing to change' });
+
+export const adminUpdateBody = buyerUpdateBody;
+
+export const reasonBody = z.object({ reason: reason.optional() }).strict();
+
+const listFields = {
+  ...paginationQuery,
+  status: z.enum(BOOKING_STATUSES).optional(),
+  property_id: z.coerce.number().int().positive().optional(),
+  from: z.iso.datetime({ offset: true }).optional().describe('scheduled at or after'),
+  to: z.iso.datetime({ offset: true }).optional().describe('scheduled before'),
+};
+const range = (q: { from?: string; to?: string }) => !q.from || !q.to || new Date(q.from) <= new Date(q.to);
+
+export const bookingListQuery = z.object(listFields).strict().refine(range, { message: 'from must not be after to', path: ['from'] });
+export const adminBookingListQuery = z
+  .object({ ...listFields, buyer_id: z.coerce.number().int().positive().optional(), realtor_id: z.coerce.number().int().positive().optional() })
+  .strict()
+  .refine(range, { message: 'from must not be after to', path: ['from'] });
+
+export type BookingFilters = z.infer<typeof adminBookingListQuery>;
+
+export const bookingResource = resourceSchema(
+  'booking',
+  z.object({
+    property_id: z.number().int(),
+    buyer_id: z.number().int(),
+    realtor_id: z.number().int().nullable(),
+    scheduled_at: isoDateTime,
+    ends_at: isoDateTime,
+    duration_minutes: z.number().int(),
+    status: z.enum(BOOKING_STATUSES),
+    notes: z.string().nullable(),
+    decline_reason: z.string().nullable(),
+    cancellation_reason: z.string().nullable(),
+    created_at: isoDateTime,
+    updated_at: isoDateTime,
+  }),
+  z.object({
+    property: z.object({ data: z.object({ id: z.string(), type: z.literal('property'), attributes: z.object({ address: z.string() }) }) }),
+    tour: z.object({ data: z.object({ id: z.string(), type: z.literal('tour') }).nullable() }),
+  }),
+);
+
+export const tourResource = resourceSchema(
+  'tour',
+  z.object({
+    booking_id: z.number().int(),
+    property_id: z.number().int(),
+    realtor_id: z.number().int(),
+    buyer_id: z.number().int(),
+    status: z.string(),
+    scheduled_at: isoDateTime,
+    ends_at: isoDateTime,
+    duration_minutes: z.number().int(),
+  }),
+);
+
+export const callResource = resourceSchema('call', z.object({ tour_id: z.number().int(), status: z.string(), created_at: isoDateTime }));
+
+export const confirmationData = z.object({ booking: bookingResource, tour: tourResource, call: callResource });

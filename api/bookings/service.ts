@@ -1,0 +1,244 @@
+import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { QueryBuilder } from 'objection';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { Booking, Call, Property, Tour } from '../../db/models';
+import { changedFields, recordAudit } from '../../db/audit';
+import { AppError, ConflictError, NotFoundError, ValidationError } from '../../lib/errors';
+import type { Logger } from '../../lib/logger';
+import { startBookingWorkflow } from '../../lib/workflow-starters';
+import {
+  bookingWorkflowId,
+  cancelUpdate,
+  confirmUpdate,
+  declineUpdate,
+  rescheduleUpdate,
+  type ActorRef,
+} from '../../workflows/booking.workflow';
+import { paginate } from '../pagination';
+import type { Actor } from '../routing';
+import { bookingPolicy } from './policy';
+import type { BookingFilters } from './schemas';
+
+const BOOKABLE = ['active', 'coming_soon'];
+const TERMINAL = ['declined', 'cancelled', 'expired', 'completed'];
+
+export interface BookingServiceDeps {
+  knex: Knex;
+  temporal: Client;
+  taskQueue: string;
+  minNoticeMinutes: number;
+  expiryLeadMinutes: number;
+  logger: Logger;
+  now?: () => number;
+}
+
+export interface CreateBookingInput {
+  property_id: number;
+  scheduled_at: string;
+  duration_minutes: number;
+  notes?: string | null;
+}
+
+const actorRef = (actor: Actor): ActorRef => ({ userId: actor.user.id, role: actor.user.role });
+
+function requestHash(body: unknown): string {
+  return createHash('sha256').update(JSON.stringify(body, Object.keys(body as object).sort())).digest('hex');
+}
+
+function pgCode(err: unknown): { code?: string; constraint?: string } {
+  const e = err as { code?: string; constraint?: string; nativeError?: { code?: string; constraint?: string } };
+  return e.nativeError ?? e;
+}
+
+export class BookingService {
+  private readonly now: () => number;
+
+  constructor(private readonly deps: BookingServiceDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  private query(actor: Actor, trx?: Knex.Transaction): QueryBuilder<Booking> {
+    return bookingPolicy
+      .scope(actor, Booking.query(trx ?? this.deps.knex))
+      .withGraphFetched('[property(address), tour(id)]')
+      .modifiers({ address: (b) => b.select('id', 'address'), id: (b) => b.select('id', 'booking_id') });
+  }
+
+  async list(actor: Actor, f: Partial<BookingFilters> & { page: number; per_page: number }) {
+    const q = this.query(actor);
+    if (f.status) q.where('bookings.status', f.status);
+    if (f.property_id) q.where('bookings.property_id', f.property_id);
+    if (f.buyer_id) q.where('bookings.buyer_id', f.buyer_id);
+    if (f.realtor_id) q.whereIn('bookings.property_id', (s) => s.select('id').from('properties').where('realtor_id', f.realtor_id!));
+    if (f.from) q.where('bookings.scheduled_at', '>=', new Date(f.from));
+    if (f.to) q.where('bookings.scheduled_at', '<', new Date(f.to));
+    return paginate(q.orderBy([{ column: 'bookings.scheduled_at', order: 'asc' }, { column: 'bookings.id', order: 'asc' }]), f);
+  }
+
+  async get(actor: Actor, id: number): Promise<Booking> {
+    const booking = await this.query(actor).findById(id);
+    if (!booking) throw new NotFoundError('Booking');
+    return booking;
+  }
+
+  private assertTime(scheduledAt: string): Date {
+    const at = new Date(scheduledAt);
+    const earliest = this.now() + this.deps.minNoticeMinutes * 60_000;
+    if (at.getTime() < earliest) {
+      throw new ValidationError([
+        { field: 'scheduled_at', message: `must be at least ${this.deps.minNoticeMinutes} minutes from now (${new Date(earliest).toISOString()} or later)` },
+      ]);
+    }
+    return at;
+  }
+
+  /**
+   * Creates a pending booking and starts its workflow. If the start fails (Temporal
+   * unreachable), the booking is kept and the worker's sweeper starts the workflow with
+   * the same id shortly after; the answer is still 201 with the pending booking.
+   */
+  async create(actor: Actor, input: CreateBookingInput, idempotencyKey?: string): Promise<{ booking: Booking; replayed: boolean }> {
+    bookingPolicy.assertCanRequest(actor);
+    const hash = requestHash(input);
+    if (idempotencyKey) {
+      const replay = await this.replay(actor, idempotencyKey, hash);
+      if (replay) return { booking: replay, replayed: true };
+    }
+    const at = this.assertTime(input.scheduled_at);
+    let id: number;
+    try {
+      id = await this.deps.knex.transaction(async (trx) => {
+        const property = await Property.query(trx)
+          .findById(input.property_id)
+          .whereIn('status', BOOKABLE)
+          .whereNull('deleted_at')
+          .forShare();
+        if (!property) throw new AppError(404, 'NOT_FOUND', 'Property not found or not open for tours', 'property_id');
+        const [row] = await trx('bookings')
+          .insert({
+            buyer_id: actor.user.id,
+            property_id: property.id,
+            realtor_id: property.realtor_id,
+            scheduled_at: at,
+            duration_minutes: input.duration_minutes,
+            notes: input.notes ?? null,
+            status: 'pending',
+            status_changed_at: new Date(),
+          })
+          .returning<Array<{ id: number }>>('id');
+        if (idempotencyKey) {
+          await trx('idempotency_keys').insert({ user_id: actor.user.id, key: idempotencyKey, request_hash: hash, resource_type: 'booking', resource_id: row!.id });
+        }
+        await recordAudit(trx, {
+          actorId: actor.user.id,
+          action: 'booking_requested',
+          resourceType: 'booking',
+          resourceId: row!.id,
+          details: { property_id: property.id, scheduled_at: at.toISOString(), duration_minutes: input.duration_minutes },
+          requestId: actor.requestId,
+        });
+        return row!.id;
+      });
+    } catch (err) {
+      const { code, constraint } = pgCode(err);
+      if (code === '23505' && constraint === 'idempotency_keys_user_key_unique' && idempotencyKey) {
+        // The same key raced us and won: answer with its booking.
+        const replay = await this.replay(actor, idempotencyKey, hash);
+        if (replay) return { booking: replay, replayed: true };
+      }
+      if (code === '23P01') throw new ConflictError('You already have a booking that overlaps this time', 'scheduled_at');
+      throw err;
+    }
+
+    try {
+      await startBookingWorkflow(this.deps.temporal, this.deps.taskQueue, id, this.deps.expiryLeadMinutes);
+    } catch (err) {
+      this.deps.logger.warn({ err, bookingId: id }, 'booking workflow not started; the sweeper will start it');
+    }
+    return { booking: await this.get(actor, id), replayed: false };
+  }
+
+  private async replay(actor: Actor, key: string, hash: string): Promise<Booking | undefined> {
+    const row = await this.deps.knex('idempotency_keys').where({ user_id: actor.user.id, key }).first<{ request_hash: string; resource_id: number } | undefined>();
+    if (!row) return undefined;
+    if (row.request_hash !== hash) {
+      throw new AppError(422, 'UNPROCESSABLE_ENTITY', 'This Idempotency-Key was used for a different request', 'Idempotency-Key');
+    }
+    return this.get(actor, row.resource_id);
+  }
+
+  /** Plain data (notes) is written here; a new time goes through the booking's workflow. */
+  async update(actor: Actor, id: number, body: { scheduled_at?: string; duration_minutes?: number; notes?: string | null }): Promise<Booking> {
+    const booking = await this.get(actor, id);
+    if (body.notes !== undefined) {
+      bookingPolicy.assertCanEditNotes(actor);
+      if (TERMINAL.includes(booking.status)) throw new ConflictError(`This booking is ${booking.status}; it can no longer be changed`);
+      await this.deps.knex.transaction(async (trx) => {
+        const changes = changedFields(booking, { notes: body.notes });
+        if (!Object.keys(changes).length) return;
+        await trx('bookings').where({ id }).update({ notes: body.notes });
+        await recordAudit(trx, { actorId: actor.user.id, action: 'booking_notes_updated', resourceType: 'booking', resourceId: id, details: { changes }, requestId: actor.requestId });
+      });
+    }
+    if (body.scheduled_at !== undefined || body.duration_minutes !== undefined) {
+      const at = body.scheduled_at !== undefined ? this.assertTime(body.scheduled_at) : booking.scheduled_at;
+      if (body.scheduled_at === undefined && at.getTime() < this.now()) throw new ConflictError('This booking has already started');
+      await this.runUpdate(booking, (h) =>
+        h.executeUpdate(rescheduleUpdate, {
+          args: [actorRef(actor), { scheduledAt: at.toISOString(), durationMinutes: body.duration_minutes ?? booking.duration_minutes }],
+        }),
+      );
+    }
+    return this.get(actor, id);
+  }
+
+  async cancel(actor: Actor, id: number, reason: string | undefined): Promise<Booking> {
+    const booking = await this.get(actor, id);
+    await this.runUpdate(booking, (h) => h.executeUpdate(cancelUpdate, { args: [actorRef(actor), reason ?? null] }));
+    return this.get(actor, id);
+  }
+
+  async decline(actor: Actor, id: number, reason: string | undefined): Promise<Booking> {
+    bookingPolicy.assertCanAnswer(actor);
+    const booking = await this.get(actor, id);
+    await this.runUpdate(booking, (h) => h.executeUpdate(declineUpdate, { args: [actorRef(actor), reason ?? null] }));
+    return this.get(actor, id);
+  }
+
+  async confirm(actor: Actor, id: number): Promise<{ booking: Booking; tour: Tour; call: Call }> {
+    bookingPolicy.assertCanAnswer(actor);
+    const booking = await this.get(actor, id);
+    const result = await this.runUpdate(booking, (h) => h.executeUpdate(confirmUpdate, { args: [actorRef(actor)] }));
+    const [fresh, tour, call] = await Promise.all([
+      this.get(actor, id),
+      Tour.query(this.deps.knex).findById(result.tourId),
+      Call.query(this.deps.knex).findById(result.callId),
+    ]);
+    return { booking: fresh, tour: tour!, call: call! };
+  }
+
+  /**
+   * Sends a command to the booking's workflow and turns its refusal into a 409 that says
+   * why. A booking whose workflow has ended answers with its final status.
+   */
+  private async runUpdate<T>(booking: Booking, fn: (h: ReturnType<Client['workflow']['getHandle']>) => Promise<T>): Promise<T> {
+    const handle = this.deps.temporal.workflow.getHandle(bookingWorkflowId(booking.id));
+    try {
+      return await fn(handle);
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) {
+        const cause = err.cause;
+        const message = cause instanceof ApplicationFailure || cause instanceof Error ? cause.message : 'The booking cannot change that way now';
+        throw new ConflictError(message);
+      }
+      if (err instanceof WorkflowNotFoundError || /already completed|not found/i.test(String((err as Error).message))) {
+        const row = await Booking.query(this.deps.knex).findById(booking.id);
+        if (row && TERMINAL.includes(row.status)) throw new ConflictError(`This booking is ${row.status}; it can no longer be changed`);
+        throw new AppError(503, 'SERVICE_UNAVAILABLE', 'This booking is still being set up; try again in a minute');
+      }
+      throw err;
+    }
+  }
+}
