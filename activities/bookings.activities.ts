@@ -330,16 +330,5 @@ export function createBookingActivities(deps: Deps) {
       if (!t) return null;
       return { status: t.status, scheduledAt: t.scheduled_at.toISOString(), durationMinutes: t.duration_minutes, propertyId: t.property_id, realtorId: t.realtor_id, buyerId: t.buyer_id };
     },
-
-    /** The tour's (and its call's) status, as its workflow moves it. */
-    async setTourStage(tourId: number, stage: 'completed' | 'cancelled'): Promise<void> {
-      await knex.transaction(async (trx) => {
-        const t = await trx('tours').where({ id: tourId }).forUpdate().first<{ status: string } | undefined>();
-        if (!t || t.status === stage) return;
-        await trx('tours').where({ id: tourId }).update({ status: stage });
-        await trx('calls').where({ tour_id: tourId }).whereIn('status', ['created']).update({ status: stage === 'cancelled' ? 'cancelled' : 'ended' });
-        await recordAudit(trx, { actorId: null, action: `tour_${stage}`, resourceType: 'tour', resourceId: tourId, details: { status: { from: t.status, to: stage } } });
-      });
-    },
   };
 }

@@ -1,10 +1,13 @@
 import type { Knex } from 'knex';
+import type { TourAnalyst, TranscriptionProvider } from '../adapters/ai/port';
 import type { Notifier } from '../adapters/email/notifier';
+import type { MeetingProvider } from '../adapters/meetings/port';
 import type { ObjectStorage } from '../adapters/storage/port';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import { createBookingActivities } from './bookings.activities';
 import { createImageActivities } from './images.activities';
+import { createTourActivities } from './tours.activities';
 
 /** What activities need from the outside world. */
 export interface ActivityDeps {
@@ -13,6 +16,9 @@ export interface ActivityDeps {
   knex: Knex;
   storage: ObjectStorage;
   notifier: Notifier;
+  meetings: MeetingProvider;
+  transcriber: TranscriptionProvider;
+  analyst: TourAnalyst;
 }
 
 /**
@@ -22,6 +28,15 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createBookingActivities({ knex: deps.knex, notifier: deps.notifier, logger: deps.logger }),
+    ...createTourActivities({
+      knex: deps.knex,
+      storage: deps.storage,
+      meetings: deps.meetings,
+      transcriber: deps.transcriber,
+      analyst: deps.analyst,
+      notifier: deps.notifier,
+      logger: deps.logger,
+    }),
     ...createImageActivities({ knex: deps.knex, storage: deps.storage, logger: deps.logger, maxPixels: deps.config.images.maxPixels }),
   };
 }

@@ -2,7 +2,13 @@ import path from 'node:path';
 import type { Knex } from 'knex';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
+import { LocalTourAnalyst, LocalTranscriber } from './ai/local';
+import { OpenAiTourAnalyst, OpenAiTranscriber } from './ai/openai';
+import type { TourAnalyst, TranscriptionProvider } from './ai/port';
 import { Notifier } from './email/notifier';
+import { ChimeMeetingProvider } from './meetings/chime';
+import { LocalMeetingProvider } from './meetings/local';
+import type { MeetingProvider } from './meetings/port';
 import { LocalEmailSender } from './email/local';
 import { SendGridEmailSender } from './email/sendgrid';
 import type { EmailSender } from './email/port';
@@ -23,10 +29,13 @@ export interface Adapters {
   storageSecret: string;
   email: EmailSender;
   notifier: Notifier;
+  meetings: MeetingProvider;
+  transcriber: TranscriptionProvider;
+  analyst: TourAnalyst;
 }
 
-/** What the worker's activities use: storage and email, no identity provider. */
-export type WorkerAdapters = Pick<Adapters, 'storage' | 'storageSecret' | 'email' | 'notifier'>;
+/** What the worker's activities use: no identity provider. */
+export type WorkerAdapters = Pick<Adapters, 'storage' | 'storageSecret' | 'email' | 'notifier' | 'meetings' | 'transcriber' | 'analyst'>;
 
 export function buildWorkerAdapters(config: Config, knex: Knex, logger: Logger): WorkerAdapters {
   const email: EmailSender =
@@ -45,11 +54,26 @@ export function buildWorkerAdapters(config: Config, knex: Knex, logger: Logger):
           secret: storageSecret,
           defaultTtlSeconds: config.storage.urlTtlSeconds,
         });
-  return { storage, storageSecret, email, notifier };
+  const meetings: MeetingProvider =
+    config.meetings.provider === 'chime'
+      ? new ChimeMeetingProvider({
+          region: config.meetings.region,
+          mediaRegion: config.meetings.mediaRegion,
+          bucketArn: config.meetings.recordingsBucketArn,
+          awsAccountId: config.meetings.accountId,
+        })
+      : new LocalMeetingProvider({ baseUrl: config.publicBaseUrl });
+  const ai = config.ai;
+  const transcriber: TranscriptionProvider =
+    ai.provider === 'openai' ? new OpenAiTranscriber({ apiKey: ai.apiKey, baseUrl: ai.baseUrl }) : new LocalTranscriber();
+  const analyst: TourAnalyst =
+    ai.provider === 'openai' ? new OpenAiTourAnalyst({ apiKey: ai.apiKey, baseUrl: ai.baseUrl, chatModel: ai.chatModel }) : new LocalTourAnalyst();
+  return { storage, storageSecret, email, notifier, meetings, transcriber, analyst };
 }
 
 export function buildAdapters(config: Config, knex: Knex, logger: Logger): Adapters {
-  const { storage, storageSecret, email, notifier } = buildWorkerAdapters(config, knex, logger);
+  const worker = buildWorkerAdapters(config, knex, logger);
+  const { notifier } = worker;
 
   let identity: IdentityProvider;
   let localIdentity: LocalIdentityProvider | undefined;
@@ -75,5 +99,5 @@ export function buildAdapters(config: Config, knex: Knex, logger: Logger): Adapt
     });
     identity = localIdentity;
   }
-  return { identity, localIdentity, storage, storageSecret, email, notifier };
+  return { ...worker, identity, localIdentity };
 }

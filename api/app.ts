@@ -26,9 +26,11 @@ import { mountRoutes, type AnyRouteSpec } from './routing';
 import { UserService } from './users/service';
 import { BookingService } from './bookings/service';
 import { bookingRoutes } from './bookings/routes';
+import { TourService } from './tours/service';
+import { tourRoutes } from './tours/routes';
 import { PropertyService, type ImageProcessingStarter } from './properties/service';
 import { propertyRoutes } from './properties/routes';
-import { startImageProcessing } from '../lib/workflow-starters';
+import { bookingWorkflowSettings, startImageProcessing } from '../lib/workflow-starters';
 import { userRoutes } from './users/routes';
 
 export interface AppDeps {
@@ -52,13 +54,22 @@ export function apiRoutes(deps: AppDeps): AnyRouteSpec[] {
     temporal: deps.temporal,
     taskQueue: config.temporal.taskQueue,
     minNoticeMinutes: config.bookings.minNoticeMinutes,
-    expiryLeadMinutes: config.bookings.expiryLeadMinutes,
+    workflowSettings: bookingWorkflowSettings(config),
     logger,
+  });
+  const tours = new TourService({
+    knex,
+    temporal: deps.temporal,
+    storage: adapters.storage,
+    logger,
+    earlyStartMinutes: config.tours.earlyStartMinutes,
+    notesGraceMinutes: config.tours.notesGraceMinutes,
   });
   return [
     ...authRoutes(new AuthService({ knex, identity: adapters.identity }), adapters.storage),
     ...propertyRoutes(properties, adapters.storage, { imageMaxBytes: config.images.maxBytes, imageMaxFiles: config.images.maxFiles }),
     ...bookingRoutes(bookings),
+    ...tourRoutes(tours, { recordingMaxBytes: config.tours.recordingMaxBytes }),
     ...userRoutes(users, adapters.storage, config.storage.avatarMaxBytes),
     ...auditLogRoutes(new AuditLogService({ knex })),
   ];

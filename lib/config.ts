@@ -73,6 +73,21 @@ const envSchema = z.object({
 
   BOOKING_MIN_NOTICE_MINUTES: z.coerce.number().int().min(0).max(60 * 24 * 30).default(60),
   BOOKING_EXPIRY_LEAD_MINUTES: z.coerce.number().int().min(0).max(60 * 24 * 7).default(0),
+  TOUR_EARLY_START_MINUTES: z.coerce.number().int().min(0).max(24 * 60).default(15),
+  TOUR_MAX_CALL_MINUTES: z.coerce.number().int().min(5).max(24 * 60).default(120),
+  TOUR_EMPTY_CALL_END_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(10),
+  TOUR_NOTES_GRACE_MINUTES: z.coerce.number().int().min(0).max(7 * 24 * 60).default(30),
+  TOUR_NO_SHOW_GRACE_MINUTES: z.coerce.number().int().min(0).max(7 * 24 * 60).default(120),
+  RECORDING_MAX_BYTES: z.coerce.number().int().min(1024).default(500 * 1024 * 1024),
+  MEETINGS_PROVIDER: z.enum(['local', 'chime']).default('local'),
+  CHIME_REGION: z.string().min(1).default('us-east-1'),
+  CHIME_MEDIA_REGION: z.string().min(1).default('us-east-1'),
+  CHIME_RECORDINGS_BUCKET_ARN: optionalString,
+  CHIME_ACCOUNT_ID: optionalString,
+  AI_PROVIDER: z.enum(['local', 'openai']).default('local'),
+  OPENAI_API_KEY: optionalString,
+  OPENAI_BASE_URL: z.url().optional(),
+  OPENAI_CHAT_MODEL: z.string().min(1).default('gpt-4o-mini'),
   BOOKING_SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(5).max(3600).default(30),
 
   STORAGE_PROVIDER: z.enum(['local', 's3']).default('local'),
@@ -96,6 +111,12 @@ const envSchema = z.object({
   }
   if (e.EMAIL_PROVIDER === 'sendgrid' && !e.SENDGRID_API_KEY) {
     ctx.addIssue({ code: 'custom', path: ['SENDGRID_API_KEY'], message: 'required when EMAIL_PROVIDER=sendgrid' });
+  }
+  if (e.AI_PROVIDER === 'openai' && !e.OPENAI_API_KEY) {
+    ctx.addIssue({ code: 'custom', path: ['OPENAI_API_KEY'], message: 'required when AI_PROVIDER=openai' });
+  }
+  if (e.MEETINGS_PROVIDER === 'chime' && !e.CHIME_RECORDINGS_BUCKET_ARN) {
+    ctx.addIssue({ code: 'custom', path: ['CHIME_RECORDINGS_BUCKET_ARN'], message: 'required when MEETINGS_PROVIDER=chime' });
   }
   if (e.STORAGE_PROVIDER === 's3' && !e.S3_BUCKET) {
     ctx.addIssue({ code: 'custom', path: ['S3_BUCKET'], message: 'required when STORAGE_PROVIDER=s3' });
@@ -149,6 +170,16 @@ export interface Config {
     cognito: { region: string; userPoolId: string; clientId: string; clientSecret: string | undefined; endpoint: string | undefined };
   };
   email: { provider: 'local' | 'sendgrid'; from: string; outboxDir: string; sendgrid: { apiKey: string; baseUrl: string | undefined } };
+  tours: {
+    earlyStartMinutes: number;
+    maxCallMinutes: number;
+    emptyCallEndMinutes: number;
+    notesGraceMinutes: number;
+    noShowGraceMinutes: number;
+    recordingMaxBytes: number;
+  };
+  meetings: { provider: 'local' | 'chime'; region: string; mediaRegion: string; recordingsBucketArn: string; accountId: string | undefined };
+  ai: { provider: 'local' | 'openai'; apiKey: string; baseUrl: string | undefined; chatModel: string };
   bookings: {
     minNoticeMinutes: number;
     /** A pending request expires this long before its time (0: at its time). */
@@ -256,6 +287,22 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
       outboxDir: path.join(data, 'outbox'),
       sendgrid: { apiKey: e.SENDGRID_API_KEY ?? '', baseUrl: e.SENDGRID_BASE_URL },
     },
+    tours: {
+      earlyStartMinutes: e.TOUR_EARLY_START_MINUTES,
+      maxCallMinutes: e.TOUR_MAX_CALL_MINUTES,
+      emptyCallEndMinutes: e.TOUR_EMPTY_CALL_END_MINUTES,
+      notesGraceMinutes: e.TOUR_NOTES_GRACE_MINUTES,
+      noShowGraceMinutes: e.TOUR_NO_SHOW_GRACE_MINUTES,
+      recordingMaxBytes: e.RECORDING_MAX_BYTES,
+    },
+    meetings: {
+      provider: e.MEETINGS_PROVIDER,
+      region: e.CHIME_REGION,
+      mediaRegion: e.CHIME_MEDIA_REGION,
+      recordingsBucketArn: e.CHIME_RECORDINGS_BUCKET_ARN ?? '',
+      accountId: e.CHIME_ACCOUNT_ID,
+    },
+    ai: { provider: e.AI_PROVIDER, apiKey: e.OPENAI_API_KEY ?? '', baseUrl: e.OPENAI_BASE_URL, chatModel: e.OPENAI_CHAT_MODEL },
     bookings: {
       minNoticeMinutes: e.BOOKING_MIN_NOTICE_MINUTES,
       expiryLeadMinutes: e.BOOKING_EXPIRY_LEAD_MINUTES,

@@ -14,6 +14,7 @@ import { createKnex, migrateLatest } from '../db/knex';
 import { startEmbeddedPostgres } from '../db/embedded';
 import { createApp } from '../api/app';
 import { listen } from '../api/server';
+import { bookingWorkflowSettings } from '../lib/workflow-starters';
 import { startBookingSweeper } from '../workers/booking-sweeper';
 import { startWorker } from '../workers/worker';
 import { searchAttributesForCli } from '../workflows/search-attributes';
@@ -64,7 +65,7 @@ async function main(): Promise<void> {
       address: temporalAddress,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      deps: { config, logger, knex, storage: adapters.storage, notifier: adapters.notifier },
+      deps: { config, logger, knex, ...adapters },
     });
     steps.push({ name: 'worker', run: () => worker.shutdown() });
     worker.done.catch((err) => logger?.error({ err }, 'worker stopped with an error'));
@@ -75,7 +76,7 @@ async function main(): Promise<void> {
       knex,
       client: temporal.client,
       taskQueue: config.temporal.taskQueue,
-      expiryLeadMinutes: config.bookings.expiryLeadMinutes,
+      settings: bookingWorkflowSettings(config),
       intervalSeconds: config.bookings.sweepIntervalSeconds,
       logger,
     });

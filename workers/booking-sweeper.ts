@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import type { Logger } from '../lib/logger';
-import { startBookingWorkflow } from '../lib/workflow-starters';
+import { startBookingWorkflow, type BookingWorkflowSettings } from '../lib/workflow-starters';
 
 /**
  * No booking row without its workflow: the API starts a booking's workflow right after
@@ -13,7 +13,7 @@ export interface SweeperOptions {
   knex: Knex;
   client: Client;
   taskQueue: string;
-  expiryLeadMinutes: number;
+  settings: BookingWorkflowSettings;
   logger: Logger;
   /** Rows younger than this are left to the API's own start. */
   graceSeconds?: number;
@@ -30,7 +30,7 @@ export async function sweepUnstartedBookings(opts: SweeperOptions): Promise<numb
   const started: number[] = [];
   for (const id of rows) {
     try {
-      await startBookingWorkflow(opts.client, opts.taskQueue, id, opts.expiryLeadMinutes);
+      await startBookingWorkflow(opts.client, opts.taskQueue, id, opts.settings);
       started.push(id);
     } catch (err) {
       opts.logger.warn({ err, bookingId: id }, 'sweeper could not start the booking workflow; will retry');

@@ -6,6 +6,7 @@ import { buildWorkerAdapters } from '../adapters';
 import { createKnex } from '../db/knex';
 import { createTemporalClient } from '../lib/temporal';
 import { startWorkerHealthServer } from './health-server';
+import { bookingWorkflowSettings } from '../lib/workflow-starters';
 import { startBookingSweeper } from './booking-sweeper';
 import { startWorker } from './worker';
 
@@ -23,14 +24,14 @@ async function main(): Promise<void> {
       address: config.temporal.address,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      deps: { config, logger, knex, storage: adapters.storage, notifier: adapters.notifier },
+      deps: { config, logger, knex, ...adapters },
     });
     const temporal = createTemporalClient(config.temporal.address, config.temporal);
     const sweeper = startBookingSweeper({
       knex,
       client: temporal.client,
       taskQueue: config.temporal.taskQueue,
-      expiryLeadMinutes: config.bookings.expiryLeadMinutes,
+      settings: bookingWorkflowSettings(config),
       intervalSeconds: config.bookings.sweepIntervalSeconds,
       logger,
     });

@@ -16,7 +16,7 @@ import {
 import type { Activities } from '../activities';
 import type { BookingNoticeKind, BookingSnapshot } from '../activities/bookings.activities';
 import { BookingStatus, BuyerId, PropertyId, RealtorId } from './search-attributes';
-import { TOUR_FINISHED_SIGNAL, tourCancelSignal, tourRescheduleSignal, tourWorkflow, tourWorkflowId } from './tour.workflow';
+import { TOUR_FINISHED_SIGNAL, tourCancelSignal, tourRescheduleSignal, tourWorkflow, tourWorkflowId, type TourWorkflowInput } from './tour.workflow';
 
 /**
  * One per booking (id `booking-<id>`), the only writer of the booking's status:
@@ -39,6 +39,8 @@ export interface BookingWorkflowInput {
   bookingId: number;
   /** A pending request expires this long before its start (0: at its scheduled time). */
   expiryLeadMinutes?: number;
+  /** Passed on to the tour's workflow at confirmation. */
+  tour?: Pick<TourWorkflowInput, 'maxCallMinutes' | 'emptyCallEndMinutes' | 'noShowGraceMinutes'>;
 }
 
 export interface ActorRef {
@@ -156,7 +158,7 @@ export async function bookingWorkflow(input: BookingWorkflowInput): Promise<Book
         setStatus('confirmed');
         await startChild(tourWorkflow, {
           workflowId: tourWorkflowId(result.tourId),
-          args: [{ tourId: result.tourId, bookingId: input.bookingId }],
+          args: [{ ...input.tour, tourId: result.tourId, bookingId: input.bookingId }],
           // The tour lives on its own once created; the booking does not own its lifetime.
           parentClosePolicy: ParentClosePolicy.ABANDON,
         });

@@ -7,7 +7,7 @@ import { Booking, Call, Property, Tour } from '../../db/models';
 import { changedFields, recordAudit } from '../../db/audit';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
-import { startBookingWorkflow } from '../../lib/workflow-starters';
+import { startBookingWorkflow, type BookingWorkflowSettings } from '../../lib/workflow-starters';
 import {
   bookingWorkflowId,
   cancelUpdate,
@@ -29,7 +29,7 @@ export interface BookingServiceDeps {
   temporal: Client;
   taskQueue: string;
   minNoticeMinutes: number;
-  expiryLeadMinutes: number;
+  workflowSettings: BookingWorkflowSettings;
   logger: Logger;
   now?: () => number;
 }
@@ -143,8 +143,11 @@ export class BookingService {
       });
     } catch (err) {
       const { code, constraint } = pgCode(err);
-      if (code === '23505' && constraint === 'idempotency_keys_user_key_unique' && idempotencyKey) {
-        // The same key raced us and won: answer with its booking.
+      const raced = (code === '23505' && constraint === 'idempotency_keys_user_key_unique') || code === '23P01';
+      if (raced && idempotencyKey) {
+        // The same key raced us and won: answer with its booking. A concurrent retry usually
+        // loses on the buyer's overlap constraint first (its booking row is inserted before
+        // its key), once the winner commits.
         const replay = await this.replay(actor, idempotencyKey, hash);
         if (replay) return { booking: replay, replayed: true };
       }
@@ -153,7 +156,7 @@ export class BookingService {
     }
 
     try {
-      await startBookingWorkflow(this.deps.temporal, this.deps.taskQueue, id, this.deps.expiryLeadMinutes);
+      await startBookingWorkflow(this.deps.temporal, this.deps.taskQueue, id, this.deps.workflowSettings);
     } catch (err) {
       this.deps.logger.warn({ err, bookingId: id }, 'booking workflow not started; the sweeper will start it');
     }

@@ -142,6 +142,8 @@ export class Tour extends BaseModel {
   summary!: Record<string, unknown> | null;
   duration_minutes!: number;
   ends_at!: Date;
+  processing_step!: string | null;
+  processing_error!: string | null;
 
   property?: Property;
   realtor?: User;
@@ -188,6 +190,9 @@ export class Call extends TourChild {
   static override tableName = 'calls';
   chime_meeting_id!: string;
   status!: string;
+  meeting!: Record<string, unknown> | null;
+  recording_pipelines!: Array<{ id: string; active: boolean }>;
+  recording_active!: boolean;
   started_at!: Date | null;
   ended_at!: Date | null;
 }

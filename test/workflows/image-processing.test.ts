@@ -85,7 +85,7 @@ describe('property images: upload, ImageProcessing workflow and storage, end to 
     [db, env] = await Promise.all([createTestDatabase(), createTimeSkippingEnv()]);
     t = await buildTestApp({ knex: db.knex, env });
     const logger = createLogger(t.config, 'test-worker');
-    activities = createActivities({ config: t.config, logger, knex: db.knex, storage: t.adapters.storage, notifier: t.adapters.notifier });
+    activities = createActivities({ config: t.config, logger, knex: db.knex, ...t.adapters });
     worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue: t.config.temporal.taskQueue,

@@ -1,0 +1,50 @@
+/**
+ * The meetings port: Amazon Chime SDK meetings (and media pipelines for recording), or a
+ * local implementation with the same shapes. Join information is shaped as Chime returns
+ * it, so a client written for Chime works against either.
+ */
+
+export interface MediaPlacement {
+  AudioHostUrl: string;
+  AudioFallbackUrl: string;
+  SignalingUrl: string;
+  TurnControlUrl: string;
+  ScreenDataUrl?: string;
+  ScreenViewingUrl?: string;
+  ScreenSharingUrl?: string;
+  EventIngestionUrl?: string;
+}
+
+export interface Meeting {
+  MeetingId: string;
+  ExternalMeetingId: string;
+  MediaRegion: string;
+  MediaPlacement: MediaPlacement;
+}
+
+export interface Attendee {
+  AttendeeId: string;
+  ExternalUserId: string;
+  JoinToken: string;
+}
+
+export interface MeetingProvider {
+  readonly name: 'local' | 'chime';
+  /** Idempotent per clientRequestToken: a retry returns the same meeting. */
+  createMeeting(input: { clientRequestToken: string; externalMeetingId: string }): Promise<Meeting>;
+  /** Idempotent per (meeting, externalUserId): Chime returns the existing attendee. */
+  createAttendee(meetingId: string, externalUserId: string): Promise<Attendee>;
+  /** A missing attendee or meeting is not an error. */
+  deleteAttendee(meetingId: string, attendeeId: string): Promise<void>;
+  /** A missing meeting is not an error. */
+  deleteMeeting(meetingId: string): Promise<void>;
+  /** Starts capturing the meeting's media under `keyPrefix`; returns the pipeline id. */
+  startRecording(meetingId: string, keyPrefix: string): Promise<{ pipelineId: string }>;
+  /** A pipeline that already stopped is not an error. */
+  stopRecording(pipelineId: string): Promise<void>;
+  /**
+   * After the call: joins what the capture pipelines wrote into one file under `keyPrefix`
+   * and returns its storage key, or null when nothing was captured. Safe to call again.
+   */
+  finalizeRecording(input: { meetingId: string; pipelineIds: string[]; keyPrefix: string; heartbeat?: () => void }): Promise<{ key: string } | null>;
+}

@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import { paginationQuery } from '../pagination';
+import { isoDateTime, resourceSchema } from '../schemas';
+
+export const TOUR_STATUSES = ['scheduled', 'in_progress', 'processing', 'completed', 'cancelled', 'processing_failed'] as const;
+export const ARTIFACT_STATUSES = ['processing', 'ready', 'skipped', 'failed'] as const;
+
+export const tourListQuery = z.object({ ...paginationQuery, status: z.enum(TOUR_STATUSES).optional() }).strict();
+
+export const noteBody = z
+  .object({
+    content: z.string().trim().min(1).max(5000),
+    tag: z.string().trim().min(1).max(100).optional(),
+    timestamp_ms: z.number().int().min(0).optional().describe('milliseconds from the tour start; the server fills it in when absent'),
+  })
+  .strict();
+
+export const recordBody = z.object({ action: z.enum(['start', 'stop']) }).strict();
+
+export const adminTourUpdateBody = z
+  .object({
+    summary: z
+      .object({
+        overview: z.string().max(5000),
+        key_points: z.array(z.string().max(1000)).max(50),
+        buyer_interest: z.string().max(2000),
+        concerns: z.array(z.string().max(1000)).max(50),
+        next_steps: z.array(z.string().max(1000)).max(50),
+      })
+      .strict()
+      .describe('an edited summary (kept marked as AI-generated with an editor note)'),
+  })
+  .strict();
+
+export const tourResource = resourceSchema(
+  'tour',
+  z.object({
+    booking_id: z.number().int(),
+    property_id: z.number().int(),
+    property_address: z.string(),
+    realtor_id: z.number().int(),
+    buyer_id: z.number().int(),
+    status: z.enum(TOUR_STATUSES),
+    scheduled_at: isoDateTime,
+    ends_at: isoDateTime,
+    duration_minutes: z.number().int(),
+    started_at: isoDateTime.nullable(),
+    ended_at: isoDateTime.nullable(),
+    processing_step: z.string().nullable(),
+    processing_error: z.string().nullable(),
+    steps: z.record(z.string(), z.object({ status: z.string(), detail: z.string().nullable() })),
+  }),
+  z.object({ call: z.object({ data: z.object({ id: z.string(), type: z.literal('call') }).nullable() }) }),
+);
+
+export const noteResource = resourceSchema(
+  'tour_note',
+  z.object({ user_id: z.number().int(), content: z.string(), tag: z.string().nullable(), timestamp_ms: z.number().int().nullable(), created_at: isoDateTime }),
+);
+
+export const callResource = resourceSchema(
+  'call',
+  z.object({ tour_id: z.number().int(), status: z.string(), recording: z.boolean(), started_at: isoDateTime.nullable(), ended_at: isoDateTime.nullable(), meeting_id: z.string().nullable() }),
+);
+
+const artifact = (type: string, extra: z.ZodRawShape) =>
+  resourceSchema(type, z.object({ status: z.enum(ARTIFACT_STATUSES), reason: z.string().nullable(), ...extra }));
+
+export const recordingArtifact = artifact('recording', {
+  url: z.string().nullable(),
+  content_type: z.string().nullable(),
+  file_size_bytes: z.number().int().nullable(),
+  duration_seconds: z.number().int().nullable(),
+  recorded_at: isoDateTime.nullable(),
+  source: z.string().nullable(),
+});
+export const transcriptArtifact = artifact('transcript', {
+  full_text: z.string().nullable(),
+  segments: z.array(z.object({ start_ms: z.number(), end_ms: z.number(), text: z.string() })),
+  confidence_score: z.number().nullable(),
+});
+export const highlightsArtifact = artifact('highlights', {
+  items: z.array(z.object({ id: z.string(), timestamp_ms: z.number().int(), type: z.string().nullable(), note: z.string().nullable(), source: z.string().nullable() })),
+});
+export const summaryArtifact = artifact('summary', { summary: z.record(z.string(), z.unknown()).nullable() });
+
+export const joinData = z.object({
+  Meeting: z.object({ MeetingId: z.string(), ExternalMeetingId: z.string(), MediaRegion: z.string(), MediaPlacement: z.record(z.string(), z.string()) }),
+  Attendee: z.object({ AttendeeId: z.string(), ExternalUserId: z.string(), JoinToken: z.string() }),
+});

@@ -1,0 +1,285 @@
+import type { Knex } from 'knex';
+import type { QueryBuilder } from 'objection';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { Call, Tour } from '../../db/models';
+import { recordAudit } from '../../db/audit';
+import type { ObjectStorage } from '../../adapters/storage/port';
+import { AppError, ConflictError, NotFoundError, ValidationError } from '../../lib/errors';
+import type { Logger } from '../../lib/logger';
+import { cancelUpdate } from '../../workflows/booking.workflow';
+import {
+  endTourUpdate,
+  joinCallUpdate,
+  leaveCallUpdate,
+  retryProcessingUpdate,
+  setRecordingUpdate,
+  startTourUpdate,
+  tourWorkflowId,
+} from '../../workflows/tour.workflow';
+import { bookingWorkflowId } from '../../workflows/booking.workflow';
+import { paginate, type PageRequest } from '../pagination';
+import type { Actor, UploadedFile } from '../routing';
+import { detectMediaType } from './media';
+import { tourPolicy } from './policy';
+
+export interface TourServiceDeps {
+  knex: Knex;
+  temporal: Client;
+  storage: ObjectStorage;
+  logger: Logger;
+  earlyStartMinutes: number;
+  notesGraceMinutes: number;
+  now?: () => number;
+}
+
+export type ArtifactStatus = 'processing' | 'ready' | 'skipped' | 'failed';
+
+export class TourService {
+  private readonly now: () => number;
+
+  constructor(private readonly deps: TourServiceDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  private query(actor: Actor, trx?: Knex.Transaction): QueryBuilder<Tour> {
+    return tourPolicy.scope(actor, Tour.query(trx ?? this.deps.knex)).withGraphFetched('[property(address), calls(callId)]').modifiers({
+      address: (b) => b.select('id', 'address'),
+      callId: (b) => b.select('id', 'tour_id'),
+    });
+  }
+
+  async list(actor: Actor, f: PageRequest & { status?: string; stuck?: boolean }) {
+    const q = this.query(actor);
+    if (f.status) q.where('tours.status', f.status);
+    if (f.stuck) {
+      // Parked by a failure, or processing with no progress for half an hour.
+      q.where((w) => w.where('tours.status', 'processing_failed').orWhere((x) => x.where('tours.status', 'processing').where('tours.updated_at', '<', new Date(this.now() - 30 * 60_000))));
+    }
+    return paginate(q.orderBy([{ column: 'tours.scheduled_at', order: 'desc' }, { column: 'tours.id', order: 'desc' }]), f);
+  }
+
+  async get(actor: Actor, id: number): Promise<Tour> {
+    const tour = await this.query(actor).findById(id);
+    if (!tour) throw new NotFoundError('Tour');
+    return tour;
+  }
+
+  async steps(tourId: number): Promise<Record<string, { status: string; detail: string | null }>> {
+    const rows = await this.deps.knex('tour_processing_steps').where({ tour_id: tourId }).select<Array<{ step: string; status: string; detail: string | null }>>('step', 'status', 'detail');
+    return Object.fromEntries(rows.map((r) => [r.step, { status: r.status, detail: r.detail }]));
+  }
+
+  private handle(tourId: number) {
+    return this.deps.temporal.workflow.getHandle(tourWorkflowId(tourId));
+  }
+
+  /** A workflow's refusal becomes a 409 saying why; an ended workflow answers with the tour's status. */
+  private async update<T>(tour: Tour, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) {
+        throw new ConflictError(err.cause instanceof Error ? err.cause.message : 'The tour cannot do that now');
+      }
+      if (err instanceof WorkflowNotFoundError || /already completed|not found/i.test(String((err as Error).message))) {
+        const row = await Tour.query(this.deps.knex).findById(tour.id);
+        throw new ConflictError(`This tour is ${row?.status ?? 'gone'}; it cannot do that now`);
+      }
+      throw err;
+    }
+  }
+
+  async start(actor: Actor, id: number): Promise<Tour> {
+    const tour = await this.get(actor, id);
+    tourPolicy.assertIsRealtorOf(actor, tour);
+    const opensAt = tour.scheduled_at.getTime() - this.deps.earlyStartMinutes * 60_000;
+    if (tour.status === 'scheduled' && this.now() < opensAt) {
+      throw new ConflictError(`This tour can be started from ${new Date(opensAt).toISOString()} (${this.deps.earlyStartMinutes} minutes before its time)`);
+    }
+    await this.update(tour, () => this.handle(id).executeUpdate(startTourUpdate, { args: [actor.user.id] }));
+    return this.get(actor, id);
+  }
+
+  async end(actor: Actor, id: number): Promise<Tour> {
+    const tour = await this.get(actor, id);
+    tourPolicy.assertIsRealtorOf(actor, tour);
+    await this.update(tour, () => this.handle(id).executeUpdate(endTourUpdate, { args: [actor.user.id] }));
+    return this.get(actor, id);
+  }
+
+  async retry(actor: Actor, id: number): Promise<Tour> {
+    tourPolicy.assertIsAdmin(actor);
+    const tour = await this.get(actor, id);
+    await this.update(tour, () => this.handle(id).executeUpdate(retryProcessingUpdate, { args: [] }));
+    await recordAudit(this.deps.knex, { actorId: actor.user.id, action: 'tour_processing_retried', resourceType: 'tour', resourceId: id, details: { step: tour.processing_step }, requestId: actor.requestId });
+    return this.get(actor, id);
+  }
+
+  /** An admin cancels a tour by cancelling its booking, whose workflow cancels the tour. */
+  async cancel(actor: Actor, id: number): Promise<Tour> {
+    tourPolicy.assertIsAdmin(actor);
+    const tour = await this.get(actor, id);
+    try {
+      await this.deps.temporal.workflow.getHandle(bookingWorkflowId(tour.booking_id)).executeUpdate(cancelUpdate, { args: [{ userId: actor.user.id, role: 'admin' }, 'Cancelled by an administrator'] });
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) throw new ConflictError(err.cause instanceof Error ? err.cause.message : 'The tour cannot be cancelled now');
+      throw err;
+    }
+    return this.get(actor, id);
+  }
+
+  async editSummary(actor: Actor, id: number, summary: Record<string, unknown>): Promise<Tour> {
+    tourPolicy.assertIsAdmin(actor);
+    const tour = await this.get(actor, id);
+    const edited = { ...summary, ai_generated: true, model: (tour.summary as { model?: string } | null)?.model ?? 'unknown', edited_by: actor.user.id };
+    await this.deps.knex.transaction(async (trx) => {
+      await trx('tours').where({ id }).update({ summary: JSON.stringify(edited) });
+      await recordAudit(trx, { actorId: actor.user.id, action: 'tour_summary_edited', resourceType: 'tour', resourceId: id, details: {}, requestId: actor.requestId });
+    });
+    return this.get(actor, id);
+  }
+
+  // Notes ------------------------------------------------------------------------------
+
+  async notes(actor: Actor, id: number) {
+    await this.get(actor, id);
+    return this.deps.knex('tour_notes').where({ tour_id: id }).orderBy([{ column: 'timestamp_ms' }, { column: 'id' }]);
+  }
+
+  /** Only while the tour is live, or within the grace period after it ended. */
+  async addNote(actor: Actor, id: number, body: { content: string; tag?: string; timestamp_ms?: number }) {
+    const tour = await this.get(actor, id);
+    const now = this.now();
+    const open = tour.status === 'in_progress' || (tour.ended_at && now <= tour.ended_at.getTime() + this.deps.notesGraceMinutes * 60_000 && tour.status !== 'cancelled');
+    if (!open || !tour.started_at) {
+      throw new ConflictError(`Notes can be added while the tour is in progress and up to ${this.deps.notesGraceMinutes} minutes after it ends; this tour is ${tour.status}`);
+    }
+    const start = tour.started_at.getTime();
+    const latest = (tour.ended_at?.getTime() ?? now) - start;
+    const ts = body.timestamp_ms ?? Math.max(0, Math.min(now - start, latest));
+    if (ts > latest + 1000) throw new ValidationError([{ field: 'timestamp_ms', message: `must be within the tour (at most ${latest} ms from its start)` }]);
+    return this.deps.knex.transaction(async (trx) => {
+      const [row] = await trx('tour_notes').insert({ tour_id: id, user_id: actor.user.id, content: body.content, tag: body.tag ?? null, timestamp_ms: ts }).returning('*');
+      await recordAudit(trx, { actorId: actor.user.id, action: 'tour_note_added', resourceType: 'tour_note', resourceId: row.id, details: { tour_id: id, tag: body.tag ?? null, timestamp_ms: ts }, requestId: actor.requestId });
+      return row;
+    });
+  }
+
+  // Calls ------------------------------------------------------------------------------
+
+  async getCall(actor: Actor, callId: number): Promise<{ call: Call; tour: Tour }> {
+    const call = await Call.query(this.deps.knex).findById(callId);
+    if (!call) throw new NotFoundError('Call');
+    const tour = await tourPolicy.scope(actor, Tour.query(this.deps.knex)).findById(call.tour_id);
+    if (!tour) throw new NotFoundError('Call');
+    return { call, tour };
+  }
+
+  async join(actor: Actor, callId: number) {
+    const { tour } = await this.getCall(actor, callId);
+    return this.update(tour, () => this.handle(tour.id).executeUpdate(joinCallUpdate, { args: [actor.user.id] }));
+  }
+
+  async leave(actor: Actor, callId: number): Promise<void> {
+    const { tour } = await this.getCall(actor, callId);
+    await this.update(tour, () => this.handle(tour.id).executeUpdate(leaveCallUpdate, { args: [actor.user.id] }));
+  }
+
+  async endCall(actor: Actor, callId: number): Promise<Tour> {
+    const { tour } = await this.getCall(actor, callId);
+    return this.end(actor, tour.id);
+  }
+
+  async record(actor: Actor, callId: number, on: boolean): Promise<void> {
+    const { tour } = await this.getCall(actor, callId);
+    tourPolicy.assertIsRealtorOf(actor, tour);
+    await this.update(tour, () => this.handle(tour.id).executeUpdate(setRecordingUpdate, { args: [on] }));
+  }
+
+  // Artifacts --------------------------------------------------------------------------
+
+  private artifactStatus(tour: Tour, step: { status: string; detail: string | null } | undefined, present: boolean): { status: ArtifactStatus; reason: string | null } {
+    if (present && (!step || step.status === 'done')) return { status: 'ready', reason: null };
+    if (step?.status === 'skipped') return { status: 'skipped', reason: step.detail };
+    if (step?.status === 'failed') return { status: 'failed', reason: step.detail };
+    if (tour.status === 'cancelled') return { status: 'skipped', reason: 'The tour was cancelled' };
+    if (tour.status === 'completed') return { status: present ? 'ready' : 'skipped', reason: present ? null : 'Not produced' };
+    return { status: 'processing', reason: null };
+  }
+
+  async recording(actor: Actor, id: number) {
+    const tour = await this.get(actor, id);
+    const steps = await this.steps(id);
+    const rec = await this.deps.knex('recordings').where({ tour_id: id }).first();
+    const { status, reason } = this.artifactStatus(tour, steps.recording, Boolean(rec));
+    return {
+      status,
+      reason,
+      url: rec?.storage_key && status === 'ready' ? await this.deps.storage.signedUrl(rec.storage_key) : null,
+      content_type: rec?.content_type ?? null,
+      file_size_bytes: rec?.file_size_bytes ?? null,
+      duration_seconds: rec?.duration_seconds ?? null,
+      recorded_at: rec?.recorded_at ? new Date(rec.recorded_at).toISOString() : null,
+      source: rec?.source ?? null,
+    };
+  }
+
+  async transcript(actor: Actor, id: number) {
+    const tour = await this.get(actor, id);
+    const steps = await this.steps(id);
+    const t = await this.deps.knex('transcripts').where({ tour_id: id }).first();
+    const { status, reason } = this.artifactStatus(tour, steps.transcription, Boolean(t));
+    return {
+      status,
+      reason,
+      full_text: t?.full_text ?? null,
+      segments: (t?.segments as Array<{ start_ms: number; end_ms: number; text: string }> | null) ?? [],
+      confidence_score: t?.confidence_score === null || t?.confidence_score === undefined ? null : Number(t.confidence_score),
+    };
+  }
+
+  async highlights(actor: Actor, id: number) {
+    const tour = await this.get(actor, id);
+    const steps = await this.steps(id);
+    const rows = await this.deps.knex('highlights').where({ tour_id: id }).orderBy([{ column: 'timestamp_ms' }, { column: 'id' }]);
+    const { status, reason } = this.artifactStatus(tour, steps.highlights, steps.highlights?.status === 'done');
+    return {
+      status,
+      reason,
+      items: rows.map((h) => ({ id: String(h.id), timestamp_ms: Number(h.timestamp_ms), type: h.highlight_type, note: h.note, source: h.source })),
+    };
+  }
+
+  async summary(actor: Actor, id: number) {
+    const tour = await this.get(actor, id);
+    const steps = await this.steps(id);
+    const { status, reason } = this.artifactStatus(tour, steps.summary, Boolean(tour.summary));
+    return { status, reason, summary: status === 'ready' ? tour.summary : null };
+  }
+
+  /**
+   * A recording made outside the call (in local mode, the only way one arrives): judged by
+   * its bytes, stored, and picked up by the pipeline's recording step.
+   */
+  async uploadRecording(actor: Actor, id: number, file: UploadedFile | undefined) {
+    const tour = await this.get(actor, id);
+    tourPolicy.assertIsRealtorOf(actor, tour);
+    if (!file) throw new AppError(400, 'VALIDATION_ERROR', 'Attach the audio or video file in the "recording" field', 'recording');
+    const media = detectMediaType(file.buffer);
+    if (!media) throw new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Only audio or video files (MP3, WAV, OGG, FLAC, MP4/M4A/MOV, WebM) are accepted', 'recording');
+    const steps = await this.steps(id);
+    if (!['scheduled', 'in_progress', 'processing'].includes(tour.status) || (steps.recording && steps.recording.status !== 'running')) {
+      throw new ConflictError(`A recording can be uploaded until processing picks it up; this tour is ${tour.status}`);
+    }
+    const key = `recordings/tour-${id}/upload.${media.extension}`;
+    await this.deps.storage.put(key, file.buffer, media.contentType);
+    await this.deps.knex.transaction(async (trx) => {
+      await trx('recordings')
+        .insert({ tour_id: id, storage_key: key, source: 'upload', content_type: media.contentType, file_size_bytes: file.size, recorded_at: tour.started_at ?? new Date() })
+        .onConflict('tour_id')
+        .merge(['storage_key', 'source', 'content_type', 'file_size_bytes']);
+      await recordAudit(trx, { actorId: actor.user.id, action: 'tour_recording_uploaded', resourceType: 'tour', resourceId: id, details: { content_type: media.contentType, bytes: file.size }, requestId: actor.requestId });
+    });
+    return this.recording(actor, id);
+  }
+}
