@@ -117,7 +117,8 @@ export function createApp(deps: AppDeps): Koa {
   const authLimit = rateLimit(config.api.authRateLimit);
   // The router matches paths case-insensitively, so the limit must too.
   app.use((ctx, next) => (ctx.path.toLowerCase().startsWith(RATE_LIMITED_PREFIX) ? authLimit(ctx, next) : next()));
-  app.use(bodyParser({ enableTypes: ['json'], jsonLimit: config.api.jsonBodyLimitBytes, encoding: 'utf-8' }));
+  // DELETE carries an optional body too (a cancellation's reason).
+  app.use(bodyParser({ enableTypes: ['json'], jsonLimit: config.api.jsonBodyLimitBytes, encoding: 'utf-8', parsedMethods: ['POST', 'PUT', 'PATCH', 'DELETE'] }));
   app.use(signedFiles(adapters.storage, adapters.storageSecret));
 
   const root = new Router();

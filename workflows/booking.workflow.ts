@@ -2,12 +2,14 @@ import {
   ActivityFailure,
   ApplicationFailure,
   ParentClosePolicy,
+  allHandlersFinished,
   condition,
   defineQuery,
   defineSignal,
   defineUpdate,
   getExternalWorkflowHandle,
   log,
+  patched,
   proxyActivities,
   setHandler,
   startChild,
@@ -85,6 +87,14 @@ const mail = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes', maximumAttempts: 20 },
 });
+
+/**
+ * Histories recorded before it (no marker) replay as they ran: the main loop acted even
+ * while a command was half-way, so a cancellation that still had to tell the tour ended
+ * the workflow under the update (which then failed, its notice unsent), and a late
+ * confirmation's reminder went out before the confirmation itself.
+ */
+const WAIT_FOR_COMMANDS_PATCH = 'booking-loop-waits-for-commands';
 
 const TERMINAL: ReadonlySet<string> = new Set(['declined', 'cancelled', 'expired', 'completed', 'missing']);
 
@@ -189,8 +199,8 @@ export async function bookingWorkflow(input: BookingWorkflowInput): Promise<Book
         const wasConfirmed = state.status === 'confirmed';
         await db.transitionBooking(input.bookingId, 'cancelled', { actorUserId: actor.userId, reason }).catch(asUpdateFailure);
         setStatus('cancelled');
-        if (wasConfirmed && state.tourId) await getExternalWorkflowHandle(tourWorkflowId(state.tourId)).signal(tourCancelSignal);
         notices.push({ kind: 'cancelled', discriminator: 'once', actorUserId: actor.userId });
+        if (wasConfirmed && state.tourId) await getExternalWorkflowHandle(tourWorkflowId(state.tourId)).signal(tourCancelSignal);
         return state;
       }),
     { validator: allow(['pending', 'confirmed'], 'cancelled') },
@@ -260,9 +270,24 @@ export async function bookingWorkflow(input: BookingWorkflowInput): Promise<Book
     }
   };
 
+  /** Nothing is decided while a command is half-way; an ended booking lets its last commands answer. */
+  const settled = () => !busy && (!TERMINAL.has(state.status) || allHandlersFinished());
+
   for (;;) {
     await sendNotices();
-    if (TERMINAL.has(state.status)) break;
+    if (!settled() && patched(WAIT_FOR_COMMANDS_PATCH)) {
+      // A command still at work (telling the tour, queuing its notice) finishes first, so
+      // its notice goes before anything the loop would queue and its caller gets an answer.
+      await condition(settled);
+      continue;
+    }
+    if (TERMINAL.has(state.status)) {
+      // A command that made the booking final may still be finishing (signalling the tour);
+      // let it, and send what it queued, before the workflow ends.
+      await condition(() => !busy);
+      await sendNotices();
+      break;
+    }
 
     const seen = version;
     const woken = () => version !== seen || notices.length > 0;

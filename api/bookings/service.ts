@@ -172,20 +172,20 @@ export class BookingService {
     return this.get(actor, row.resource_id);
   }
 
-  /** Plain data (notes) is written here; a new time goes through the booking's workflow. */
+  /**
+   * Plain data (notes) is written here; a new time goes through the booking's workflow.
+   * Everything is checked before anything is written, and the time (which the workflow
+   * may refuse) goes first, so a refused request leaves the notes as they were too.
+   */
   async update(actor: Actor, id: number, body: { scheduled_at?: string; duration_minutes?: number; notes?: string | null }): Promise<Booking> {
     const booking = await this.get(actor, id);
-    if (body.notes !== undefined) {
+    const editsNotes = body.notes !== undefined;
+    const moves = body.scheduled_at !== undefined || body.duration_minutes !== undefined;
+    if (editsNotes) {
       bookingPolicy.assertCanEditNotes(actor);
       if (TERMINAL.includes(booking.status)) throw new ConflictError(`This booking is ${booking.status}; it can no longer be changed`);
-      await this.deps.knex.transaction(async (trx) => {
-        const changes = changedFields(booking, { notes: body.notes });
-        if (!Object.keys(changes).length) return;
-        await trx('bookings').where({ id }).update({ notes: body.notes });
-        await recordAudit(trx, { actorId: actor.user.id, action: 'booking_notes_updated', resourceType: 'booking', resourceId: id, details: { changes }, requestId: actor.requestId });
-      });
     }
-    if (body.scheduled_at !== undefined || body.duration_minutes !== undefined) {
+    if (moves) {
       const at = body.scheduled_at !== undefined ? this.assertTime(body.scheduled_at) : booking.scheduled_at;
       if (body.scheduled_at === undefined && at.getTime() < this.now()) throw new ConflictError('This booking has already started');
       await this.runUpdate(booking, (h) =>
@@ -193,6 +193,14 @@ export class BookingService {
           args: [actorRef(actor), { scheduledAt: at.toISOString(), durationMinutes: body.duration_minutes ?? booking.duration_minutes }],
         }),
       );
+    }
+    if (editsNotes) {
+      await this.deps.knex.transaction(async (trx) => {
+        const changes = changedFields(booking, { notes: body.notes });
+        if (!Object.keys(changes).length) return;
+        await trx('bookings').where({ id }).update({ notes: body.notes });
+        await recordAudit(trx, { actorId: actor.user.id, action: 'booking_notes_updated', resourceType: 'booking', resourceId: id, details: { changes }, requestId: actor.requestId });
+      });
     }
     return this.get(actor, id);
   }

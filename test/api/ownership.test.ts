@@ -18,6 +18,8 @@ interface OwnedResource {
 }
 
 let n = 0;
+/** Lists the properties that bookings are made for (no worker here: a peer's call must 404 before any workflow is touched). */
+let listingRealtor: SignedIn | undefined;
 const OWNED: OwnedResource[] = [
   {
     name: 'property',
@@ -31,6 +33,27 @@ const OWNED: OwnedResource[] = [
       return `/api/v1/realtors/properties/${res.body.data.id}`;
     },
     update: { price: 1 },
+  },
+  {
+    name: 'booking',
+    ownerRole: 'buyer',
+    async create(t, owner) {
+      n += 1;
+      listingRealtor ??= await signUp(t, 'realtor', 'Listing Realtor');
+      const property = await request(t.callback)
+        .post('/api/v1/realtors/properties')
+        .set(listingRealtor.auth)
+        .send({ address: `${n} Booking Way`, mls_id: `OWN-B-${Date.now()}-${n}`, price: 100000 });
+      // Days apart, so no two of one buyer's requests overlap.
+      const scheduledAt = new Date(Math.ceil(Date.now() / 3_600_000) * 3_600_000 + n * 24 * 3_600_000).toISOString();
+      const res = await request(t.callback)
+        .post('/api/v1/buyers/bookings')
+        .set(owner.auth)
+        .send({ property_id: Number(property.body.data.id), scheduled_at: scheduledAt, notes: 'mine' });
+      if (res.status !== 201) throw new Error(`booking: ${res.status} ${JSON.stringify(res.body)}`);
+      return `/api/v1/buyers/bookings/${res.body.data.id}`;
+    },
+    update: { notes: 'x' },
   },
 ];
 
