@@ -74,6 +74,15 @@ const db = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: [STEP_FAILED] },
 });
 
+/**
+ * Ending the call retries without limit: a call that could not be ended would leave the
+ * tour in progress for good, its recording never processed.
+ */
+const callEnd = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
 const call = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: [STEP_FAILED] },
@@ -202,7 +211,8 @@ export async function tourWorkflow(input: TourWorkflowInput): Promise<TourState>
         allow(['in_progress'], 'the call is not open')();
         await call.leaveCall(input.tourId, userId);
         state.participants = state.participants.filter((p) => p !== userId);
-        if (!state.participants.length) emptySinceMs = Date.now();
+        // A repeated leave (a client's retry) must not restart the empty-call timer.
+        if (!state.participants.length && emptySinceMs === null) emptySinceMs = Date.now();
         bump();
         return state;
       }),
@@ -225,6 +235,8 @@ export async function tourWorkflow(input: TourWorkflowInput): Promise<TourState>
   setHandler(
     endTourUpdate,
     async (userId) => {
+      // Accepted while the tour loaded: only the loaded stage can say whether it may end.
+      await condition(() => state.stage !== 'loading');
       allow(['in_progress'], 'only a tour in progress can be ended')();
       endRequested ??= { by: userId, reason: 'ended by a participant' };
       bump();
@@ -236,7 +248,8 @@ export async function tourWorkflow(input: TourWorkflowInput): Promise<TourState>
 
   setHandler(
     retryProcessingUpdate,
-    () => {
+    async () => {
+      await condition(() => state.stage !== 'loading');
       allow(['processing_failed'], 'only a tour whose processing failed can be retried')();
       retryRequested = true;
       bump();
@@ -250,8 +263,11 @@ export async function tourWorkflow(input: TourWorkflowInput): Promise<TourState>
     state.stage = 'missing';
     return state;
   }
-  state.scheduledAt = tour.scheduledAt;
-  state.durationMinutes = tour.durationMinutes;
+  // A reschedule signalled while the row loaded is newer than the row that was read.
+  if (state.scheduledAt === null) {
+    state.scheduledAt = tour.scheduledAt;
+    state.durationMinutes = tour.durationMinutes;
+  }
   setStage(tour.status as TourStageValue);
   upsertSearchAttributes([
     { key: PropertyId, value: tour.propertyId },
@@ -280,7 +296,7 @@ export async function tourWorkflow(input: TourWorkflowInput): Promise<TourState>
     if (!endRequested && !cancelRequested && wait > 0 && (await condition(() => version !== seen, wait))) continue;
     const reason = endRequested?.reason ?? (cancelRequested ? 'booking cancelled' : Date.now() >= startedAtMs + maxCallMs ? 'maximum call length reached' : 'everyone left the call');
     await exclusive(async () => {
-      await call.endCall(input.tourId, endRequested?.by ?? null, reason);
+      await callEnd.endCall(input.tourId, endRequested?.by ?? null, reason);
       state.participants = [];
       state.recording = false;
       setStage('processing');

@@ -1,0 +1,152 @@
+/**
+ * Re-records the TourWorkflow histories that `test/workflows/tour-replay.test.ts` replays:
+ *
+ *   node --import tsx scripts/record-tour-history.ts
+ *
+ * Runs each scenario on the time-skipping test server with the activity fakes and a booking
+ * stand-in, and writes `test/fixtures/histories/tour-<scenario>.json`. Re-record only on
+ * purpose (a deliberate, versioned change of the workflow); a replay failure otherwise means
+ * the change would break tours that are running.
+ */
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import {
+  endTourUpdate,
+  joinCallUpdate,
+  leaveCallUpdate,
+  retryProcessingUpdate,
+  setRecordingUpdate,
+  startTourUpdate,
+  tourCancelSignal,
+  tourRescheduleSignal,
+  tourStateQuery,
+  tourWorkflow,
+  tourWorkflowId,
+} from '../workflows/tour.workflow';
+import { historyToJson } from '../test/fixtures/history-json';
+import { FakeTourActivities } from '../test/fixtures/tour-activity-fakes';
+import { bookingStubWorkflow } from '../test/fixtures/workflows/booking-stub.workflow';
+import { createTimeSkippingEnv } from '../test/support/temporal';
+
+export const HISTORIES_DIR = path.join(__dirname, '..', 'test', 'fixtures', 'histories');
+const TASK_QUEUE = 'tour-history-recorder';
+const MINUTE = 60_000;
+const REALTOR = 8;
+const BUYER = 7;
+
+type Handle = WorkflowHandle<typeof tourWorkflow>;
+
+interface Scenario {
+  tourId: number;
+  run(h: Handle, ctx: { env: TestWorkflowEnvironment; fakes: FakeTourActivities }): Promise<void>;
+}
+
+async function until(what: string, fn: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await fn())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** File name (without `tour-` and `.json`) → what happens in it. Fixed ids keep re-recordings comparable. */
+export const SCENARIOS: Record<string, Scenario> = {
+  lifecycle: {
+    tourId: 9001,
+    async run(h) {
+      await h.executeUpdate(startTourUpdate, { args: [REALTOR] });
+      await h.executeUpdate(joinCallUpdate, { args: [REALTOR] });
+      await h.executeUpdate(joinCallUpdate, { args: [BUYER] });
+      await h.executeUpdate(setRecordingUpdate, { args: [true] });
+      await h.executeUpdate(leaveCallUpdate, { args: [BUYER] });
+      await h.executeUpdate(endTourUpdate, { args: [REALTOR] });
+    },
+  },
+  'processing-retry': {
+    tourId: 9002,
+    async run(h, { fakes }) {
+      fakes.failStep(9002, 'transcription', 'bad audio');
+      await h.executeUpdate(startTourUpdate, { args: [REALTOR] });
+      await h.executeUpdate(joinCallUpdate, { args: [BUYER] });
+      await h.executeUpdate(endTourUpdate, { args: [REALTOR] });
+      await until('the tour to park', async () => (await h.query(tourStateQuery)).stage === 'processing_failed');
+      fakes.healStep(9002, 'transcription');
+      await h.executeUpdate(retryProcessingUpdate, { args: [] });
+    },
+  },
+  cancelled: {
+    tourId: 9003,
+    async run(h) {
+      await h.signal(tourCancelSignal);
+    },
+  },
+  'max-call-length': {
+    tourId: 9004,
+    async run(h, { env }) {
+      await h.executeUpdate(startTourUpdate, { args: [REALTOR] });
+      await h.executeUpdate(joinCallUpdate, { args: [REALTOR] });
+      await env.sleep(61 * MINUTE);
+    },
+  },
+  'no-show-rescheduled': {
+    tourId: 9005,
+    async run(h, { env }) {
+      const at = new Date(Math.ceil(((await env.currentTimeMs()) + 3 * 60 * MINUTE) / MINUTE) * MINUTE).toISOString();
+      await h.signal(tourRescheduleSignal, at, 45);
+      // The result (awaited next) skips time to the moved no-show deadline.
+    },
+  },
+};
+
+/** Runs every scenario and writes its history; returns the files written. */
+export async function recordTourHistories(outDir = HISTORIES_DIR): Promise<string[]> {
+  const env = await createTimeSkippingEnv();
+  const fakes = new FakeTourActivities();
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: TASK_QUEUE,
+    workflowsPath: require.resolve('../test/fixtures/workflows/tour-harness.workflows'),
+    activities: fakes.activities,
+  });
+  const written: string[] = [];
+  try {
+    await worker.runUntil(async () => {
+      for (const [name, scenario] of Object.entries(SCENARIOS)) {
+        const { tourId } = scenario;
+        const bookingId = tourId + 1000;
+        const start = Math.ceil(((await env.currentTimeMs()) + 60 * MINUTE) / MINUTE) * MINUTE;
+        fakes.addTour(tourId, { status: 'scheduled', scheduledAt: new Date(start).toISOString(), durationMinutes: 30, propertyId: 100, realtorId: REALTOR, buyerId: BUYER });
+        const booking = await env.client.workflow.start(bookingStubWorkflow, { taskQueue: TASK_QUEUE, workflowId: `booking-${bookingId}` });
+        const handle = await env.client.workflow.start(tourWorkflow, {
+          taskQueue: TASK_QUEUE,
+          workflowId: tourWorkflowId(tourId),
+          args: [{ tourId, bookingId, maxCallMinutes: 60, emptyCallEndMinutes: 10, noShowGraceMinutes: 60 }],
+        });
+        await until('the tour to load', async () => (await handle.query(tourStateQuery)).stage !== 'loading');
+        await scenario.run(handle, { env, fakes });
+        const result = await handle.result();
+        await booking.result();
+        const file = path.join(outDir, `tour-${name}.json`);
+        await writeFile(file, historyToJson(await handle.fetchHistory()));
+        written.push(file);
+        process.stdout.write(`${path.relative(process.cwd(), file)}: ${result.stage}\n`);
+      }
+    });
+  } finally {
+    await env.teardown();
+  }
+  return written;
+}
+
+if (require.main === module) {
+  recordTourHistories().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
