@@ -92,7 +92,9 @@ export class LocalObjectStorage implements ObjectStorage {
   }
 
   async signedUrl(key: string, ttlSeconds?: number): Promise<string> {
-    this.pathFor(key);
+    // A URL touches no file: checking the key's form is enough here (and cheap, for pages
+    // that sign a hundred image URLs).
+    this.checkKey(key);
     const ttl = ttlSeconds ?? this.defaultTtlSeconds;
     if (!Number.isFinite(ttl) || ttl <= 0) throw new Error(`Invalid signed URL lifetime: ${ttl}`);
     const expires = Math.floor(this.now() / 1000) + Math.ceil(ttl);
@@ -101,11 +103,15 @@ export class LocalObjectStorage implements ObjectStorage {
     return `${this.baseUrl}/files/${encodedKey}?expires=${expires}&signature=${signature}`;
   }
 
-  /** The absolute path of a key; never outside `dir`, whatever the key. */
-  private pathFor(key: string): string {
+  private checkKey(key: string): void {
     assertSafeKey(key);
     // The sidecars share the namespace; a key naming one could overwrite another object's type.
     if (key.endsWith(META_SUFFIX)) throw new Error(`Unsafe storage key: ${JSON.stringify(key)}`);
+  }
+
+  /** The absolute path of a key; never outside `dir`, whatever the key. */
+  private pathFor(key: string): string {
+    this.checkKey(key);
     const file = path.resolve(this.dir, key);
     const relative = path.relative(this.dir, file);
     if (!relative || relative.startsWith('..') || path.isAbsolute(relative)) {

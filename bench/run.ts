@@ -1,0 +1,332 @@
+/**
+ * npm run bench [-- --properties 10000 --duration 20 --warmup 3 --connections 50 --out docs/benchmarks.md]
+ *
+ * One self-contained run: an embedded PostgreSQL in a temporary folder, migrated and
+ * seeded; the real API (api/main.ts) and the bare baseline (bench/baseline.ts) each in a
+ * process of their own; autocannon against the buyer search on each; a report with
+ * throughput, latency percentiles, CPU per request and where the time goes, written to
+ * docs/benchmarks.md and printed. Exits 0 whether or not the targets are met.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildAdapters } from '../adapters';
+import { buyerSearchQuery, type SearchFilters } from '../api/properties/schemas';
+import { startEmbeddedPostgres, type RunningPostgres } from '../db/embedded';
+import { createKnex, migrateLatest } from '../db/knex';
+import { loadConfig, PROJECT_ROOT } from '../lib/config';
+import { createLogger } from '../lib/logger';
+import { APP_VERSION } from '../lib/version';
+import { seedDatabase } from '../scripts/seed';
+import { analyse } from './analysis';
+import { diagnose } from './diagnose';
+import { compare, type Target } from './compare';
+import { postgresPids, runLoad } from './load';
+import { summariseProfile } from './profile';
+import { renderReport, verdict, type BenchReport } from './report';
+
+const say = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function startServer(name: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const relay = (chunk: Buffer) => say(`${name}: ${chunk.toString().trimEnd()}`);
+  child.stdout?.on('data', relay);
+  child.stderr?.on('data', relay);
+  return child;
+}
+
+async function waitFor(url: string, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${url}: the server exited with ${child.exitCode}`);
+    try {
+      const res = await fetch(url);
+      await res.arrayBuffer();
+      if (res.status < 500) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+}
+
+async function stopServer(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Sends a command to bench/profiled-main.ts and waits for its answer. */
+function command(child: ChildProcess, message: object): Promise<void> {
+  return new Promise((resolve) => {
+    child.once('message', () => resolve());
+    child.send(message);
+  });
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      properties: { type: 'string', default: '10000' },
+      realtors: { type: 'string', default: '200' },
+      buyers: { type: 'string', default: '20' },
+      seed: { type: 'string', default: '42' },
+      duration: { type: 'string', default: '20' },
+      warmup: { type: 'string', default: '3' },
+      connections: { type: 'string', default: '50' },
+      'min-price': { type: 'string', default: '300000' },
+      iterations: { type: 'string', default: '300' },
+      rounds: { type: 'string', default: '4' },
+      'max-noise': { type: 'string', default: '25' },
+      retries: { type: 'string', default: '3' },
+      sweep: { type: 'string', default: '1,10' },
+      'sweep-duration': { type: 'string', default: '5' },
+      'profile-duration': { type: 'string', default: '10' },
+      out: { type: 'string', default: path.join('docs', 'benchmarks.md') },
+      keep: { type: 'boolean', default: false },
+      candidate: { type: 'string' },
+    },
+    strict: true,
+  });
+  const opt = {
+    properties: Number(values.properties),
+    realtors: Number(values.realtors),
+    buyers: Number(values.buyers),
+    seed: Number(values.seed),
+    duration: Number(values.duration),
+    warmup: Number(values.warmup),
+    connections: Number(values.connections),
+    minPrice: Number(values['min-price']),
+    iterations: Number(values.iterations),
+    rounds: Number(values.rounds),
+    maxNoise: Number(values['max-noise']),
+    retries: Number(values.retries),
+    sweep: values.sweep.split(',').filter(Boolean).map(Number),
+    sweepDuration: Number(values['sweep-duration']),
+    profileDuration: Number(values['profile-duration']),
+  };
+  const date = new Date();
+  const root = mkdtempSync(path.join(os.tmpdir(), 'rfy-bench-'));
+  // As root, Postgres runs as a separate `postgres` user that must reach its folder.
+  chmodSync(root, 0o755);
+  const dataDir = path.join(root, 'data');
+  mkdirSync(dataDir);
+  const logger = createLogger({ logLevel: 'warn', env: 'production' }, 'bench');
+
+  let pg: RunningPostgres | undefined;
+  let app: ChildProcess | undefined;
+  let baseline: ChildProcess | undefined;
+  let candidate: ChildProcess | undefined;
+  let knex: ReturnType<typeof createKnex> | undefined;
+  try {
+    const [pgPort, appPort, baselinePort, nowhere] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    say(`PostgreSQL on ${pgPort} in ${root}`);
+    pg = await startEmbeddedPostgres({ dir: path.join(root, 'postgres'), port: pgPort, database: 'realtyforyou', logger, ephemeral: true });
+    const postmasterPid = Number(readFileSync(path.join(root, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const pgPids = () => postgresPids(postmasterPid);
+
+    // One environment for the app, its adapters here, and nothing from the caller's shell
+    // beyond PATH and HOME: the numbers do not depend on who runs the bench.
+    const publicBaseUrl = `http://127.0.0.1:${appPort}`;
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'silent',
+      HOST: '127.0.0.1',
+      PORT: String(appPort),
+      PUBLIC_BASE_URL: publicBaseUrl,
+      DATABASE_URL: pg.url,
+      DATA_DIR: dataDir,
+      // Nothing listens there: the client is lazy and the search never calls Temporal.
+      TEMPORAL_ADDRESS: `127.0.0.1:${nowhere}`,
+      STORAGE_SIGNING_SECRET: randomBytes(32).toString('hex'),
+    };
+    const config = loadConfig(env);
+    knex = createKnex({ url: pg.url, pool: { min: 0, max: 6 }, logger });
+    await migrateLatest(knex);
+    const adapters = buildAdapters(config, knex, logger);
+    await adapters.identity.init();
+
+    say(`seeding ${opt.properties} properties, ${opt.realtors} realtors, ${opt.buyers} buyers (each account costs one scrypt hash)`);
+    const seeded = await seedDatabase(
+      { knex, identity: adapters.identity, storage: adapters.storage },
+      { properties: opt.properties, realtors: opt.realtors, buyers: opt.buyers, imagesPerProperty: 3, seed: opt.seed, password: 'seed-pass-123', reset: false },
+    );
+    say(`seeded in ${(seeded.ms.total / 1000).toFixed(1)} s`);
+    const city = seeded.cities[0]!.city;
+    const search = `/api/v1/buyers/properties?city=${encodeURIComponent(city)}&min_price=${opt.minPrice}&sort=price&per_page=20`;
+
+    app = startServer('app', ['api/main.ts'], env);
+    const baselineArgs = [
+      '--url', pg.url, '--port', String(baselinePort), '--secret', env.STORAGE_SIGNING_SECRET!,
+      '--base-url', publicBaseUrl, '--pool-max', String(config.database.pool.max), '--ttl-seconds', String(config.storage.urlTtlSeconds), '--version', APP_VERSION,
+    ];
+    baseline = startServer('baseline', ['bench/baseline.ts', ...baselineArgs], env);
+    await Promise.all([waitFor(`${publicBaseUrl}/health`, app), waitFor(`http://127.0.0.1:${baselinePort}/`, baseline)]);
+
+    const buyer = seeded.buyers[0]!;
+    const login = await fetch(`${publicBaseUrl}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ email: buyer.email, password: seeded.password }),
+    });
+    const session = (await login.json()) as { data?: { attributes?: { access_token?: string } } };
+    const token = session.data?.attributes?.access_token;
+    if (login.status !== 200 || !token) throw new Error(`login as ${buyer.email} failed: ${login.status} ${JSON.stringify(session)}`);
+    const headers = { Authorization: `Bearer ${token}` };
+
+    // Both answer the same thing before either is measured.
+    const appUrl = `${publicBaseUrl}${search}`;
+    const baselineUrl = `http://127.0.0.1:${baselinePort}${search}`;
+    type Page = { data: Array<{ id: string; relationships: { images: { data: unknown[] } } }>; meta: { total_count: number } };
+    const [a, b] = await Promise.all([fetch(appUrl, { headers }).then((r) => r.json() as Promise<Page>), fetch(baselineUrl).then((r) => r.json() as Promise<Page>)]);
+    const ids = (p: Page) => p.data.map((x) => `${x.id}:${x.relationships.images.data.length}`).join(',');
+    if (ids(a) !== ids(b) || a.meta.total_count !== b.meta.total_count) {
+      throw new Error(`app and baseline disagree: ${ids(a)} (${a.meta.total_count}) vs ${ids(b)} (${b.meta.total_count})`);
+    }
+    say(`${search}: ${a.data.length} items of ${a.meta.total_count}; app and baseline agree`);
+
+    // A candidate: another checkout (say, with a proposed change) run the same way, same data.
+    let candidateUrl = '';
+    if (values.candidate) {
+      const candidatePort = await freePort();
+      candidate = spawn(process.execPath, ['--import', 'tsx', 'api/main.ts'], {
+        cwd: path.resolve(values.candidate),
+        env: { ...env, PORT: String(candidatePort) },
+        stdio: ['ignore', 'inherit', 'inherit'],
+      });
+      await waitFor(`http://127.0.0.1:${candidatePort}/health`, candidate);
+      candidateUrl = `http://127.0.0.1:${candidatePort}${search}`;
+      const c = (await fetch(candidateUrl, { headers }).then((r) => r.json())) as Page;
+      if (ids(c) !== ids(a) || c.meta.total_count !== a.meta.total_count) throw new Error(`the candidate disagrees with the app: ${ids(c)} (${c.meta.total_count})`);
+    }
+
+    const targets = (): Target[] => [
+      { name: 'app', url: appUrl, headers, pid: app!.pid! },
+      { name: 'baseline', url: baselineUrl, pid: baseline!.pid! },
+      ...(candidate ? [{ name: 'candidate', url: candidateUrl, headers, pid: candidate.pid! }] : []),
+    ];
+    const common = { postgresPids: pgPids, say, maxOtherPercent: opt.maxNoise, retries: opt.retries };
+    const [appResult, baselineResult, candidateResult] = await compare(targets(), {
+      ...common, connections: opt.connections, seconds: opt.duration, rounds: opt.rounds, warmupSeconds: opt.warmup,
+    });
+
+    // Latency with less queueing: the same comparison at lower concurrency.
+    const sweep = [];
+    for (const connections of opt.sweep) {
+      const [a, b, c] = await compare(targets(), { ...common, connections, seconds: opt.sweepDuration, rounds: 1, warmupSeconds: 0 });
+      sweep.push({ connections, app: a!, baseline: b!, candidate: c });
+    }
+    await stopServer(candidate);
+
+    say(`diagnosing (${opt.iterations} calls per step)`);
+    const filters: SearchFilters = buyerSearchQuery.parse(Object.fromEntries(new URL(appUrl).searchParams)) as SearchFilters;
+    const diagnosis = await diagnose({
+      knex, url: pg.url, identity: adapters.identity, storage: adapters.storage, logger, token, filters, appUrl, baselineUrl, iterations: opt.iterations,
+    });
+
+    // Where each server's CPU goes under the same load: the same code, restarted with a profiler.
+    const profileOne = async (name: string, args: string[], url: string, ready: string, h?: Record<string, string>) => {
+      const child = startServer(`${name} (profiled)`, ['bench/profiled.ts', ...args], env);
+      try {
+        await waitFor(ready, child);
+        await runLoad(url, { connections: opt.connections, headers: h, durationSeconds: opt.warmup });
+        say(`${name}: profiling ${opt.profileDuration} s under the same load`);
+        const file = path.join(root, `${name}.cpuprofile`);
+        await command(child, { cmd: 'start' });
+        const load = await runLoad(url, { connections: opt.connections, headers: h, durationSeconds: opt.profileDuration });
+        await command(child, { cmd: 'stop', file });
+        return { ...summariseProfile(file, 200), seconds: opt.profileDuration, rps: load.rps, requests: load.requests };
+      } finally {
+        await stopServer(child);
+      }
+    };
+    await Promise.all([stopServer(app), stopServer(baseline)]);
+    const profile = {
+      app: await profileOne('app', ['app'], appUrl, `${publicBaseUrl}/health`, headers),
+      baseline: await profileOne('baseline', ['baseline', ...baselineArgs], baselineUrl, `http://127.0.0.1:${baselinePort}/`),
+    };
+
+    const pgVersion = (await knex.raw<{ rows: Array<{ server_version: string }> }>('SHOW server_version')).rows[0]!.server_version;
+
+    const report: BenchReport = {
+      date,
+      machine: {
+        cpus: os.cpus().length,
+        cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown CPU',
+        memoryGb: Math.round(os.totalmem() / 2 ** 30),
+        node: process.version,
+        os: `${os.type()} ${os.release()} ${os.arch()}`,
+        postgres: `PostgreSQL ${pgVersion}`,
+      },
+      settings: {
+        connections: opt.connections,
+        durationSeconds: opt.duration,
+        rounds: opt.rounds,
+        maxNoisePercent: opt.maxNoise,
+        retries: opt.retries,
+        warmupSeconds: opt.warmup,
+        autocannon: (JSON.parse(readFileSync(require.resolve('autocannon/package.json'), 'utf8')) as { version: string }).version,
+        poolMax: config.database.pool.max,
+        properties: seeded.properties,
+        images: seeded.images,
+        realtors: seeded.realtors.length,
+        buyers: seeded.buyers.length,
+        seed: opt.seed,
+        seedSeconds: seeded.ms.total / 1000,
+      },
+      query: { path: search, city, minPrice: opt.minPrice, totalCount: a.meta.total_count, items: a.data.length },
+      app: appResult!,
+      baseline: baselineResult!,
+      candidate: candidateResult && { dir: path.resolve(values.candidate!), result: candidateResult },
+      sweep,
+      profile,
+      targets: { minRatio: 0.6, maxP95Ms: 50 },
+      diagnosis,
+    };
+    const markdown = renderReport(report, analyse(report));
+    if (values.out !== '-') {
+      const out = path.resolve(PROJECT_ROOT, values.out);
+      mkdirSync(path.dirname(out), { recursive: true });
+      writeFileSync(out, markdown);
+      say(`report written to ${path.relative(PROJECT_ROOT, out)}`);
+    }
+    process.stdout.write(`${markdown}\n`);
+    const v = verdict(report);
+    say(`${v.pass ? 'PASS' : 'FAIL'}: app/baseline ${(v.ratio * 100).toFixed(1)} % (≥ 60 %), app p95 ${report.app.latency.p95.toFixed(1)} ms (< 50 ms)`);
+  } finally {
+    await Promise.all([stopServer(app), stopServer(baseline), stopServer(candidate)]);
+    await knex?.destroy();
+    await pg?.stop();
+    if (!values.keep) rmSync(root, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${String((err as Error).stack ?? err)}\n`);
+    process.exit(1);
+  },
+);
