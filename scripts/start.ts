@@ -14,8 +14,7 @@ import { createKnex, migrateLatest } from '../db/knex';
 import { startEmbeddedPostgres } from '../db/embedded';
 import { createApp } from '../api/app';
 import { listen } from '../api/server';
-import { bookingWorkflowSettings } from '../lib/workflow-starters';
-import { startBookingSweeper } from '../workers/booking-sweeper';
+import { startConfiguredBookingSweeper } from '../workers/booking-sweeper';
 import { startWorker } from '../workers/worker';
 import { searchAttributesForCli } from '../workflows/search-attributes';
 import { ensureTemporalToolchain } from './temporal-toolchain';
@@ -72,14 +71,7 @@ async function main(): Promise<void> {
 
     const temporal = createTemporalClient(temporalAddress, config.temporal);
     steps.push({ name: 'temporal-client', run: () => temporal.connection.close() });
-    const sweeper = startBookingSweeper({
-      knex,
-      client: temporal.client,
-      taskQueue: config.temporal.taskQueue,
-      settings: bookingWorkflowSettings(config),
-      intervalSeconds: config.bookings.sweepIntervalSeconds,
-      logger,
-    });
+    const sweeper = startConfiguredBookingSweeper(config, knex, temporal.client, logger);
     steps.push({ name: 'booking-sweeper', run: () => sweeper.stop() });
     const temporalProbe = createTemporalProbe(temporalAddress);
     steps.push({ name: 'temporal-probe', run: () => temporalProbe.close() });

@@ -1,7 +1,8 @@
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import type { Logger } from '../lib/logger';
-import { startBookingWorkflow, type BookingWorkflowSettings } from '../lib/workflow-starters';
+import type { Config } from '../lib/config';
+import { bookingWorkflowSettings, startBookingWorkflow, type BookingWorkflowSettings } from '../lib/workflow-starters';
 
 /**
  * No booking row without its workflow: the API starts a booking's workflow right after
@@ -38,6 +39,18 @@ export async function sweepUnstartedBookings(opts: SweeperOptions): Promise<numb
   }
   if (started.length) opts.logger.info({ bookingIds: started }, 'started workflows for swept bookings');
   return started;
+}
+
+/** The sweeper as the configuration sets it up (npm start and the production worker). */
+export function startConfiguredBookingSweeper(config: Config, knex: Knex, client: Client, logger: Logger): { stop(): Promise<void> } {
+  return startBookingSweeper({
+    knex,
+    client,
+    taskQueue: config.temporal.taskQueue,
+    settings: bookingWorkflowSettings(config),
+    intervalSeconds: config.bookings.sweepIntervalSeconds,
+    logger,
+  });
 }
 
 export function startBookingSweeper(opts: SweeperOptions & { intervalSeconds: number }): { stop(): Promise<void> } {

@@ -6,8 +6,7 @@ import { buildWorkerAdapters } from '../adapters';
 import { createKnex } from '../db/knex';
 import { createTemporalClient } from '../lib/temporal';
 import { startWorkerHealthServer } from './health-server';
-import { bookingWorkflowSettings } from '../lib/workflow-starters';
-import { startBookingSweeper } from './booking-sweeper';
+import { startConfiguredBookingSweeper } from './booking-sweeper';
 import { startWorker } from './worker';
 
 async function main(): Promise<void> {
@@ -27,14 +26,7 @@ async function main(): Promise<void> {
       deps: { config, logger, knex, ...adapters },
     });
     const temporal = createTemporalClient(config.temporal.address, config.temporal);
-    const sweeper = startBookingSweeper({
-      knex,
-      client: temporal.client,
-      taskQueue: config.temporal.taskQueue,
-      settings: bookingWorkflowSettings(config),
-      intervalSeconds: config.bookings.sweepIntervalSeconds,
-      logger,
-    });
+    const sweeper = startConfiguredBookingSweeper(config, knex, temporal.client, logger);
     const health = await startWorkerHealthServer(worker.worker, config.http.host, config.http.workerHealthPort);
     logger.info({ taskQueue: config.temporal.taskQueue, health: config.http.workerHealthPort }, 'worker running');
     worker.done.catch((err) => exitOnStartupError(logger, err));
