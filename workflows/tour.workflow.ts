@@ -253,6 +253,8 @@ export async function tourWorkflow(input: TourWorkflowInput): Promise<TourState>
       allow(['processing_failed'], 'only a tour whose processing failed can be retried')();
       retryRequested = true;
       bump();
+      // Answer once processing has resumed, so the caller reads the tour as processing.
+      await condition(() => state.stage !== 'processing_failed');
       return state;
     },
     { validator: allow(['processing_failed'], 'only a tour whose processing failed can be retried') },

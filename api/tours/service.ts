@@ -119,10 +119,16 @@ export class TourService {
   async cancel(actor: Actor, id: number): Promise<Tour> {
     tourPolicy.assertIsAdmin(actor);
     const tour = await this.get(actor, id);
+    if (!['scheduled', 'in_progress'].includes(tour.status)) throw new ConflictError(`This tour is ${tour.status}; it cannot be cancelled`);
     try {
       await this.deps.temporal.workflow.getHandle(bookingWorkflowId(tour.booking_id)).executeUpdate(cancelUpdate, { args: [{ userId: actor.user.id, role: 'admin' }, 'Cancelled by an administrator'] });
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) throw new ConflictError(err.cause instanceof Error ? err.cause.message : 'The tour cannot be cancelled now');
+      // The booking's workflow has ended (cancelled, completed): nothing is left to cancel.
+      if (err instanceof WorkflowNotFoundError) {
+        const booking = await this.deps.knex('bookings').where({ id: tour.booking_id }).first<{ status: string } | undefined>();
+        throw new ConflictError(`This tour's booking is ${booking?.status ?? 'gone'}; the tour cannot be cancelled`);
+      }
       throw err;
     }
     return this.get(actor, id);
