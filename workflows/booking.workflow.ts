@@ -200,7 +200,14 @@ export async function bookingWorkflow(input: BookingWorkflowInput): Promise<Book
         await db.transitionBooking(input.bookingId, 'cancelled', { actorUserId: actor.userId, reason }).catch(asUpdateFailure);
         setStatus('cancelled');
         notices.push({ kind: 'cancelled', discriminator: 'once', actorUserId: actor.userId });
-        if (wasConfirmed && state.tourId) await getExternalWorkflowHandle(tourWorkflowId(state.tourId)).signal(tourCancelSignal);
+        if (wasConfirmed && state.tourId) {
+          try {
+            await getExternalWorkflowHandle(tourWorkflowId(state.tourId)).signal(tourCancelSignal);
+          } catch (err) {
+            // The tour already ended (completed or cancelled on its own): the booking is cancelled all the same.
+            log.info('tour not told of the cancellation', { tourId: state.tourId, error: String(err) });
+          }
+        }
         return state;
       }),
     { validator: allow(['pending', 'confirmed'], 'cancelled') },

@@ -1,0 +1,87 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { HistoryAndWorkflowId } from '@temporalio/client';
+import { DefaultLogger, Runtime, Worker, type ReplayResult } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { historyFromJson, type History } from '../fixtures/history-json';
+
+/**
+ * Committed BookingWorkflow histories (test/fixtures/histories/booking-*.json, recorded by
+ * `node --import tsx scripts/record-booking-history.ts`) replayed against the real
+ * workflow bundle: a change to the workflow that would break bookings already running
+ * fails here.
+ *
+ * booking-legacy-*.json were recorded with the workflow as it was before the
+ * 'booking-loop-waits-for-commands' patch (commit cf2bb82): a booking confirmed and
+ * reminded, still running. They stand for workflows in flight when that change shipped,
+ * and are never re-recorded.
+ */
+
+const HISTORIES_DIR = path.join(__dirname, '..', 'fixtures', 'histories');
+
+/** What each recorded story must contain, so a re-recording cannot quietly lose a path. */
+const EXPECTED: Record<string, { updates: string[]; signals: string[]; timersFired: number; patched: boolean; status: string | null }> = {
+  'booking-confirm-cancel': { updates: ['confirm', 'cancel'], signals: ['tourFinished'], timersFired: 0, patched: true, status: 'cancelled' },
+  'booking-confirm-reschedule-complete': { updates: ['confirm', 'reschedule'], signals: ['tourFinished'], timersFired: 1, patched: true, status: 'completed' },
+  'booking-legacy-confirmed-reminded': { updates: ['confirm'], signals: [], timersFired: 1, patched: false, status: null },
+  'booking-request-cancel': { updates: ['cancel'], signals: [], timersFired: 0, patched: false, status: 'cancelled' },
+  'booking-request-expire': { updates: [], signals: [], timersFired: 1, patched: false, status: 'expired' },
+};
+
+const files = readdirSync(HISTORIES_DIR)
+  .filter((f) => /^booking-.+\.json$/.test(f))
+  .sort();
+
+/** Histories carry no workflow id; each is named after its file. */
+function histories(): Array<HistoryAndWorkflowId & { history: History }> {
+  return files.map((f) => ({ workflowId: f.replace(/\.json$/, ''), history: historyFromJson(JSON.parse(readFileSync(path.join(HISTORIES_DIR, f), 'utf8'))) }));
+}
+
+async function replay(workflowsPath: string): Promise<ReplayResult[]> {
+  const results: ReplayResult[] = [];
+  for await (const r of Worker.runReplayHistories({ workflowsPath, replayName: 'booking-replay' }, histories())) results.push(r);
+  return results;
+}
+
+function summary(history: History) {
+  const events = history.events ?? [];
+  const result = events.at(-1)?.workflowExecutionCompletedEventAttributes?.result?.payloads?.[0]?.data;
+  return {
+    type: events[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name,
+    updates: events.flatMap((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name ?? []),
+    signals: events.flatMap((e) => e.workflowExecutionSignaledEventAttributes?.signalName ?? []),
+    timersFired: events.filter((e) => e.timerFiredEventAttributes).length,
+    patched: events.some((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch'),
+    status: result ? (JSON.parse(Buffer.from(result).toString('utf8')) as { status: string }).status : null,
+  };
+}
+
+describe('BookingWorkflow replay of committed histories', () => {
+  beforeAll(() => {
+    try {
+      Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+    } catch {
+      // Already installed in this process by an earlier test file: keep that one.
+    }
+  });
+
+  it('when the fixtures are read, then each recorded story is there as a whole BookingWorkflow history, finished unless legacy', () => {
+    expect(files).toEqual(Object.keys(EXPECTED).map((name) => `${name}.json`));
+    for (const { workflowId, history } of histories()) {
+      expect({ workflowId, ...summary(history) }).toEqual({ workflowId, type: 'bookingWorkflow', ...EXPECTED[workflowId] });
+    }
+  });
+
+  it('when the committed histories are replayed against the current workflows bundle, then none of them fails', async () => {
+    const results = await replay(require.resolve('../../workflows'));
+    expect(results.map((r) => ({ workflowId: r.workflowId, error: r.error })).sort((a, b) => a.workflowId.localeCompare(b.workflowId))).toEqual(
+      Object.keys(EXPECTED).map((workflowId) => ({ workflowId, error: undefined })),
+    );
+  });
+
+  it('when the workflow code changes incompatibly (an extra activity at the start), then replaying the same histories reports non-determinism for each', async () => {
+    const results = await replay(require.resolve('../fixtures/histories/booking-changed.workflows'));
+    expect(results).toHaveLength(files.length);
+    for (const r of results) expect({ workflowId: r.workflowId, error: r.error }).toEqual({ workflowId: r.workflowId, error: expect.any(DeterminismViolationError) });
+  });
+});

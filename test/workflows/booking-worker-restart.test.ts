@@ -1,0 +1,229 @@
+import request from 'supertest';
+import { Context } from '@temporalio/activity';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../../activities';
+import { readOutbox } from '../../adapters/email/local';
+import type { Notification, Notifier } from '../../adapters/email/notifier';
+import { createLogger } from '../../lib/logger';
+import { bookingStateQuery, bookingWorkflowId } from '../../workflows/booking.workflow';
+import { buildTestApp, type TestApp } from '../support/app';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { createTimeSkippingEnv } from '../support/temporal';
+import { signUp, type SignedIn } from '../support/users';
+
+/**
+ * The 15-minute reminder survives worker restarts: the real app over HTTP, the real
+ * activities against Postgres and the local outbox, the BookingWorkflow on the
+ * time-skipping server. Workers come and go; every new one rebuilds the booking's state
+ * by replaying its history, and each party still gets exactly one reminder.
+ */
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+interface TestWorker {
+  worker: Worker;
+  running: Promise<void>;
+}
+
+async function eventually<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 45_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+interface NotificationRow {
+  idempotency_key: string;
+  template: string;
+  recipient: string;
+  status: string;
+  attempts: number;
+}
+
+describe('BookingWorkflow reminder across worker restarts (real app and activities)', () => {
+  let db: TestDatabase;
+  let env: TestWorkflowEnvironment;
+  let t: TestApp;
+  let worker: TestWorker | undefined;
+  let buyer: SignedIn;
+  let realtor: SignedIn;
+  let propertyId: number;
+  const http = () => request(t.callback);
+
+  beforeAll(async () => {
+    [db, env] = await Promise.all([createTestDatabase(), createTimeSkippingEnv()]);
+    t = await buildTestApp({ knex: db.knex, env });
+    [buyer, realtor] = await Promise.all([signUp(t, 'buyer', 'Bea Buyer'), signUp(t, 'realtor', 'Rita Realtor')]);
+    const res = await http().post('/api/v1/realtors/properties').set(realtor.auth).send({ address: '5 Restart Row', city: 'Springfield' });
+    expect(res.status).toBe(201);
+    propertyId = Number(res.body.data.id);
+  });
+
+  afterAll(async () => {
+    if (worker) await stopWorker();
+    t?.cleanup();
+    await Promise.all([db?.destroy(), env?.teardown()]);
+  });
+
+  /**
+   * A real worker as test/support/worker.ts builds it (every workflow, the real
+   * activities), but without a workflow cache: a cached workflow's next task goes to its
+   * worker's sticky queue, and the time-skipping test server never moves it off the queue
+   * of a worker that is gone (a real server does, after the sticky schedule-to-start
+   * timeout or when the worker says goodbye). Without a cache every task is replayed from
+   * history, which is what a fresh worker has to do anyway.
+   */
+  async function startWorker(overrides: Partial<ActivityDeps> = {}): Promise<void> {
+    expect(worker).toBeUndefined();
+    const w = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: t.config.temporal.taskQueue,
+      workflowsPath: require.resolve('../../workflows'),
+      activities: createActivities({ config: t.config, logger: createLogger(t.config, 'test-worker'), knex: db.knex, ...t.adapters, ...overrides }),
+      maxCachedWorkflows: 0,
+    });
+    worker = { worker: w, running: w.run() };
+  }
+
+  async function stopWorker(): Promise<void> {
+    const { worker: w, running } = worker!;
+    worker = undefined;
+    if (w.getState() === 'RUNNING') w.shutdown();
+    await running;
+    expect(w.getState()).toBe('STOPPED');
+  }
+
+  /** Moves server time forward to `atMs`. */
+  async function sleepUntil(atMs: number): Promise<void> {
+    const ms = atMs - (await env.currentTimeMs());
+    if (ms > 0) await env.sleep(ms);
+  }
+
+  const notifications = (bookingId: number, kind: string): Promise<NotificationRow[]> =>
+    db.knex('notifications').where('idempotency_key', 'like', `booking:${bookingId}:${kind}:%`).orderBy('recipient');
+
+  const reminderMails = async (bookingId: number) =>
+    (await readOutbox(t.config.email.outboxDir)).filter((m) => m.idempotencyKey.startsWith(`booking:${bookingId}:reminder:`));
+
+  /**
+   * The notices the workflow asked for, from its history (the ledger would hide a
+   * duplicate), each with the attempt that finally ran it.
+   */
+  async function noticeActivities(bookingId: number): Promise<Array<{ kind: string; attempt: number | undefined }>> {
+    const events = (await env.client.workflow.getHandle(bookingWorkflowId(bookingId)).fetchHistory()).events ?? [];
+    return events.flatMap((e) => {
+      const a = e.activityTaskScheduledEventAttributes;
+      if (a?.activityType?.name !== 'sendBookingNotice') return [];
+      const [notice] = a.input!.payloads!.map((p) => JSON.parse(Buffer.from(p.data!).toString('utf8')) as { kind: string });
+      const started = events.find((s) => String(s.activityTaskStartedEventAttributes?.scheduledEventId) === String(e.eventId));
+      return [{ kind: notice!.kind, attempt: started?.activityTaskStartedEventAttributes?.attempt ?? undefined }];
+    });
+  }
+
+  /**
+   * A booking at T (a whole minute, two hours of server time ahead), requested by the buyer
+   * and confirmed by the realtor over HTTP, with both confirmations sent.
+   */
+  async function confirmedBooking(): Promise<{ id: number; T: number }> {
+    const T = Math.ceil(((await env.currentTimeMs()) + 2 * HOUR) / MINUTE) * MINUTE;
+    const res = await http().post('/api/v1/buyers/bookings').set(buyer.auth).send({ property_id: propertyId, scheduled_at: new Date(T).toISOString(), duration_minutes: 30 });
+    expect(res.status).toBe(201);
+    const id = Number(res.body.data.id);
+    await eventually('the request mail', async () => (await notifications(id, 'request')).some((n) => n.status === 'sent'));
+    const confirmed = await http().put(`/api/v1/realtors/bookings/${id}/confirm`).set(realtor.auth);
+    expect(confirmed.status).toBe(200);
+    expect(confirmed.body.data.booking.attributes.status).toBe('confirmed');
+    await eventually('both confirmation mails', async () => (await notifications(id, 'confirmed')).filter((n) => n.status === 'sent').length === 2);
+    return { id, T };
+  }
+
+  /** Exactly one reminder each, in the ledger, in the outbox and in what the workflow asked for. */
+  async function expectOneReminderEach(id: number, T: number, attempt: number): Promise<NotificationRow[]> {
+    const rows = await eventually('both reminders sent', async () => {
+      const r = await notifications(id, 'reminder');
+      return r.length === 2 && r.every((n) => n.status === 'sent') && r;
+    });
+    // Let anything late (a duplicate activity, a retry) happen before counting.
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(await notifications(id, 'reminder')).toEqual(rows);
+    expect(rows.map((n) => [n.template, n.recipient, n.status])).toEqual(
+      [buyer.email, realtor.email].sort().map((email) => ['booking-reminder', email, 'sent']),
+    );
+    for (const n of rows) expect(n.idempotency_key).toMatch(new RegExp(`^booking:${id}:reminder:${new Date(T).toISOString()}:user-\\d+$`));
+    const mails = await reminderMails(id);
+    expect(mails.map((m) => m.to).sort()).toEqual([buyer.email, realtor.email].sort());
+    expect(mails.every((m) => m.file.endsWith('.eml'))).toBe(true);
+    expect((await noticeActivities(id)).filter((n) => n.kind === 'reminder')).toEqual([{ kind: 'reminder', attempt }]);
+    expect((await env.client.workflow.getHandle(bookingWorkflowId(id)).query(bookingStateQuery)).reminderSentFor).toBe(new Date(T).toISOString());
+    return rows;
+  }
+
+  it('when the worker is stopped while a confirmed booking waits for its reminder and time passes T−15 min, then a new worker sends exactly one reminder to each party', async () => {
+    await startWorker();
+    const { id, T } = await confirmedBooking();
+    await stopWorker();
+
+    // Past the reminder time with no worker: the timer fires, nothing can be sent yet.
+    await sleepUntil(T - 15 * MINUTE + 5_000);
+    expect(await notifications(id, 'reminder')).toEqual([]);
+    expect(await reminderMails(id)).toEqual([]);
+
+    await startWorker();
+    await expectOneReminderEach(id, T, 1);
+    expect((await db.knex('bookings').where({ id }).first()).status).toBe('confirmed');
+    await stopWorker();
+  }, 120_000);
+
+  it('when the worker is stopped half-way through the wait and again half-way through sending the reminder, then after restarting each time each party still has exactly one reminder', async () => {
+    await startWorker();
+    const { id, T } = await confirmedBooking();
+    await stopWorker();
+
+    // Restart 1, half-way through the wait: the new worker rebuilds the booking from history.
+    await sleepUntil(T - 45 * MINUTE);
+    await startWorker();
+    expect(await env.client.workflow.getHandle(bookingWorkflowId(id)).query(bookingStateQuery)).toMatchObject({ status: 'confirmed', reminderSentFor: null });
+    expect(await notifications(id, 'reminder')).toEqual([]);
+    await stopWorker();
+
+    // A worker whose mail gets stuck after the first reminder of the two went out.
+    let stuck!: () => void;
+    const isStuck = new Promise<void>((r) => (stuck = r));
+    let reminders = 0;
+    const notifier = new Proxy(t.adapters.notifier, {
+      get(target, prop, receiver) {
+        if (prop !== 'send') return Reflect.get(target, prop, receiver);
+        return async (n: Notification) => {
+          if (n.template === 'booking-reminder' && ++reminders === 2) {
+            stuck();
+            // Until the worker goes away: shutting down cancels its running activities.
+            await Context.current().cancelled;
+          }
+          return target.send(n);
+        };
+      },
+    }) satisfies Notifier;
+    await startWorker({ notifier });
+    await sleepUntil(T - 15 * MINUTE + 5_000);
+    await isStuck;
+    const [first, ...none] = await notifications(id, 'reminder');
+    expect(none).toEqual([]);
+    expect(first).toMatchObject({ template: 'booking-reminder', status: 'sent' });
+    expect(await reminderMails(id)).toHaveLength(1);
+
+    // Restart 2, half-way through the reminder activity.
+    await stopWorker();
+    await startWorker();
+    // One reminder activity, run a second time by the new worker after the first attempt
+    // was cancelled with its worker; the retry sent only what was left, so no recipient
+    // went to the provider twice.
+    const rows = await expectOneReminderEach(id, T, 2);
+    expect(rows.map((n) => n.attempts)).toEqual([1, 1]);
+    await stopWorker();
+  }, 120_000);
+});

@@ -1,0 +1,515 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Client, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { BookingNoticeKind, BookingSnapshot, TourSnapshot } from '../../activities/bookings.activities';
+import {
+  bookingStateQuery,
+  bookingWorkflow,
+  bookingWorkflowId,
+  cancelUpdate,
+  confirmUpdate,
+  declineUpdate,
+  rescheduleUpdate,
+  tourFinishedSignal,
+  type ActorRef,
+  type BookingState,
+} from '../../workflows/booking.workflow';
+import { tourWorkflowId } from '../../workflows/tour.workflow';
+import { createTimeSkippingEnv } from '../support/temporal';
+
+/**
+ * BookingWorkflow (and the TourWorkflow it starts) on the time-skipping server, with
+ * activity fakes that answer like the database would and record every call together with
+ * the server time at which the workflow scheduled it.
+ */
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const TASK_QUEUE = 'booking-workflow-test';
+
+const BUYER: ActorRef = { userId: 7, role: 'buyer' };
+const REALTOR: ActorRef = { userId: 8, role: 'realtor' };
+
+interface ActivityCall {
+  name: string;
+  args: unknown[];
+  /** Server (workflow) time at which this attempt was scheduled. */
+  at: number;
+  attempt: number;
+  workflowId: string;
+}
+
+interface Notice {
+  bookingId: number;
+  kind: BookingNoticeKind;
+  discriminator: string;
+  actorUserId?: number;
+  previousScheduledAt?: string;
+}
+
+interface FakeBooking extends BookingSnapshot {
+  icsSequence: number;
+  /** confirmBooking refuses with this failure type (e.g. SlotTaken). */
+  confirmFails?: { type: string; message: string };
+  /** sendBookingNotice of these kinds fails for good (the provider refused). */
+  noticeFailsFor?: BookingNoticeKind[];
+  /** sendBookingNotice of this kind waits until the promise settles. */
+  noticeGate?: { kind: BookingNoticeKind; until: Promise<void> };
+}
+
+interface FakeTour extends TourSnapshot {
+  bookingId: number;
+}
+
+const FROM: Record<string, string[]> = {
+  confirmed: ['pending'],
+  declined: ['pending'],
+  expired: ['pending'],
+  cancelled: ['pending', 'confirmed'],
+  completed: ['confirmed'],
+};
+
+/** The booking tables as the activities see them, in memory. */
+class FakeDb {
+  readonly bookings = new Map<number, FakeBooking>();
+  readonly tours = new Map<number, FakeTour>();
+  readonly calls: ActivityCall[] = [];
+
+  private record(name: string, args: unknown[]): void {
+    const info = Context.current().info;
+    this.calls.push({ name, args, at: info.currentAttemptScheduledTimestampMs, attempt: info.attempt, workflowId: info.workflowExecution?.workflowId ?? '' });
+  }
+
+  private booking(id: number): FakeBooking {
+    const b = this.bookings.get(id);
+    if (!b) throw ApplicationFailure.nonRetryable(`Booking ${id} does not exist`, 'InvalidTransition');
+    return b;
+  }
+
+  /** Every call a booking's workflow (or its tour's) made, in order. */
+  callsOf(bookingId: number, name?: string): ActivityCall[] {
+    const tourIds = [...this.tours.entries()].filter(([, t]) => t.bookingId === bookingId).map(([id]) => tourWorkflowId(id));
+    return this.calls.filter((c) => (c.workflowId === bookingWorkflowId(bookingId) || tourIds.includes(c.workflowId)) && (!name || c.name === name));
+  }
+
+  noticesOf(bookingId: number, kind?: BookingNoticeKind): Array<ActivityCall & { notice: Notice }> {
+    return this.callsOf(bookingId, 'sendBookingNotice')
+      .map((c) => ({ ...c, notice: c.args[0] as Notice }))
+      .filter((c) => !kind || c.notice.kind === kind);
+  }
+
+  readonly activities = {
+    loadBookingForWorkflow: async (bookingId: number): Promise<BookingSnapshot | null> => {
+      this.record('loadBookingForWorkflow', [bookingId]);
+      const b = this.bookings.get(bookingId);
+      if (!b) return null;
+      const { status, scheduledAt, durationMinutes, propertyId, realtorId, buyerId, tourId, callId } = b;
+      return { status, scheduledAt, durationMinutes, propertyId, realtorId, buyerId, tourId, callId };
+    },
+
+    confirmBooking: async (bookingId: number, actor: { userId: number }): Promise<{ tourId: number; callId: number }> => {
+      this.record('confirmBooking', [bookingId, actor]);
+      const b = this.booking(bookingId);
+      if (b.status === 'confirmed' && b.tourId && b.callId) return { tourId: b.tourId, callId: b.callId };
+      if (b.confirmFails) throw ApplicationFailure.nonRetryable(b.confirmFails.message, b.confirmFails.type);
+      if (b.status !== 'pending') throw ApplicationFailure.nonRetryable(`This booking is ${b.status}; it cannot be confirmed`, 'InvalidTransition');
+      const tourId = bookingId * 10;
+      const callId = bookingId * 10 + 1;
+      Object.assign(b, { status: 'confirmed', tourId, callId });
+      this.tours.set(tourId, {
+        bookingId,
+        status: 'scheduled',
+        scheduledAt: b.scheduledAt,
+        durationMinutes: b.durationMinutes,
+        propertyId: b.propertyId,
+        realtorId: b.realtorId,
+        buyerId: b.buyerId,
+      });
+      return { tourId, callId };
+    },
+
+    transitionBooking: async (bookingId: number, to: string, opts: { actorUserId: number | null; reason: string | null }): Promise<void> => {
+      this.record('transitionBooking', [bookingId, to, opts]);
+      const b = this.booking(bookingId);
+      if (b.status === to) return;
+      if (!FROM[to]!.includes(b.status)) throw ApplicationFailure.nonRetryable(`This booking is ${b.status}; it cannot be ${to}`, 'InvalidTransition');
+      b.status = to;
+    },
+
+    rescheduleBooking: async (
+      bookingId: number,
+      change: { scheduledAt: string; durationMinutes: number },
+      actorUserId: number,
+    ): Promise<{ scheduledAt: string; durationMinutes: number; icsSequence: number }> => {
+      this.record('rescheduleBooking', [bookingId, change, actorUserId]);
+      const b = this.booking(bookingId);
+      if (!['pending', 'confirmed'].includes(b.status)) throw ApplicationFailure.nonRetryable(`This booking is ${b.status}; it cannot be rescheduled`, 'InvalidTransition');
+      const at = new Date(change.scheduledAt).toISOString();
+      if (at !== b.scheduledAt || change.durationMinutes !== b.durationMinutes) {
+        Object.assign(b, { scheduledAt: at, durationMinutes: change.durationMinutes, icsSequence: b.icsSequence + 1 });
+        const tour = b.tourId ? this.tours.get(b.tourId) : undefined;
+        if (tour && tour.status !== 'cancelled') Object.assign(tour, { scheduledAt: at, durationMinutes: change.durationMinutes });
+      }
+      return { scheduledAt: b.scheduledAt, durationMinutes: b.durationMinutes, icsSequence: b.icsSequence };
+    },
+
+    sendBookingNotice: async (n: Notice): Promise<{ sent: number; failed: number }> => {
+      this.record('sendBookingNotice', [n]);
+      const b = this.bookings.get(n.bookingId);
+      if (!b) return { sent: 0, failed: 0 };
+      if (b.noticeGate?.kind === n.kind) await b.noticeGate.until;
+      if (b.noticeFailsFor?.includes(n.kind)) throw ApplicationFailure.nonRetryable('The provider refused every recipient', 'EmailPermanentError');
+      const recipients = n.kind === 'request' || n.kind === 'declined' ? 1 : n.actorUserId ? 1 : 2;
+      return { sent: recipients, failed: 0 };
+    },
+
+    loadTourForWorkflow: async (tourId: number): Promise<TourSnapshot | null> => {
+      this.record('loadTourForWorkflow', [tourId]);
+      const t = this.tours.get(tourId);
+      if (!t) return null;
+      const { status, scheduledAt, durationMinutes, propertyId, realtorId, buyerId } = t;
+      return { status, scheduledAt, durationMinutes, propertyId, realtorId, buyerId };
+    },
+
+    setTourStatus: async (tourId: number, status: string, detail: Record<string, unknown> = {}): Promise<void> => {
+      this.record('setTourStatus', [tourId, status, detail]);
+      const t = this.tours.get(tourId);
+      if (t) t.status = status;
+    },
+  };
+}
+
+async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('BookingWorkflow on the time-skipping server with activity fakes', () => {
+  let bundle: WorkflowBundleWithSourceMap;
+  /**
+   * One server per test. Time skipping is global to a server, and the test server (1.40)
+   * stops skipping for good once an abandoned child (a tour) completes after its parent
+   * (the booking) has closed: one such test would turn every later sleep into real time.
+   */
+  let env: TestWorkflowEnvironment;
+  /**
+   * A plain client: the environment's own one skips time while it awaits a result, and
+   * with nothing else to do the server then jumps to its next timer, however far.
+   * Here time moves only through env.sleep.
+   */
+  let client: Client;
+  let worker: Worker;
+  let workerRun: Promise<void>;
+  let db: FakeDb;
+  let nextBookingId = 1;
+
+  beforeAll(async () => {
+    bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('WARN') });
+  });
+
+  beforeEach(async () => {
+    env = await createTimeSkippingEnv();
+    client = new Client({ connection: env.connection, namespace: env.namespace });
+    db = new FakeDb();
+    worker = await Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowBundle: bundle, activities: db.activities });
+    workerRun = worker.run();
+  });
+
+  afterEach(async () => {
+    if (worker) {
+      worker.shutdown();
+      await workerRun;
+    }
+    await env?.teardown();
+  });
+
+  const now = () => env.currentTimeMs();
+
+  /** Moves server time forward to `atMs` (never back). */
+  async function sleepUntil(atMs: number): Promise<void> {
+    const ms = atMs - (await now());
+    if (ms > 0) await env.sleep(ms);
+  }
+
+  /** A whole minute at least `ms` from now. */
+  async function startIn(ms: number): Promise<number> {
+    return Math.ceil(((await now()) + ms) / MINUTE) * MINUTE;
+  }
+
+  /** A booking row as the API would have committed it, and its workflow, loaded. */
+  async function book(opts: { scheduledAt: number; expiryLeadMinutes?: number } & Omit<Partial<FakeBooking>, 'scheduledAt'>): Promise<{ id: number; handle: WorkflowHandle<typeof bookingWorkflow> }> {
+    const id = nextBookingId++;
+    const { scheduledAt, expiryLeadMinutes, ...rest } = opts;
+    db.bookings.set(id, {
+      status: 'pending',
+      durationMinutes: 30,
+      propertyId: 100 + id,
+      realtorId: REALTOR.userId,
+      buyerId: BUYER.userId,
+      tourId: null,
+      callId: null,
+      icsSequence: 0,
+      ...rest,
+      scheduledAt: new Date(scheduledAt).toISOString(),
+    });
+    const handle = await startWorkflow(id, expiryLeadMinutes);
+    await waitFor('the booking to load', async () => (await handle.query(bookingStateQuery).catch(() => null))?.status !== 'loading' || undefined);
+    return { id, handle };
+  }
+
+  async function startWorkflow(id: number, expiryLeadMinutes?: number): Promise<WorkflowHandle<typeof bookingWorkflow>> {
+    const workflowId = bookingWorkflowId(id);
+    return client.workflow.start(bookingWorkflow, {
+      taskQueue: TASK_QUEUE,
+      workflowId,
+      args: [{ bookingId: id, ...(expiryLeadMinutes !== undefined ? { expiryLeadMinutes } : {}) }],
+    });
+  }
+
+  const state = (h: WorkflowHandle<typeof bookingWorkflow>): Promise<BookingState> => h.query(bookingStateQuery);
+
+  async function confirm(h: WorkflowHandle<typeof bookingWorkflow>) {
+    return h.executeUpdate(confirmUpdate, { args: [REALTOR] });
+  }
+
+  async function updateError(p: Promise<unknown>): Promise<WorkflowUpdateFailedError> {
+    const err = await p.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
+    return err as WorkflowUpdateFailedError;
+  }
+
+  const kinds = (id: number) => db.noticesOf(id).map((c) => c.notice.kind);
+
+  /** The booking's notices of a kind, once there is at least one. */
+  const noticesOnceThere = (id: number, kind: BookingNoticeKind) => waitFor(`a ${kind} notice`, () => db.noticesOf(id, kind).length > 0 && db.noticesOf(id, kind));
+
+  describe('the 15-minute reminder', () => {
+    it('when a confirmed booking waits for its time, then no reminder exists at T−16 min and the reminder is scheduled at exactly T−15 min (to the second), keyed by T', async () => {
+      const T = await startIn(2 * HOUR);
+      const { id, handle } = await book({ scheduledAt: T });
+      expect(await confirm(handle)).toEqual({ bookingId: id, tourId: id * 10, callId: id * 10 + 1 });
+      await waitFor('the confirmation notice', () => db.noticesOf(id, 'confirmed').length > 0);
+
+      await sleepUntil(T - 16 * MINUTE);
+      expect(db.noticesOf(id, 'reminder')).toEqual([]);
+      expect((await state(handle)).reminderSentFor).toBeNull();
+
+      await sleepUntil(T - 14 * MINUTE);
+      const [reminder, ...more] = await noticesOnceThere(id, 'reminder');
+      expect(more).toEqual([]);
+      expect(reminder!.at).toBeGreaterThanOrEqual(T - 15 * MINUTE);
+      expect(reminder!.at).toBeLessThan(T - 15 * MINUTE + 1000);
+      expect(reminder!.notice).toEqual({ bookingId: id, kind: 'reminder', discriminator: new Date(T).toISOString() });
+      expect((await state(handle)).reminderSentFor).toBe(new Date(T).toISOString());
+      expect(kinds(id)).toEqual(['request', 'confirmed', 'reminder']);
+    });
+
+    it('when a confirmed booking is rescheduled, then no reminder goes at the old T−15 and one goes at the new T−15, keyed by the new time', async () => {
+      const oldT = await startIn(2 * HOUR);
+      const newT = oldT + 3 * HOUR;
+      const { id, handle } = await book({ scheduledAt: oldT });
+      await confirm(handle);
+
+      const moved = await handle.executeUpdate(rescheduleUpdate, { args: [BUYER, { scheduledAt: new Date(newT).toISOString(), durationMinutes: 45 }] });
+      expect(moved).toMatchObject({ status: 'confirmed', scheduledAt: new Date(newT).toISOString(), durationMinutes: 45 });
+      const [rescheduled] = await noticesOnceThere(id, 'rescheduled');
+      expect(rescheduled!.notice).toEqual({ bookingId: id, kind: 'rescheduled', discriminator: 'seq-1', actorUserId: BUYER.userId, previousScheduledAt: new Date(oldT).toISOString() });
+
+      // Past the old reminder time and even the old tour's end: nothing for the old time.
+      await sleepUntil(oldT + HOUR);
+      expect(db.noticesOf(id, 'reminder')).toEqual([]);
+      expect(db.callsOf(id, 'setTourStatus')).toEqual([]);
+
+      await sleepUntil(newT - 16 * MINUTE);
+      expect(db.noticesOf(id, 'reminder')).toEqual([]);
+      await sleepUntil(newT - 14 * MINUTE);
+      const reminders = await noticesOnceThere(id, 'reminder');
+      expect(reminders).toHaveLength(1);
+      expect(reminders[0]!.at).toBeGreaterThanOrEqual(newT - 15 * MINUTE);
+      expect(reminders[0]!.at).toBeLessThan(newT - 15 * MINUTE + 1000);
+      expect(reminders[0]!.notice.discriminator).toBe(new Date(newT).toISOString());
+      expect((await state(handle)).reminderSentFor).toBe(new Date(newT).toISOString());
+    });
+
+    it('when a confirmed booking is cancelled before T−15, then no reminder is sent, the tour is told to cancel and the workflow ends cancelled', async () => {
+      const T = await startIn(2 * HOUR);
+      let tourClosed!: () => void;
+      // The booking's last notice waits for its tour to close: the test server stops skipping
+      // time for good when a tour completes after its booking did (see the top of this file).
+      const { id, handle } = await book({ scheduledAt: T, noticeGate: { kind: 'cancelled', until: new Promise<void>((r) => (tourClosed = r)) } });
+      const { tourId } = await confirm(handle);
+      const tour = client.workflow.getHandle(tourWorkflowId(tourId));
+      void tour.result().then(tourClosed, tourClosed);
+      await waitFor('the tour to load', () => db.callsOf(id, 'loadTourForWorkflow').length > 0);
+
+      await sleepUntil(T - 30 * MINUTE);
+      const cancelled = await handle.executeUpdate(cancelUpdate, { args: [BUYER, 'Found another place'] });
+      expect(cancelled.status).toBe('cancelled');
+
+      expect((await tour.result()).stage).toBe('cancelled');
+      const result = await handle.result();
+      expect(result.status).toBe('cancelled');
+      expect(db.callsOf(id, 'transitionBooking').map((c) => c.args.slice(1))).toEqual([['cancelled', { actorUserId: BUYER.userId, reason: 'Found another place' }]]);
+      expect(db.callsOf(id, 'setTourStatus').map((c) => c.args)).toEqual([[tourId, 'cancelled', { reason: 'booking cancelled' }]]);
+      expect(db.noticesOf(id, 'cancelled').map((c) => c.notice)).toEqual([{ bookingId: id, kind: 'cancelled', discriminator: 'once', actorUserId: BUYER.userId }]);
+
+      await sleepUntil(T + HOUR);
+      expect(db.noticesOf(id, 'reminder')).toEqual([]);
+      expect(kinds(id)).toEqual(['request', 'confirmed', 'cancelled']);
+    });
+
+    it('when a booking is confirmed later than T−15, then the reminder is sent at once, after the confirmation', async () => {
+      const T = await startIn(10 * MINUTE);
+      const { id, handle } = await book({ scheduledAt: T });
+      await confirm(handle);
+      // No time skipping: the reminder must not wait for anything.
+      const [reminder] = await noticesOnceThere(id, 'reminder');
+      const [confirmed] = db.callsOf(id, 'confirmBooking');
+      expect(reminder!.at - confirmed!.at).toBeLessThan(5_000);
+      expect(reminder!.notice.discriminator).toBe(new Date(T).toISOString());
+      await waitFor('every notice', () => kinds(id).length === 3);
+      expect(kinds(id)).toEqual(['request', 'confirmed', 'reminder']);
+    });
+  });
+
+  describe('pending expiry', () => {
+    it('when nobody confirms a pending booking, then it expires at its scheduled time with an "expired" notice to both parties', async () => {
+      const T = await startIn(2 * HOUR);
+      const { id, handle } = await book({ scheduledAt: T });
+
+      await sleepUntil(T - MINUTE);
+      expect((await state(handle)).status).toBe('pending');
+      expect(db.callsOf(id, 'transitionBooking')).toEqual([]);
+
+      await sleepUntil(T + MINUTE);
+      expect((await handle.result()).status).toBe('expired');
+      const [expiry, ...more] = db.callsOf(id, 'transitionBooking');
+      expect(more).toEqual([]);
+      expect(expiry!.args).toEqual([id, 'expired', { actorUserId: null, reason: 'Not confirmed before its time' }]);
+      expect(expiry!.at).toBeGreaterThanOrEqual(T);
+      expect(expiry!.at).toBeLessThan(T + 1000);
+      // No actor: the activity addresses buyer and realtor alike.
+      expect(db.noticesOf(id, 'expired').map((c) => c.notice)).toEqual([{ bookingId: id, kind: 'expired', discriminator: 'once' }]);
+      expect(kinds(id)).toEqual(['request', 'expired']);
+    });
+
+    it('when expiryLeadMinutes is 30, then a pending booking expires 30 minutes before its time', async () => {
+      const T = await startIn(2 * HOUR);
+      const { id, handle } = await book({ scheduledAt: T, expiryLeadMinutes: 30 });
+
+      await sleepUntil(T - 31 * MINUTE);
+      expect((await state(handle)).status).toBe('pending');
+
+      await sleepUntil(T - 29 * MINUTE);
+      expect((await handle.result()).status).toBe('expired');
+      const [expiry] = db.callsOf(id, 'transitionBooking');
+      expect(expiry!.args[1]).toBe('expired');
+      expect(expiry!.at).toBeGreaterThanOrEqual(T - 30 * MINUTE);
+      expect(expiry!.at).toBeLessThan(T - 30 * MINUTE + 1000);
+      expect(db.noticesOf(id, 'expired')).toHaveLength(1);
+    });
+  });
+
+  describe('refused commands', () => {
+    it('when a booking was cancelled, then a confirm update is rejected with WorkflowUpdateFailedError and nothing is confirmed', async () => {
+      let release!: () => void;
+      const until = new Promise<void>((r) => (release = r));
+      const T = await startIn(2 * HOUR);
+      // The cancellation notice is still on its way, so the workflow is still running.
+      const { id, handle } = await book({ scheduledAt: T, noticeGate: { kind: 'cancelled', until } });
+      await handle.executeUpdate(cancelUpdate, { args: [BUYER, null] });
+
+      const err = await updateError(confirm(handle));
+      expect(err.cause).toBeInstanceOf(ApplicationFailure);
+      expect(err.cause).toMatchObject({ type: 'InvalidTransition', message: 'This booking is cancelled; it cannot be confirmed' });
+      expect(db.callsOf(id, 'confirmBooking')).toEqual([]);
+      expect((await state(handle)).status).toBe('cancelled');
+
+      release();
+      expect((await handle.result()).status).toBe('cancelled');
+      expect(db.tours.size).toBe(0);
+    });
+
+    it('when a booking was confirmed, then a decline update is rejected with WorkflowUpdateFailedError and the booking stays confirmed', async () => {
+      const T = await startIn(2 * HOUR);
+      const { id, handle } = await book({ scheduledAt: T });
+      await confirm(handle);
+
+      const err = await updateError(handle.executeUpdate(declineUpdate, { args: [REALTOR, 'Busy'] }));
+      expect(err.cause).toMatchObject({ type: 'InvalidTransition', message: 'This booking is confirmed; it cannot be declined' });
+      expect(db.callsOf(id, 'transitionBooking')).toEqual([]);
+      expect((await state(handle)).status).toBe('confirmed');
+    });
+
+    it('when confirmBooking fails with SlotTaken, then the confirm update fails with that message, is not retried, and the booking stays pending', async () => {
+      const T = await startIn(2 * HOUR);
+      const message = 'The property or the realtor already has a tour at that time';
+      const { id, handle } = await book({ scheduledAt: T, confirmFails: { type: 'SlotTaken', message } });
+
+      const err = await updateError(confirm(handle));
+      expect(err.cause).toBeInstanceOf(ApplicationFailure);
+      expect(err.cause).toMatchObject({ type: 'SlotTaken', message });
+      expect(db.callsOf(id, 'confirmBooking').map((c) => c.attempt)).toEqual([1]);
+      expect(await state(handle)).toMatchObject({ status: 'pending', tourId: null, callId: null });
+      expect(db.noticesOf(id, 'confirmed')).toEqual([]);
+
+      // Still pending and still serving commands: the slot frees up and a retry works.
+      db.bookings.get(id)!.confirmFails = undefined;
+      expect(await confirm(handle)).toEqual({ bookingId: id, tourId: id * 10, callId: id * 10 + 1 });
+      expect((await state(handle)).status).toBe('confirmed');
+    });
+  });
+
+  describe('edges', () => {
+    it('when the booking row does not exist, then the workflow ends with status "missing" and calls no other activity', async () => {
+      const id = nextBookingId++;
+      const handle = await startWorkflow(id);
+      expect(await handle.result()).toMatchObject({ bookingId: id, status: 'missing', scheduledAt: null });
+      expect(db.callsOf(id).map((c) => c.name)).toEqual(['loadBookingForWorkflow']);
+    });
+
+    it('when the notice activity fails for good, then the booking goes on: it is confirmed and reminded anyway', async () => {
+      const T = await startIn(2 * HOUR);
+      const { id, handle } = await book({ scheduledAt: T, noticeFailsFor: ['request', 'confirmed'] });
+      await waitFor('the request notice attempt', () => db.noticesOf(id, 'request').length > 0);
+      expect((await state(handle)).status).toBe('pending');
+
+      await confirm(handle);
+      await waitFor('the confirmation notice attempt', () => db.noticesOf(id, 'confirmed').length > 0);
+      expect((await state(handle)).status).toBe('confirmed');
+
+      await sleepUntil(T - 14 * MINUTE);
+      await waitFor('the reminder', () => db.noticesOf(id, 'reminder').length > 0);
+      // A permanent failure is one attempt, not twenty.
+      expect(db.noticesOf(id).map((c) => [c.notice.kind, c.attempt])).toEqual([
+        ['request', 1],
+        ['confirmed', 1],
+        ['reminder', 1],
+      ]);
+    });
+
+    it('when the tour signals tourFinished("completed"), then the booking completes', async () => {
+      const T = await startIn(2 * HOUR);
+      const { id, handle } = await book({ scheduledAt: T });
+      const { tourId } = await confirm(handle);
+
+      await sleepUntil(T + 45 * MINUTE);
+      expect((await state(handle)).status).toBe('confirmed');
+      // What the tour's workflow sends once its call and processing are over.
+      await handle.signal(tourFinishedSignal, 'completed');
+      const result = await handle.result();
+      expect(result).toMatchObject({ status: 'completed', tourId, reminderSentFor: new Date(T).toISOString() });
+      expect(db.callsOf(id, 'transitionBooking').map((c) => c.args)).toEqual([[id, 'completed', { actorUserId: null, reason: null }]]);
+      expect(kinds(id)).toEqual(['request', 'confirmed', 'reminder']);
+    });
+  });
+});
