@@ -16,6 +16,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { CommandLock } from './command-lock';
 import type { BookingNoticeKind, BookingSnapshot } from '../activities/bookings.activities';
 import { BookingStatus, BuyerId, PropertyId, RealtorId } from './search-attributes';
 import { TOUR_FINISHED_SIGNAL, tourCancelSignal, tourRescheduleSignal, tourWorkflow, tourWorkflowId, type TourWorkflowInput } from './tour.workflow';
@@ -132,7 +133,6 @@ export async function bookingWorkflow(input: BookingWorkflowInput): Promise<Book
   const notices: Notice[] = [];
   let version = 0;
   let tourOutcome: 'completed' | 'cancelled' | null = null;
-  let busy = false;
 
   const setStatus = (status: BookingStatusValue) => {
     state.status = status;
@@ -141,15 +141,8 @@ export async function bookingWorkflow(input: BookingWorkflowInput): Promise<Book
   };
 
   /** Commands and timers take turns, so each sees the state the previous one left. */
-  async function exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    await condition(() => !busy && state.status !== 'loading');
-    busy = true;
-    try {
-      return await fn();
-    } finally {
-      busy = false;
-    }
-  }
+  const lock = new CommandLock(() => state.status !== 'loading');
+  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => lock.run(fn);
 
   /** A validator (and the re-check inside each handler). While the row loads, let it wait. */
   const allow = (from: BookingStatusValue[], what: string) => (..._args: unknown[]): void => {
@@ -278,7 +271,7 @@ export async function bookingWorkflow(input: BookingWorkflowInput): Promise<Book
   };
 
   /** Nothing is decided while a command is half-way; an ended booking lets its last commands answer. */
-  const settled = () => !busy && (!TERMINAL.has(state.status) || allHandlersFinished());
+  const settled = () => !lock.busy && (!TERMINAL.has(state.status) || allHandlersFinished());
 
   for (;;) {
     await sendNotices();
@@ -291,7 +284,7 @@ export async function bookingWorkflow(input: BookingWorkflowInput): Promise<Book
     if (TERMINAL.has(state.status)) {
       // A command that made the booking final may still be finishing (signalling the tour);
       // let it, and send what it queued, before the workflow ends.
-      await condition(() => !busy);
+      await condition(() => !lock.busy);
       await sendNotices();
       break;
     }

@@ -12,6 +12,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { CommandLock } from './command-lock';
 import type { ProcessingStep, StepOutcome } from '../activities/tours.activities';
 import type { Attendee, Meeting } from '../adapters/meetings/port';
 import { PropertyId, RealtorId, TourStage } from './search-attributes';
@@ -138,7 +139,6 @@ export async function tourWorkflow(input: TourWorkflowInput): Promise<TourState>
   let retryRequested = false;
   let startedAtMs = 0;
   let emptySinceMs: number | null = null;
-  let busy = false;
   const bump = () => {
     version += 1;
   };
@@ -149,15 +149,8 @@ export async function tourWorkflow(input: TourWorkflowInput): Promise<TourState>
     bump();
   };
 
-  async function exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    await condition(() => !busy && state.stage !== 'loading');
-    busy = true;
-    try {
-      return await fn();
-    } finally {
-      busy = false;
-    }
-  }
+  const lock = new CommandLock(() => state.stage !== 'loading');
+  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => lock.run(fn);
 
   const allow = (stages: TourStageValue[], what: string) => (..._args: unknown[]): void => {
     if (state.stage === 'loading') return;
