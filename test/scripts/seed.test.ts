@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -6,36 +5,15 @@ import sharp from 'sharp';
 import request from 'supertest';
 import { buildAdapters } from '../../adapters';
 import { createApp } from '../../api/app';
-import { loadConfig, PROJECT_ROOT } from '../../lib/config';
+import { loadConfig } from '../../lib/config';
 import { createLogger } from '../../lib/logger';
 import { createTemporalClient, type TemporalHandle } from '../../lib/temporal';
+import { runScript, type ScriptRun } from '../support/scripts';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** `npm run seed` without npm: the script as its own process, with only the env it needs. */
-function seed(args: string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/seed.ts', ...args], {
-      cwd: PROJECT_ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), LOG_LEVEL: 'silent', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+/** `npm run seed` without npm. */
+function seed(args: string[], env: Record<string, string>): Promise<ScriptRun> {
+  return runScript('scripts/seed.ts', args, env, 90_000);
 }
 
 const ARGS = ['--properties', '300', '--realtors', '5', '--buyers', '2', '--seed', '7'];
@@ -57,7 +35,7 @@ describe('scripts/seed.ts', () => {
   let twin: TestDatabase;
   let dataDir: string;
   let twinDataDir: string;
-  let first: Run;
+  let first: ScriptRun;
   let temporal: TemporalHandle | undefined;
 
   beforeAll(async () => {
