@@ -1,8 +1,7 @@
-import type { Knex } from 'knex';
 import request from 'supertest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { buildTestApp, type TestApp } from '../support/app';
-import { createTestDatabase, type TestDatabase } from '../support/db';
+import { createTestDatabase, type TestDatabase, count } from '../support/db';
 import { createTimeSkippingEnv } from '../support/temporal';
 import { signUp, type SignedIn } from '../support/users';
 import { startTestWorker } from '../support/worker';
@@ -22,11 +21,6 @@ function nextSlot(): number {
   return BASE + slots * 6 * HOUR;
 }
 const iso = (ms: number) => new Date(ms).toISOString();
-
-async function count(q: Knex.QueryBuilder): Promise<number> {
-  const [r] = await q.count<Array<{ count: string | number }>>('* as count');
-  return Number(r!.count);
-}
 
 const statuses = (responses: request.Response[]) => responses.map((r) => r.status).sort((a, b) => a - b);
 

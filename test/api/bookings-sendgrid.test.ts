@@ -7,6 +7,7 @@ import { createTestDatabase, type TestDatabase } from '../support/db';
 import { createTimeSkippingEnv } from '../support/temporal';
 import { signUp, type SignedIn } from '../support/users';
 import { startTestWorker } from '../support/worker';
+import { eventually } from '../support/wait';
 
 /**
  * The booking mail through the real SendGrid sender, against a local server that speaks
@@ -79,16 +80,6 @@ class FakeSendGrid {
 
   to(email: string, kind: string): SentMail[] {
     return this.mails.filter((m) => m.to === email && m.key.includes(`:${kind}:`));
-  }
-}
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
   }
 }
 

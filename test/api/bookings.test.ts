@@ -1,4 +1,3 @@
-import type { Knex } from 'knex';
 import request from 'supertest';
 import { Client, Connection } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -8,11 +7,12 @@ import { bookingWorkflowSettings } from '../../lib/workflow-starters';
 import { sweepUnstartedBookings } from '../../workers/booking-sweeper';
 import { bookingWorkflowId } from '../../workflows/booking.workflow';
 import { buildTestApp, type TestApp } from '../support/app';
-import { createTestDatabase, type TestDatabase } from '../support/db';
+import { createTestDatabase, type TestDatabase, count } from '../support/db';
 import { freePort } from '../support/ports';
 import { createTimeSkippingEnv } from '../support/temporal';
 import { login, signUp, signUpAdmin, type SignedIn } from '../support/users';
 import { startTestWorker } from '../support/worker';
+import { eventually } from '../support/wait';
 
 /**
  * Bookings over HTTP, end to end: the API, the BookingWorkflow on the time-skipping
@@ -29,16 +29,6 @@ function nextSlot(): string {
   return new Date(BASE + slots * 3 * HOUR).toISOString();
 }
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 interface Ics {
   method: string;
   uid: string;
@@ -53,11 +43,6 @@ function icsOf(m: OutboxMessage): Ics {
   const text = cal.content.toString('utf8').replace(/\r\n[ \t]/g, '');
   const field = (name: string) => new RegExp(`^${name}:(.*)$`, 'm').exec(text)?.[1]?.trim() ?? '';
   return { method: field('METHOD'), uid: field('UID'), sequence: Number(field('SEQUENCE')), status: field('STATUS'), start: field('DTSTART') };
-}
-
-async function count(q: Knex.QueryBuilder): Promise<number> {
-  const [r] = await q.count<Array<{ count: string | number }>>('* as count');
-  return Number(r!.count);
 }
 
 const icsTime = (iso: string) => iso.replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');

@@ -1,14 +1,14 @@
-import type { Knex } from 'knex';
 import request from 'supertest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { readOutbox, type OutboxMessage } from '../../adapters/email/local';
 import { FAKE_CHAT_MODEL, FAKE_OPENAI_KEY, FAKE_SUMMARY, FakeOpenAi, TRANSCRIPT_SEGMENTS, verboseJson } from '../e2e/support/fake-openai';
 import { toneWav } from '../e2e/support/wav';
 import { buildTestApp, type TestApp } from '../support/app';
-import { createTestDatabase, type TestDatabase } from '../support/db';
+import { createTestDatabase, type TestDatabase, count } from '../support/db';
 import { createTimeSkippingEnv } from '../support/temporal';
 import { signUp, signUpAdmin, type SignedIn } from '../support/users';
 import { startTestWorker } from '../support/worker';
+import { eventually } from '../support/wait';
 
 /**
  * Tours over HTTP, end to end: the API, the Booking- and TourWorkflow on the time-skipping
@@ -34,21 +34,6 @@ function nextSlot(): string {
 
 const RECORDING_MAX_BYTES = 64 * 1024;
 const OPENAI_QUEUE = 'rfy-tours-openai';
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined | false | null>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
-
-async function count(q: Knex.QueryBuilder): Promise<number> {
-  const [r] = await q.count<Array<{ count: string | number }>>('* as count');
-  return Number(r!.count);
-}
 
 interface ConfirmedTour {
   bookingId: number;

@@ -1,14 +1,14 @@
-import type { Knex } from 'knex';
 import request from 'supertest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { readOutbox } from '../../adapters/email/local';
 import { buildTestApp, type TestApp } from '../support/app';
-import { createTestDatabase, type TestDatabase } from '../support/db';
+import { createTestDatabase, type TestDatabase, count } from '../support/db';
 import { createTimeSkippingEnv } from '../support/temporal';
 import { signUp, type SignedIn } from '../support/users';
 import { FAKE_HIGHLIGHTS, FAKE_OPENAI_KEY, FakeOpenAi, verboseJson } from './support/fake-openai';
 import { toneWav } from './support/wav';
 import { killWorker, spawnWorker, stopWorker, type WorkerProcess } from './support/worker-process';
+import { eventually } from '../support/wait';
 
 /**
  * A worker dies mid-step: the worker runs as a child process; while the transcription
@@ -29,21 +29,6 @@ const HOUR = 3_600_000;
 const TASK_QUEUE = 'rfy-worker-kill';
 /** How long the fake Whisper takes: the first worker is killed long before it answers. */
 const SLOW_MS = 4_000;
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined | false | null>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
-
-async function count(q: Knex.QueryBuilder): Promise<number> {
-  const [r] = await q.count<Array<{ count: string | number }>>('* as count');
-  return Number(r!.count);
-}
 
 describe('a worker killed while a tour is being transcribed', () => {
   let db: TestDatabase;

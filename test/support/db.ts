@@ -46,3 +46,9 @@ export async function createTestDatabase(opts: { migrated?: boolean } = {}): Pro
     },
   };
 }
+
+/** The number of rows a query matches. */
+export async function count(q: Knex.QueryBuilder): Promise<number> {
+  const [r] = await q.count<Array<{ count: string | number }>>('* as count');
+  return Number(r!.count);
+}

@@ -11,6 +11,7 @@ import { buildTestApp, type TestApp } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { createTimeSkippingEnv } from '../support/temporal';
 import { signUp, type SignedIn } from '../support/users';
+import { eventually } from '../support/wait';
 
 /**
  * The 15-minute reminder survives worker restarts: the real app over HTTP, the real
@@ -25,16 +26,6 @@ const HOUR = 60 * MINUTE;
 interface TestWorker {
   worker: Worker;
   running: Promise<void>;
-}
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 45_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 interface NotificationRow {
