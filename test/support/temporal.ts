@@ -34,3 +34,21 @@ function quietRuntime(): void {
     // Already installed in this process by an earlier test file: keep that one.
   }
 }
+
+/** The test server's clock: read it, move it forward, and pick whole-minute start times. */
+export function serverClock(env: () => TestWorkflowEnvironment) {
+  const MINUTE = 60_000;
+  const now = () => env().currentTimeMs();
+  return {
+    now,
+    /** Moves server time forward to `atMs` (never back). */
+    async sleepUntil(atMs: number): Promise<void> {
+      const ms = atMs - (await now());
+      if (ms > 0) await env().sleep(ms);
+    },
+    /** A whole minute at least `ms` from now. */
+    async startIn(ms: number): Promise<number> {
+      return Math.ceil(((await now()) + ms) / MINUTE) * MINUTE;
+    },
+  };
+}

@@ -16,7 +16,7 @@ import {
   type BookingState,
 } from '../../workflows/booking.workflow';
 import { tourWorkflowId } from '../../workflows/tour.workflow';
-import { createTimeSkippingEnv } from '../support/temporal';
+import { createTimeSkippingEnv, serverClock } from '../support/temporal';
 
 /**
  * BookingWorkflow (and the TourWorkflow it starts) on the time-skipping server, with
@@ -229,18 +229,7 @@ describe('BookingWorkflow on the time-skipping server with activity fakes', () =
     await env?.teardown();
   });
 
-  const now = () => env.currentTimeMs();
-
-  /** Moves server time forward to `atMs` (never back). */
-  async function sleepUntil(atMs: number): Promise<void> {
-    const ms = atMs - (await now());
-    if (ms > 0) await env.sleep(ms);
-  }
-
-  /** A whole minute at least `ms` from now. */
-  async function startIn(ms: number): Promise<number> {
-    return Math.ceil(((await now()) + ms) / MINUTE) * MINUTE;
-  }
+  const { sleepUntil, startIn } = serverClock(() => env);
 
   /** A booking row as the API would have committed it, and its workflow, loaded. */
   async function book(opts: { scheduledAt: number; expiryLeadMinutes?: number } & Omit<Partial<FakeBooking>, 'scheduledAt'>): Promise<{ id: number; handle: WorkflowHandle<typeof bookingWorkflow> }> {

@@ -19,7 +19,7 @@ import {
 } from '../../workflows/tour.workflow';
 import { attendeeOf, FakeTourActivities, meetingOf, type FakeTour } from '../fixtures/tour-activity-fakes';
 import { bookingStubSignalsQuery, bookingStubWorkflow } from '../fixtures/workflows/booking-stub.workflow';
-import { createTimeSkippingEnv } from '../support/temporal';
+import { createTimeSkippingEnv, serverClock } from '../support/temporal';
 
 /**
  * TourWorkflow on the time-skipping server with activity fakes that record every call and
@@ -78,18 +78,7 @@ describe('TourWorkflow on the time-skipping server with activity fakes', () => {
     await env?.teardown();
   });
 
-  const now = () => env.currentTimeMs();
-
-  /** Moves server time forward to `atMs` (never back). */
-  async function sleepUntil(atMs: number): Promise<void> {
-    const ms = atMs - (await now());
-    if (ms > 0) await env.sleep(ms);
-  }
-
-  /** A whole minute at least `ms` from now. */
-  async function startIn(ms: number): Promise<number> {
-    return Math.ceil(((await now()) + ms) / MINUTE) * MINUTE;
-  }
+  const { sleepUntil, startIn } = serverClock(() => env);
 
   interface Started {
     tourId: number;
