@@ -106,7 +106,7 @@ describe('a worker killed while a tour is being transcribed', () => {
       'the tour completed',
       async () => (await db.knex('tours').where({ id: tourId }).first()).status === 'completed',
       // Generous: under a full parallel test run a new worker takes a while to bundle and poll.
-      300_000,
+      1_200_000,
     );
     // The killed attempt never got its answer; the retry came from the new worker.
     const [dead, retried] = fake.transcriptions();
@@ -148,5 +148,5 @@ describe('a worker killed while a tour is being transcribed', () => {
     const transcript = await request(t.callback).get(`/api/v1/buyers/tours/${tourId}/transcript`).set(buyer.auth);
     expect(transcript.body.data.attributes).toMatchObject({ status: 'ready', full_text: verboseJson().text });
     await eventually('booking completed', async () => (await db.knex('bookings').where({ id: bookingId }).first()).status === 'completed');
-  }, 900_000);
+  }, 1_500_000);
 });
