@@ -65,9 +65,9 @@ export function buildWorkerAdapters(config: Config, knex: Knex, logger: Logger):
       : new LocalMeetingProvider({ baseUrl: config.publicBaseUrl });
   const ai = config.ai;
   const transcriber: TranscriptionProvider =
-    ai.provider === 'openai' ? new OpenAiTranscriber({ apiKey: ai.apiKey, baseUrl: ai.baseUrl }) : new LocalTranscriber();
+    ai.transcription === 'openai' ? new OpenAiTranscriber({ apiKey: ai.apiKey, baseUrl: ai.baseUrl }) : new LocalTranscriber();
   const analyst: TourAnalyst =
-    ai.provider === 'openai' ? new OpenAiTourAnalyst({ apiKey: ai.apiKey, baseUrl: ai.baseUrl, chatModel: ai.chatModel }) : new LocalTourAnalyst();
+    ai.analysis === 'openai' ? new OpenAiTourAnalyst({ apiKey: ai.apiKey, baseUrl: ai.baseUrl, chatModel: ai.chatModel }) : new LocalTourAnalyst();
   return { storage, storageSecret, email, notifier, meetings, transcriber, analyst };
 }
 

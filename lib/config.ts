@@ -85,6 +85,11 @@ const envSchema = z.object({
   CHIME_RECORDINGS_BUCKET_ARN: optionalString,
   CHIME_ACCOUNT_ID: optionalString,
   AI_PROVIDER: z.enum(['local', 'openai']).default('local'),
+  TRANSCRIPTION_PROVIDER: z.enum(['local', 'openai']).optional(),
+  ANALYSIS_PROVIDER: z.enum(['local', 'openai']).optional(),
+  LOCAL_STT_MODEL_DIR: optionalString,
+  LOCAL_STT_THREADS: z.coerce.number().int().min(0).max(64).default(0),
+  RECORD_CALLS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   OPENAI_API_KEY: optionalString,
   OPENAI_BASE_URL: z.url().optional(),
   OPENAI_CHAT_MODEL: z.string().min(1).default('gpt-4o-mini'),
@@ -112,8 +117,11 @@ const envSchema = z.object({
   if (e.EMAIL_PROVIDER === 'sendgrid' && !e.SENDGRID_API_KEY) {
     ctx.addIssue({ code: 'custom', path: ['SENDGRID_API_KEY'], message: 'required when EMAIL_PROVIDER=sendgrid' });
   }
-  if (e.AI_PROVIDER === 'openai' && !e.OPENAI_API_KEY) {
-    ctx.addIssue({ code: 'custom', path: ['OPENAI_API_KEY'], message: 'required when AI_PROVIDER=openai' });
+  const transcription = e.TRANSCRIPTION_PROVIDER ?? e.AI_PROVIDER;
+  const analysis = e.ANALYSIS_PROVIDER ?? e.AI_PROVIDER;
+  if ((transcription === 'openai' || analysis === 'openai') && !e.OPENAI_API_KEY) {
+    const which = transcription === 'openai' ? 'TRANSCRIPTION_PROVIDER' : 'ANALYSIS_PROVIDER';
+    ctx.addIssue({ code: 'custom', path: ['OPENAI_API_KEY'], message: `required when ${which} (or AI_PROVIDER) is openai` });
   }
   if (e.MEETINGS_PROVIDER === 'chime' && !e.CHIME_RECORDINGS_BUCKET_ARN) {
     ctx.addIssue({ code: 'custom', path: ['CHIME_RECORDINGS_BUCKET_ARN'], message: 'required when MEETINGS_PROVIDER=chime' });
@@ -177,9 +185,27 @@ export interface Config {
     notesGraceMinutes: number;
     noShowGraceMinutes: number;
     recordingMaxBytes: number;
+    /** Every call is recorded from its start (participants are told); the realtor can stop and restart. */
+    recordCalls: boolean;
   };
   meetings: { provider: 'local' | 'chime'; region: string; mediaRegion: string; recordingsBucketArn: string; accountId: string | undefined };
-  ai: { provider: 'local' | 'openai'; apiKey: string; baseUrl: string | undefined; chatModel: string };
+  ai: {
+    /** Who turns recordings into text: faster-whisper on this machine, or OpenAI Whisper. */
+    transcription: 'local' | 'openai';
+    /** Who writes highlights and the summary: the local extractive analyst, or an OpenAI chat model. */
+    analysis: 'local' | 'openai';
+    apiKey: string;
+    baseUrl: string | undefined;
+    chatModel: string;
+    localStt: {
+      /** The virtualenv with faster-whisper (installed by `npm run stt:toolchain`). */
+      venv: string;
+      /** A faster-whisper model folder of the operator's choosing; absent: the pinned, hash-checked tiny.en. */
+      modelDir: string | undefined;
+      /** CPU threads for CTranslate2 (0: its default). */
+      threads: number;
+    };
+  };
   bookings: {
     minNoticeMinutes: number;
     /** A pending request expires this long before its time (0: at its time). */
@@ -294,6 +320,7 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
       notesGraceMinutes: e.TOUR_NOTES_GRACE_MINUTES,
       noShowGraceMinutes: e.TOUR_NO_SHOW_GRACE_MINUTES,
       recordingMaxBytes: e.RECORDING_MAX_BYTES,
+      recordCalls: e.RECORD_CALLS,
     },
     meetings: {
       provider: e.MEETINGS_PROVIDER,
@@ -302,7 +329,18 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
       recordingsBucketArn: e.CHIME_RECORDINGS_BUCKET_ARN ?? '',
       accountId: e.CHIME_ACCOUNT_ID,
     },
-    ai: { provider: e.AI_PROVIDER, apiKey: e.OPENAI_API_KEY ?? '', baseUrl: e.OPENAI_BASE_URL, chatModel: e.OPENAI_CHAT_MODEL },
+    ai: {
+      transcription: e.TRANSCRIPTION_PROVIDER ?? e.AI_PROVIDER,
+      analysis: e.ANALYSIS_PROVIDER ?? e.AI_PROVIDER,
+      apiKey: e.OPENAI_API_KEY ?? '',
+      baseUrl: e.OPENAI_BASE_URL,
+      chatModel: e.OPENAI_CHAT_MODEL,
+      localStt: {
+        venv: path.join(tools, 'stt'),
+        modelDir: e.LOCAL_STT_MODEL_DIR ? resolveFromRoot(e.LOCAL_STT_MODEL_DIR) : undefined,
+        threads: e.LOCAL_STT_THREADS,
+      },
+    },
     bookings: {
       minNoticeMinutes: e.BOOKING_MIN_NOTICE_MINUTES,
       expiryLeadMinutes: e.BOOKING_EXPIRY_LEAD_MINUTES,
