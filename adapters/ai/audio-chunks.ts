@@ -1,8 +1,9 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import ffmpegInstaller from '@ffmpeg-installer/ffmpeg';
+import { runFfmpeg } from '../media/ffmpeg';
+
+export { ffmpegPath } from '../media/ffmpeg';
 
 /**
  * Cuts a recording into mono 16 kHz mp3 chunks with the ffmpeg binary shipped inside the
@@ -38,28 +39,8 @@ export interface SplitAudio {
 
 const DEFAULT_BITRATE_KBPS = 48;
 const DEFAULT_TIMEOUT_MS = 30 * 60_000;
-const HEARTBEAT_EVERY_MS = 5_000;
 /** Whisper refuses audio under 0.1 s; the encoder's padding can leave such a tail. */
 const MIN_CHUNK_MS = 200;
-
-export function ffmpegPath(): string {
-  return ffmpegInstaller.path;
-}
-
-function runFfmpeg(args: string[], opts: { timeoutMs: number; heartbeat?: () => void }): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = opts.heartbeat ? setInterval(opts.heartbeat, HEARTBEAT_EVERY_MS) : undefined;
-    execFile(ffmpegPath(), args, { timeout: opts.timeoutMs, maxBuffer: 4 * 1024 * 1024 }, (err, _stdout, stderr) => {
-      if (timer) clearInterval(timer);
-      if (err) {
-        const detail = String(stderr).trim().split('\n').slice(-5).join('\n');
-        reject(new Error(`ffmpeg failed to split the audio: ${detail || err.message}`, { cause: err }));
-        return;
-      }
-      resolve();
-    });
-  });
-}
 
 /** Splits `file` into chunks in a fresh temporary folder; call `cleanup()` when done. */
 export async function splitAudio(file: string, opts: SplitAudioOptions): Promise<SplitAudio> {
@@ -70,7 +51,7 @@ export async function splitAudio(file: string, opts: SplitAudioOptions): Promise
     const list = path.join(dir, 'chunks.csv');
     await runFfmpeg(
       [
-        '-hide_banner', '-nostdin', '-loglevel', 'error', '-y',
+        '-loglevel', 'error', '-y',
         '-i', file,
         '-vn', '-map', '0:a:0', '-ac', '1', '-ar', '16000',
         '-c:a', 'libmp3lame', '-b:a', `${opts.bitrateKbps ?? DEFAULT_BITRATE_KBPS}k`,
@@ -78,7 +59,7 @@ export async function splitAudio(file: string, opts: SplitAudioOptions): Promise
         '-segment_list', list, '-segment_list_type', 'csv',
         path.join(dir, 'chunk-%05d.mp3'),
       ],
-      { timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, heartbeat: opts.heartbeat },
+      { timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, heartbeat: opts.heartbeat, what: 'split the audio' },
     );
     const rows = parseSegmentList(await readFile(list, 'utf8'));
     const chunks: AudioChunk[] = [];
