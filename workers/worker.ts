@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { NativeConnection, Runtime, Worker, makeTelemetryFilterString, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 import type { Logger } from '../lib/logger';
@@ -32,6 +34,15 @@ function installRuntime(logger: Logger): void {
   });
 }
 
+/** Written by `npm run build` next to the compiled code: workers then start without webpack. */
+export const PREBUILT_WORKFLOW_BUNDLE = path.join(__dirname, '..', 'workflow-bundle.js');
+
+function workflowCode(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  if (existsSync(PREBUILT_WORKFLOW_BUNDLE)) return { workflowBundle: { codePath: PREBUILT_WORKFLOW_BUNDLE } };
+  // From source (tsx): bundled at start, so a changed workflow is always picked up.
+  return { workflowsPath: require.resolve('../workflows') };
+}
+
 export interface StartWorkerOptions {
   address: string;
   namespace: string;
@@ -42,17 +53,19 @@ export interface StartWorkerOptions {
 
 export async function startWorker(opts: StartWorkerOptions): Promise<WorkerHandle> {
   installRuntime(opts.deps.logger);
+  // A worker that could not transcribe (e.g. a local model whose hashes differ) refuses to start.
+  await opts.deps.transcriber.prepare?.();
   const connection = await NativeConnection.connect({ address: opts.address });
   const worker = await Worker.create({
     connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    workflowsPath: require.resolve('../workflows'),
+    ...workflowCode(),
     activities: createActivities(opts.deps),
     shutdownGraceTime: '10s',
     ...opts.overrides,
   });
-  const done = worker.run().finally(() => connection.close());
+  const done = worker.run().finally(() => Promise.all([connection.close(), opts.deps.transcriber.close?.()]));
   return {
     worker,
     done,

@@ -6,25 +6,14 @@ import {
   type TourAnalyst,
   type TourNoteInput,
   type TourSummary,
-  type Transcription,
-  type TranscriptionProvider,
 } from './port';
 
 /**
- * The local AI adapters, used when no OpenAI key is configured. Transcription reports
- * itself as not configured (the step is skipped). The analyst is a real, deterministic,
- * extractive one: highlights are the people's notes plus the transcript sentences that
+ * The local tour analyst, used when ANALYSIS_PROVIDER is local: a real, deterministic,
+ * extractive one. Highlights are the people's notes plus the transcript sentences that
  * match keyword rules, and the summary is assembled from them. Same input, same output.
+ * (Local transcription is faster-whisper: local-whisper.ts.)
  */
-
-export class LocalTranscriber implements TranscriptionProvider {
-  readonly name = 'local' as const;
-  readonly configured = false;
-
-  transcribe(_input: { file: string; filename: string; contentType: string; heartbeat?: () => void }): Promise<Transcription> {
-    return Promise.reject(new Error('Transcription is not configured: set an OpenAI API key to transcribe recordings.'));
-  }
-}
 
 export const LOCAL_ANALYST_MODEL = 'local-extractive';
 

@@ -4,6 +4,7 @@ import path from 'node:path';
 import OpenAI, { APIError, toFile } from 'openai';
 import { z } from 'zod';
 import { withAudioChunks } from './audio-chunks';
+import { confidenceFrom, fromVerboseJson, type VerbosePart } from './verbose-json';
 import {
   AiPermanentError,
   HIGHLIGHT_TYPES,
@@ -11,6 +12,7 @@ import {
   type HighlightDraft,
   type TourAnalyst,
   type TourSummary,
+  type TranscribeInput,
   type TranscriptSegment,
   type Transcription,
   type TranscriptionProvider,
@@ -99,30 +101,6 @@ async function call<T>(fn: () => Promise<T>): Promise<T> {
 
 // --- transcription ---------------------------------------------------------------------
 
-/** What a `verbose_json` reply must hold; compatible servers may leave out the rest. */
-const verboseTranscriptionSchema = z.object({
-  text: z.string(),
-  language: z.string().nullish(),
-  duration: z.number().nullish(),
-  segments: z
-    .array(
-      z.object({
-        start: z.number(),
-        end: z.number(),
-        text: z.string(),
-        avg_logprob: z.number().nullish(),
-      }),
-    )
-    .nullish(),
-});
-
-interface ChunkResult {
-  text: string;
-  segments: TranscriptSegment[];
-  logprobs: number[];
-  language: string | null;
-}
-
 export class OpenAiTranscriber implements TranscriptionProvider {
   readonly name = 'openai' as const;
   readonly configured = true;
@@ -140,24 +118,24 @@ export class OpenAiTranscriber implements TranscriptionProvider {
     this.tmpDir = opts.tmpDir;
   }
 
-  async transcribe(input: { file: string; filename: string; contentType: string; heartbeat?: () => void }): Promise<Transcription> {
+  async transcribe(input: TranscribeInput): Promise<Transcription> {
     const { size } = await stat(input.file);
     const supported = WHISPER_EXTENSIONS.has(path.extname(input.filename).toLowerCase());
-    let parts: ChunkResult[];
+    let parts: VerbosePart[];
     if (size <= this.maxUploadBytes && supported) {
       input.heartbeat?.();
-      parts = [await this.transcribeOne(input.file, input.filename, input.contentType, 0)];
+      parts = [await this.transcribeOne(input.file, input.filename, input.contentType, 0, input.signal)];
     } else {
       const stem = path.basename(input.filename, path.extname(input.filename)) || 'recording';
       parts = await withAudioChunks(
         input.file,
         { chunkSeconds: this.chunkSeconds, tmpDir: this.tmpDir, heartbeat: input.heartbeat },
         async (chunks) => {
-          const results: ChunkResult[] = [];
+          const results: VerbosePart[] = [];
           for (const [i, chunk] of chunks.entries()) {
             input.heartbeat?.();
             const name = `${stem}-part-${String(i + 1).padStart(3, '0')}.mp3`;
-            results.push(await this.transcribeOne(chunk.path, name, 'audio/mpeg', chunk.offsetMs));
+            results.push(await this.transcribeOne(chunk.path, name, 'audio/mpeg', chunk.offsetMs, input.signal));
           }
           input.heartbeat?.();
           return results;
@@ -174,7 +152,7 @@ export class OpenAiTranscriber implements TranscriptionProvider {
     };
   }
 
-  private async transcribeOne(file: string, filename: string, contentType: string, offsetMs: number): Promise<ChunkResult> {
+  private async transcribeOne(file: string, filename: string, contentType: string, offsetMs: number, signal?: AbortSignal): Promise<VerbosePart> {
     // A File (not a stream) so the body can be sent again should the client retry.
     const upload = await toFile(createReadStream(file), filename, { type: contentType });
     const reply: unknown = await call(() =>
@@ -183,37 +161,10 @@ export class OpenAiTranscriber implements TranscriptionProvider {
         model: this.model,
         response_format: 'verbose_json',
         timestamp_granularities: ['segment'],
-      }),
+      }, { signal }),
     );
-    const parsed = verboseTranscriptionSchema.safeParse(reply);
-    if (!parsed.success) throw new Error(`unexpected transcription reply: ${parsed.error.message}`);
-    const body = parsed.data;
-    const text = body.text.trim();
-    const segments: TranscriptSegment[] = [];
-    const logprobs: number[] = [];
-    for (const s of body.segments ?? []) {
-      const segText = s.text.trim();
-      if (!segText) continue;
-      const start = offsetMs + Math.max(0, Math.round(s.start * 1000));
-      const end = Math.max(start, offsetMs + Math.round(s.end * 1000));
-      segments.push({ start_ms: start, end_ms: end, text: segText });
-      if (typeof s.avg_logprob === 'number') logprobs.push(s.avg_logprob);
-    }
-    // Without segments the text still needs a place in time for highlights.
-    if (segments.length === 0 && text) {
-      const end = offsetMs + Math.max(0, Math.round((body.duration ?? 0) * 1000));
-      segments.push({ start_ms: offsetMs, end_ms: end, text });
-    }
-    return { text, segments, logprobs, language: body.language ?? null };
+    return fromVerboseJson(reply, offsetMs);
   }
-}
-
-/** Mean token probability of the segments (exp of each average log-probability), 0..1. */
-function confidenceFrom(logprobs: number[]): number | null {
-  if (logprobs.length === 0) return null;
-  const mean = logprobs.reduce((sum, lp) => sum + Math.exp(lp), 0) / logprobs.length;
-  if (!Number.isFinite(mean)) return null;
-  return Math.min(1, Math.max(0, Math.round(mean * 10_000) / 10_000));
 }
 
 // --- highlights and summary ------------------------------------------------------------

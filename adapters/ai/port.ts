@@ -1,14 +1,24 @@
 /**
  * The transcription and tour-analysis ports: OpenAI (Whisper and a chat model with JSON
  * schema output; any OpenAI-compatible server through OPENAI_BASE_URL), or a local
- * implementation: transcription "not configured", and deterministic extractive
- * highlights and summary from the notes and whatever transcript exists.
+ * implementation: faster-whisper in a long-lived child process, and deterministic
+ * extractive highlights and summary from the notes and whatever transcript exists.
  */
+
+export interface TranscriptWord {
+  start_ms: number;
+  end_ms: number;
+  word: string;
+}
 
 export interface TranscriptSegment {
   start_ms: number;
   end_ms: number;
   text: string;
+  /** Whisper's average token log-probability of the segment, when the provider gives it. */
+  avg_logprob?: number;
+  /** Word timings, when the provider gives them. */
+  words?: TranscriptWord[];
 }
 
 export interface Transcription {
@@ -20,12 +30,32 @@ export interface Transcription {
   model: string;
 }
 
+/** How far a transcription has got, in seconds of the recording. */
+export interface TranscriptionProgress {
+  done_s: number;
+  duration_s: number;
+}
+
+export interface TranscribeInput {
+  /** A local path to the audio or video. */
+  file: string;
+  filename: string;
+  contentType: string;
+  /** Called while the work goes on (with progress when the provider knows it). */
+  heartbeat?: (progress?: TranscriptionProgress) => void;
+  /** Aborts the transcription (activity cancellation). */
+  signal?: AbortSignal;
+}
+
 export interface TranscriptionProvider {
   readonly name: 'local' | 'openai';
   /** False when no transcription service is configured: the step is skipped. */
   readonly configured: boolean;
-  /** `file` is a local path to the audio or video. */
-  transcribe(input: { file: string; filename: string; contentType: string; heartbeat?: () => void }): Promise<Transcription>;
+  transcribe(input: TranscribeInput): Promise<Transcription>;
+  /** Checks what it needs before the worker takes work (e.g. the local model's hashes). */
+  prepare?(): Promise<void>;
+  /** Releases what it holds (e.g. the local transcription process). */
+  close?(): Promise<void>;
 }
 
 export const HIGHLIGHT_TYPES = ['price', 'feature', 'concern', 'question', 'next_step'] as const;

@@ -1,4 +1,13 @@
-import { LocalTourAnalyst, LocalTranscriber, classifySentence, typeForTag } from '../../adapters/ai/local';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Knex } from 'knex';
+import { buildWorkerAdapters } from '../../adapters';
+import { LocalTourAnalyst, classifySentence, typeForTag } from '../../adapters/ai/local';
+import { LocalWhisperTranscriber } from '../../adapters/ai/local-whisper';
+import { OpenAiTourAnalyst, OpenAiTranscriber } from '../../adapters/ai/openai';
+import { loadConfig } from '../../lib/config';
+import { createLogger } from '../../lib/logger';
 import type { AnalysisInput, TourNoteInput, TranscriptSegment } from '../../adapters/ai/port';
 
 const analyst = new LocalTourAnalyst();
@@ -33,12 +42,36 @@ const richInput = input({
   },
 });
 
-describe('LocalTranscriber', () => {
-  it('when asked, then it reports itself as not configured and refuses to transcribe', async () => {
-    const t = new LocalTranscriber();
-    expect(t.name).toBe('local');
-    expect(t.configured).toBe(false);
-    await expect(t.transcribe({ file: '/tmp/x.mp3', filename: 'x.mp3', contentType: 'audio/mpeg' })).rejects.toThrow(/not configured/i);
+describe('choosing the AI adapters', () => {
+  let dataDir: string;
+  beforeAll(() => {
+    dataDir = mkdtempSync(path.join(tmpdir(), 'rfy-ai-choice-'));
+  });
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  function adaptersFor(env: Record<string, string>) {
+    const config = loadConfig({ ...process.env, DATA_DIR: dataDir, ...env });
+    // Building adapters opens no connection: the knex handle is only used when mail is sent.
+    return buildWorkerAdapters(config, {} as Knex, createLogger(config, 'test'));
+  }
+
+  it('when AI_PROVIDER is local, then recordings are transcribed by the local faster-whisper process and analysed locally', () => {
+    const { transcriber, analyst } = adaptersFor({ AI_PROVIDER: 'local' });
+    expect(transcriber).toBeInstanceOf(LocalWhisperTranscriber);
+    expect(transcriber).toMatchObject({ name: 'local', configured: true });
+    expect(analyst).toBeInstanceOf(LocalTourAnalyst);
+  });
+
+  it('when only TRANSCRIPTION_PROVIDER is openai, then transcription uses OpenAI and analysis stays local', () => {
+    const { transcriber, analyst } = adaptersFor({ AI_PROVIDER: 'local', TRANSCRIPTION_PROVIDER: 'openai', OPENAI_API_KEY: 'sk-test' });
+    expect(transcriber).toBeInstanceOf(OpenAiTranscriber);
+    expect(analyst).toBeInstanceOf(LocalTourAnalyst);
+  });
+
+  it('when only ANALYSIS_PROVIDER is openai, then transcription stays local', () => {
+    const { transcriber, analyst } = adaptersFor({ AI_PROVIDER: 'local', ANALYSIS_PROVIDER: 'openai', OPENAI_API_KEY: 'sk-test' });
+    expect(transcriber).toBeInstanceOf(LocalWhisperTranscriber);
+    expect(analyst).toBeInstanceOf(OpenAiTourAnalyst);
   });
 });
 

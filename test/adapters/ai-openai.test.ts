@@ -202,8 +202,8 @@ describe('OpenAiTranscriber', () => {
     expect(result).toEqual({
       text: 'Welcome to the house. The kitchen is new.',
       segments: [
-        { start_ms: 0, end_ms: 2346, text: 'Welcome to the house.' },
-        { start_ms: 2346, end_ms: 5500, text: 'The kitchen is new.' },
+        { start_ms: 0, end_ms: 2346, text: 'Welcome to the house.', avg_logprob: -0.1 },
+        { start_ms: 2346, end_ms: 5500, text: 'The kitchen is new.', avg_logprob: -0.3 },
       ],
       // The blank segment is dropped and does not count towards confidence.
       confidence: Math.round(((Math.exp(-0.1) + Math.exp(-0.3)) / 2) * 10_000) / 10_000,
@@ -324,7 +324,7 @@ describe('OpenAiTranscriber', () => {
     const requests = fake.transcriptions();
     expect(requests).toHaveLength(1);
     expect((requests[0]!.form!.get('file') as File).name).toBe('recording-part-001.mp3');
-    expect(result.segments).toEqual([{ start_ms: 0, end_ms: 1000, text: 'Tone.' }]);
+    expect(result.segments).toEqual([{ start_ms: 0, end_ms: 1000, text: 'Tone.', avg_logprob: -0.2 }]);
   });
 });
 
