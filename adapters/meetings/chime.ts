@@ -19,9 +19,11 @@ import {
   GetMeetingCommand,
   type Attendee as ChimeAttendee,
   type Meeting as ChimeMeeting,
+  type MeetingFeaturesConfiguration,
 } from '@aws-sdk/client-chime-sdk-meetings';
 import { assertSafeKey } from '../storage/port';
-import type { Attendee, MediaPlacement, Meeting, MeetingProvider } from './port';
+import type { Attendee, FinalizedRecording, MediaPlacement, Meeting, MeetingProvider } from './port';
+import { joinTimelines, parseMeetingEvents, speakerTurns, type MeetingEvent, type SpeakerTurn } from './speakers';
 
 /**
  * Amazon Chime SDK meetings, recorded with media capture pipelines into the recordings
@@ -39,6 +41,7 @@ import type { Attendee, MediaPlacement, Meeting, MeetingProvider } from './port'
  *   <keyPrefix>/audio|video|meeting-events/...        5-second chunks from the capture
  *   <keyPrefix>/concatenated/audio/<concatId>.mp4     one file per capture pipeline
  *   <keyPrefix>/concatenated/video/<concatId>.mp4
+ *   <keyPrefix>/concatenated/meeting-events/<concatId>.txt   who joined, left, spoke when
  *   <keyPrefix>/concatenated/recording.mp4            only when several captures were joined
  */
 
@@ -70,7 +73,17 @@ export interface ChimeMeetingProviderOptions {
    * the storage port). Needed only when one tour was captured by more than one pipeline:
    * a concatenation pipeline takes exactly one capture pipeline as its source.
    */
-  joinRecordings?: (keys: string[], targetKey: string) => Promise<void>;
+  joinRecordings?: (keys: string[], targetKey: string, opts: { heartbeat?: () => void }) => Promise<JoinOutcome | void>;
+  /**
+   * Reads a text object by storage key, null when there is none. With it, the
+   * concatenation's meeting events become the speaker timeline `finalizeRecording` returns.
+   */
+  readText?: (key: string) => Promise<string | null>;
+}
+
+/** What a joiner may report back: each input's length, to line speaker timelines up. */
+export interface JoinOutcome {
+  partDurationsMs: Array<number | null>;
 }
 
 /** Failure types a retry cannot fix; suitable for `nonRetryableErrorTypes`. */
@@ -124,6 +137,13 @@ const SINK_PATH = /^[-_./a-zA-Z0-9]+$/;
 const BUCKET_ARN = /^arn:(aws[a-z-]*):s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 /**
+ * Echo reduction (Chime's machine-learning echo canceller) made available to every client,
+ * as the seed's meeting settings ask: tours are often joined from a phone on speaker.
+ * Clients still opt in when they pick their microphone.
+ */
+const MEETING_FEATURES: MeetingFeaturesConfiguration = { Audio: { EchoReduction: 'AVAILABLE' } };
+
+/**
  * Mixed audio with the active speaker's video in one stream (what becomes the recording),
  * plus each attendee's video separately. Content share is not kept.
  */
@@ -135,14 +155,17 @@ const CAPTURE_CONFIGURATION: ChimeSdkMeetingConfiguration = {
   },
 };
 
-/** Each type enabled here must have been captured; the API requires every field. */
+/**
+ * Each type enabled here must have been captured; the API requires every field. Meeting
+ * events are captured whatever the artifacts configuration, and give the speaker labels.
+ */
 const CONCATENATION_ARTIFACTS: ArtifactsConcatenationConfiguration = {
   Audio: { State: 'Enabled' },
   Video: { State: 'Enabled' },
   Content: { State: 'Disabled' },
   DataChannel: { State: 'Disabled' },
   TranscriptionMessages: { State: 'Disabled' },
-  MeetingEvents: { State: 'Disabled' },
+  MeetingEvents: { State: 'Enabled' },
   CompositedVideo: { State: 'Disabled' },
 };
 
@@ -160,6 +183,7 @@ export class ChimeMeetingProvider implements MeetingProvider {
   private readonly listKeys: ChimeMeetingProviderOptions['listKeys'];
   private readonly storageKeyPrefix: string;
   private readonly joinRecordings: ChimeMeetingProviderOptions['joinRecordings'];
+  private readonly readText: ChimeMeetingProviderOptions['readText'];
 
   constructor(opts: ChimeMeetingProviderOptions) {
     if (!opts.region) throw new Error('ChimeMeetingProvider needs a region');
@@ -179,6 +203,7 @@ export class ChimeMeetingProvider implements MeetingProvider {
     this.maxWaitMs = opts.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
     this.listKeys = opts.listKeys;
     this.joinRecordings = opts.joinRecordings;
+    this.readText = opts.readText;
     this.storageKeyPrefix = (opts.storageKeyPrefix ?? '').replace(/\/+$/, '');
     if (this.storageKeyPrefix) assertSinkPath(this.storageKeyPrefix);
     this.meetings = opts.meetings ?? new ChimeSDKMeetingsClient({ region: opts.region });
@@ -192,6 +217,7 @@ export class ChimeMeetingProvider implements MeetingProvider {
         ClientRequestToken: meetingRequestToken(input.clientRequestToken),
         ExternalMeetingId: input.externalMeetingId,
         MediaRegion: this.mediaRegion,
+        MeetingFeatures: MEETING_FEATURES,
       }),
     );
     return toMeeting(out.Meeting);
@@ -247,13 +273,19 @@ export class ChimeMeetingProvider implements MeetingProvider {
    *
    * Concatenation starts only once its capture pipeline has stopped, so call
    * `stopRecording` first; otherwise this waits until the meeting ends or `maxWaitMs`.
+   *
+   * With `readText`, each concatenation's meeting events give the speaker timeline; over
+   * several captures each one is shifted by the lengths of the files before it (from the
+   * joiner, else from the capture's own start and end events). `speakers` is null when
+   * the events are missing or the captures cannot be lined up.
    */
   async finalizeRecording(input: {
     meetingId: string;
     pipelineIds: string[];
     keyPrefix: string;
+    attendees?: Record<string, string>;
     heartbeat?: () => void;
-  }): Promise<{ key: string } | null> {
+  }): Promise<FinalizedRecording | null> {
     const captureIds = [...new Set(input.pipelineIds)];
     if (captureIds.length === 0) return null;
     const { keyPrefix } = input;
@@ -268,19 +300,32 @@ export class ChimeMeetingProvider implements MeetingProvider {
     }
 
     const keys: string[] = [];
+    const events: Array<MeetingEvent[] | null> = [];
     for (const c of concatenations) {
       await this.waitUntilStopped(c.concatId, c.status, deadline, input.heartbeat);
-      const key = await this.concatenatedAudioKey(keyPrefix, c.concatId, c.captureId);
-      if (key) keys.push(key);
+      const key = await this.concatenatedKey(keyPrefix, 'audio', '.mp4', c.concatId, c.captureId);
+      if (!key) continue;
+      keys.push(key);
+      events.push(await this.meetingEvents(keyPrefix, c.concatId, c.captureId));
     }
 
     if (keys.length === 0) return null;
-    if (keys.length === 1) return { key: keys[0]! };
+    if (keys.length === 1) {
+      return { key: keys[0]!, speakers: events[0] ? speakerTurns(events[0], { attendees: input.attendees }) : null };
+    }
     if (!this.joinRecordings) throw new RecordingNotJoinableError(keys);
     const target = `${keyPrefix}/concatenated/recording.mp4`;
     input.heartbeat?.();
-    await this.joinRecordings(keys, target);
-    return { key: target };
+    const joined = await this.joinRecordings(keys, target, { heartbeat: input.heartbeat });
+    return { key: target, speakers: joinedSpeakers(events, joined ? joined.partDurationsMs : [], input.attendees) };
+  }
+
+  /** The concatenation's meeting events, or null without `readText` or without the file. */
+  private async meetingEvents(keyPrefix: string, concatId: string, captureId: string): Promise<MeetingEvent[] | null> {
+    if (!this.readText) return null;
+    const key = await this.concatenatedKey(keyPrefix, 'meeting-events', '.txt', concatId, captureId);
+    const text = key ? await this.readText(key) : null;
+    return text === null ? null : parseMeetingEvents(text);
   }
 
   private async createConcatenation(
@@ -334,14 +379,14 @@ export class ChimeMeetingProvider implements MeetingProvider {
     }
   }
 
-  private async concatenatedAudioKey(keyPrefix: string, concatId: string, captureId: string): Promise<string | null> {
-    const folder = `${keyPrefix}/concatenated/audio/`;
-    const expected = `${folder}${concatId}.mp4`;
+  private async concatenatedKey(keyPrefix: string, kind: 'audio' | 'meeting-events', ext: string, concatId: string, captureId: string): Promise<string | null> {
+    const folder = `${keyPrefix}/concatenated/${kind}/`;
+    const expected = `${folder}${concatId}${ext}`;
     if (!this.listKeys) return expected;
     const listed = await this.listKeys(folder);
     if (listed.includes(expected)) return expected;
     // Tolerates the file being named after the capture pipeline instead.
-    const match = listed.filter((k) => k.endsWith('.mp4') && (k.includes(concatId) || k.includes(captureId))).sort()[0];
+    const match = listed.filter((k) => k.endsWith(ext) && (k.includes(concatId) || k.includes(captureId))).sort()[0];
     return match ?? null;
   }
 
@@ -368,6 +413,33 @@ export class ChimeMeetingProvider implements MeetingProvider {
   private bucketPath(key: string): string {
     return this.storageKeyPrefix ? `${this.storageKeyPrefix}/${key}` : key;
   }
+}
+
+/**
+ * One timeline over the joined captures. A capture's length is what the joiner measured,
+ * else its CaptureStarted..CaptureEnded span; every capture but the last needs one, or
+ * the later turns could not be placed and there is no timeline at all.
+ */
+function joinedSpeakers(
+  events: ReadonlyArray<MeetingEvent[] | null>,
+  partDurationsMs: ReadonlyArray<number | null>,
+  attendees: Record<string, string> | undefined,
+): SpeakerTurn[] | null {
+  if (events.every((e) => e === null)) return null;
+  const parts: Array<{ turns: SpeakerTurn[]; durationMs: number }> = [];
+  for (const [i, e] of events.entries()) {
+    const durationMs = partDurationsMs[i] ?? captureSpanMs(e);
+    if (durationMs === null && i < events.length - 1) return null;
+    const turns = e ? speakerTurns(e, { attendees, durationMs }) : [];
+    parts.push({ turns, durationMs: durationMs ?? 0 });
+  }
+  return joinTimelines(parts);
+}
+
+function captureSpanMs(events: readonly MeetingEvent[] | null): number | null {
+  const started = events?.find((e) => e.type === 'CaptureStarted');
+  const ended = events?.find((e) => e.type === 'CaptureEnded');
+  return started && ended && ended.timestampMs >= started.timestampMs ? ended.timestampMs - started.timestampMs : null;
 }
 
 /** Chime's name for the error, so callers classify it like one Chime sent. */

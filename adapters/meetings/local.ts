@@ -1,5 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
-import type { Attendee, MediaPlacement, Meeting, MeetingProvider } from './port';
+import type { Attendee, FinalizedRecording, MediaPlacement, Meeting, MeetingProvider } from './port';
 
 /**
  * Meetings for local development, with join information shaped as Chime returns it.
@@ -96,8 +96,9 @@ export class LocalMeetingProvider implements MeetingProvider {
     meetingId: string;
     pipelineIds: string[];
     keyPrefix: string;
+    attendees?: Record<string, string>;
     heartbeat?: () => void;
-  }): Promise<{ key: string } | null> {
+  }): Promise<FinalizedRecording | null> {
     return null;
   }
 

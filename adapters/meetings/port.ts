@@ -28,6 +28,20 @@ export interface Attendee {
   JoinToken: string;
 }
 
+import type { SpeakerTurn } from './speakers';
+
+export type { SpeakerTurn };
+
+export interface FinalizedRecording {
+  /** Storage key of the one recording file. */
+  key: string;
+  /**
+   * Who was the active speaker when, in ms from the start of that file, where the
+   * provider knows it (Chime capture's meeting events); null or absent otherwise.
+   */
+  speakers?: SpeakerTurn[] | null;
+}
+
 export interface MeetingProvider {
   readonly name: 'local' | 'chime';
   /** Idempotent per clientRequestToken: a retry returns the same meeting. */
@@ -44,7 +58,15 @@ export interface MeetingProvider {
   stopRecording(pipelineId: string): Promise<void>;
   /**
    * After the call: joins what the capture pipelines wrote into one file under `keyPrefix`
-   * and returns its storage key, or null when nothing was captured. Safe to call again.
+   * and returns its storage key (and speaker timeline), or null when nothing was captured.
+   * `attendees` maps the call's attendee ids to their external user ids, for speakers the
+   * provider's own records name only by attendee. Safe to call again.
    */
-  finalizeRecording(input: { meetingId: string; pipelineIds: string[]; keyPrefix: string; heartbeat?: () => void }): Promise<{ key: string } | null>;
+  finalizeRecording(input: {
+    meetingId: string;
+    pipelineIds: string[];
+    keyPrefix: string;
+    attendees?: Record<string, string>;
+    heartbeat?: () => void;
+  }): Promise<FinalizedRecording | null>;
 }

@@ -1,9 +1,9 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { assertSafeKey, ObjectNotFoundError, type ObjectStorage, type StoredObject } from './port';
+import { assertSafeKey, assertSafePrefix, ObjectNotFoundError, type ObjectStorage, type StoredObject } from './port';
 
 /**
  * Files under a data folder, one `<key>` file each with a `<key>.meta.json` sidecar holding
@@ -89,6 +89,32 @@ export class LocalObjectStorage implements ObjectStorage {
       if (isNotFound(err)) return false;
       throw err;
     }
+  }
+
+  /** Walks only the folder the prefix names, so a narrow prefix stays cheap. */
+  async list(prefix: string): Promise<string[]> {
+    assertSafePrefix(prefix);
+    const folder = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
+    const keys: string[] = [];
+    const walk = async (relative: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(path.join(this.dir, relative), { withFileTypes: true });
+      } catch (err) {
+        if (isNotFound(err)) return;
+        throw err;
+      }
+      for (const entry of entries) {
+        const key = relative ? `${relative}/${entry.name}` : entry.name;
+        if (entry.isDirectory()) {
+          if (key.startsWith(prefix) || prefix.startsWith(`${key}/`)) await walk(key);
+        } else if (entry.isFile() && key.startsWith(prefix) && !isInternalFile(entry.name)) {
+          keys.push(key);
+        }
+      }
+    };
+    await walk(folder);
+    return keys.sort();
   }
 
   async signedUrl(key: string, ttlSeconds?: number): Promise<string> {
@@ -188,6 +214,11 @@ async function writeAtomic(file: string, data: Buffer | string): Promise<void> {
     await rm(temp, { force: true });
     throw err;
   }
+}
+
+/** Sidecars and the temp files of writes in progress are not objects. */
+function isInternalFile(name: string): boolean {
+  return name.endsWith(META_SUFFIX) || (name.startsWith('.') && name.endsWith('.tmp'));
 }
 
 function isNotFound(err: unknown): boolean {

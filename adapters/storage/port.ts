@@ -17,6 +17,11 @@ export interface ObjectStorage {
   /** Deleting a missing key is not an error. */
   delete(key: string): Promise<void>;
   exists(key: string): Promise<boolean>;
+  /**
+   * Keys that start with `prefix` (a plain string prefix, as S3 lists: end it with `/` for
+   * a folder), sorted. For finding what another writer put there, such as Chime's output.
+   */
+  list(prefix: string): Promise<string[]>;
   /** A GET URL that stops working after `ttlSeconds`. */
   signedUrl(key: string, ttlSeconds?: number): Promise<string>;
 }
@@ -38,5 +43,16 @@ export function assertSafeKey(key: string): void {
     key.split('/').some((part) => part === '' || part === '.' || part === '..')
   ) {
     throw new Error(`Unsafe storage key: ${JSON.stringify(key)}`);
+  }
+}
+
+/** A list prefix: empty (everything), or a key-like path that may end with `/`. */
+export function assertSafePrefix(prefix: string): void {
+  if (prefix === '') return;
+  const trimmed = prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
+  try {
+    assertSafeKey(trimmed);
+  } catch {
+    throw new Error(`Unsafe storage prefix: ${JSON.stringify(prefix)}`);
   }
 }

@@ -3,6 +3,7 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
@@ -10,7 +11,7 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { assertSafeKey, ObjectNotFoundError, type ObjectStorage, type StoredObject } from './port';
+import { assertSafeKey, assertSafePrefix, ObjectNotFoundError, type ObjectStorage, type StoredObject } from './port';
 
 /**
  * Objects in one S3 bucket (or any S3-compatible server reached through `endpoint`), with
@@ -126,6 +127,22 @@ export class S3ObjectStorage implements ObjectStorage {
       if (isMissingObject(err)) return false;
       throw err;
     }
+  }
+
+  /** Pages through ListObjectsV2 (needs `s3:ListBucket`); keys come back without the key prefix. */
+  async list(prefix: string): Promise<string[]> {
+    assertSafePrefix(prefix);
+    const base = this.keyPrefix ? `${this.keyPrefix}/` : '';
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const out = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: base + prefix, ContinuationToken: token }));
+      for (const item of out.Contents ?? []) {
+        if (item.Key?.startsWith(base)) keys.push(item.Key.slice(base.length));
+      }
+      token = out.IsTruncated ? out.NextContinuationToken : undefined;
+    } while (token);
+    return keys.sort();
   }
 
   async signedUrl(key: string, ttlSeconds?: number): Promise<string> {

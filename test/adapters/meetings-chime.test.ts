@@ -22,6 +22,8 @@ import {
   ServiceUnavailableException,
 } from '@aws-sdk/client-chime-sdk-meetings';
 import { mockClient } from 'aws-sdk-client-mock';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import {
   ChimeMeetingProvider,
   MediaPipelineFailedError,
@@ -93,7 +95,7 @@ const CONCATENATION_ARTIFACTS = {
   Content: { State: 'Disabled' },
   DataChannel: { State: 'Disabled' },
   TranscriptionMessages: { State: 'Disabled' },
-  MeetingEvents: { State: 'Disabled' },
+  MeetingEvents: { State: 'Enabled' },
   CompositedVideo: { State: 'Disabled' },
 };
 
@@ -116,12 +118,20 @@ afterAll(() => {
 });
 
 describe('ChimeMeetingProvider meetings', () => {
-  it('when a meeting is created, then CreateMeeting carries the caller token, external id and media region', async () => {
+  it('when a meeting is created, then CreateMeeting carries the caller token, the tour as external id, the media region and echo reduction', async () => {
     meetingsMock.on(CreateMeetingCommand).resolves({ ...metadata, Meeting: chimeMeeting });
     const meeting = await makeProvider().createMeeting({ clientRequestToken: 'tour-42-meeting', externalMeetingId: 'tour-42' });
 
     expect(sent(meetingsMock)).toEqual([
-      ['CreateMeetingCommand', { ClientRequestToken: 'tour-42-meeting', ExternalMeetingId: 'tour-42', MediaRegion: MEDIA_REGION }],
+      [
+        'CreateMeetingCommand',
+        {
+          ClientRequestToken: 'tour-42-meeting',
+          ExternalMeetingId: 'tour-42',
+          MediaRegion: MEDIA_REGION,
+          MeetingFeatures: { Audio: { EchoReduction: 'AVAILABLE' } },
+        },
+      ],
     ]);
     expect(meeting).toEqual({
       MeetingId: MEETING_ID,
@@ -322,7 +332,7 @@ describe('ChimeMeetingProvider finalizeRecording', () => {
 
     const result = await makeProvider().finalizeRecording({ meetingId: MEETING_ID, pipelineIds: [CAPTURE_ID], keyPrefix: PREFIX, heartbeat });
 
-    expect(result).toEqual({ key: `${PREFIX}/concatenated/audio/${CONCAT_ID}.mp4` });
+    expect(result).toEqual({ key: `${PREFIX}/concatenated/audio/${CONCAT_ID}.mp4`, speakers: null });
     const calls = sent(pipelinesMock);
     expect(calls[0]).toEqual([
       'CreateMediaConcatenationPipelineCommand',
@@ -423,7 +433,7 @@ describe('ChimeMeetingProvider finalizeRecording', () => {
     const expected = `${PREFIX}/concatenated/audio/${CONCAT_ID}.mp4`;
 
     const listKeys = jest.fn(async () => [`${PREFIX}/concatenated/audio/other.mp4`, expected]);
-    await expect(makeProvider({ listKeys }).finalizeRecording(input)).resolves.toEqual({ key: expected });
+    await expect(makeProvider({ listKeys }).finalizeRecording(input)).resolves.toEqual({ key: expected, speakers: null });
     expect(listKeys).toHaveBeenCalledWith(`${PREFIX}/concatenated/audio/`);
 
     const empty = jest.fn(async () => [] as string[]);
@@ -443,10 +453,11 @@ describe('ChimeMeetingProvider finalizeRecording', () => {
       keyPrefix: PREFIX,
     });
 
-    expect(result).toEqual({ key: `${PREFIX}/concatenated/recording.mp4` });
+    expect(result).toEqual({ key: `${PREFIX}/concatenated/recording.mp4`, speakers: null });
     expect(joinRecordings).toHaveBeenCalledWith(
       [`${PREFIX}/concatenated/audio/${CONCAT_ID}.mp4`, `${PREFIX}/concatenated/audio/${CONCAT_ID_2}.mp4`],
       `${PREFIX}/concatenated/recording.mp4`,
+      { heartbeat: undefined },
     );
     const tokens = sent(pipelinesMock).map(([, i]) => i.ClientRequestToken);
     expect(tokens).toHaveLength(2);
@@ -462,6 +473,118 @@ describe('ChimeMeetingProvider finalizeRecording', () => {
       makeProvider().finalizeRecording({ meetingId: MEETING_ID, pipelineIds: [CAPTURE_ID, CAPTURE_ID_2], keyPrefix: PREFIX }),
     ).rejects.toMatchObject({ name: 'RecordingNotJoinable' });
     expect(PERMANENT_MEETING_ERRORS).toContain('RecordingNotJoinable');
+  });
+});
+
+describe('ChimeMeetingProvider speaker timeline', () => {
+  const REALTOR_ATTENDEE = '6a2f0c8e-3b1d-4c7a-9e55-0f1d2c3b4a51';
+  const BUYER_ATTENDEE = 'd9e8f7a6-b5c4-4d3e-8f21-7a6b5c4d3e2f';
+  const attendees = { [REALTOR_ATTENDEE]: 'user-7', [BUYER_ATTENDEE]: 'user-12' };
+  const fixture = readFileSync(path.join(__dirname, '../fixtures/chime/meeting-events.txt'), 'utf8');
+  const eventsKey = (concatId: string) => `${PREFIX}/concatenated/meeting-events/${concatId}.txt`;
+
+  /** A second capture: the buyer speaks 1 s to 3 s of a 5 s capture. */
+  const secondCapture = [
+    { Timestamp: '2026-03-14T15:02:00.000+00:00', EventType: 'CaptureStarted', EventParameters: {} },
+    { Timestamp: '2026-03-14T15:02:01.000+00:00', EventType: 'ActiveSpeaker', EventParameters: { AttendeeId: BUYER_ATTENDEE, MediaModality: '' } },
+    { Timestamp: '2026-03-14T15:02:03.000+00:00', EventType: 'ActiveSpeaker', EventParameters: { AttendeeId: '', MediaModality: '' } },
+    { Timestamp: '2026-03-14T15:02:05.000+00:00', EventType: 'CaptureEnded', EventParameters: {} },
+  ]
+    .map((e) => JSON.stringify(e))
+    .join('\n');
+
+  function twoStoppedConcatenations(): void {
+    pipelinesMock
+      .on(CreateMediaConcatenationPipelineCommand)
+      .resolvesOnce({ ...metadata, ...concatenationPipeline(CONCAT_ID, 'Stopped') })
+      .resolvesOnce({ ...metadata, ...concatenationPipeline(CONCAT_ID_2, 'Stopped') });
+  }
+
+  it('when the concatenation wrote meeting events, then finalize returns the turns relative to the recording', async () => {
+    pipelinesMock.on(CreateMediaConcatenationPipelineCommand).resolves({ ...metadata, ...concatenationPipeline(CONCAT_ID, 'Stopped') });
+    const readText = jest.fn(async (key: string) => (key === eventsKey(CONCAT_ID) ? fixture : null));
+
+    const result = await makeProvider({ readText }).finalizeRecording({ meetingId: MEETING_ID, pipelineIds: [CAPTURE_ID], keyPrefix: PREFIX, attendees });
+
+    expect(readText).toHaveBeenCalledWith(eventsKey(CONCAT_ID));
+    expect(result?.speakers).toEqual([
+      { start_ms: 4_000, end_ms: 12_500, externalUserId: 'user-7', attendeeId: REALTOR_ATTENDEE },
+      { start_ms: 12_500, end_ms: 17_000, externalUserId: 'user-12', attendeeId: BUYER_ATTENDEE },
+      { start_ms: 19_000, end_ms: 27_500, externalUserId: 'user-7', attendeeId: REALTOR_ATTENDEE },
+      { start_ms: 29_500, end_ms: 34_000, externalUserId: 'user-7', attendeeId: REALTOR_ATTENDEE },
+      { start_ms: 34_000, end_ms: 39_000, externalUserId: 'user-12', attendeeId: BUYER_ATTENDEE },
+      { start_ms: 39_500, end_ms: 45_000, externalUserId: 'user-7', attendeeId: REALTOR_ATTENDEE },
+    ]);
+  });
+
+  it('when the events file is found by listing, then a file named after the capture is read too', async () => {
+    pipelinesMock.on(CreateMediaConcatenationPipelineCommand).resolves({ ...metadata, ...concatenationPipeline(CONCAT_ID, 'Stopped') });
+    const capturedName = `${PREFIX}/concatenated/meeting-events/${CAPTURE_ID}.txt`;
+    const listKeys = jest.fn(async (folder: string) =>
+      folder.endsWith('/audio/') ? [`${PREFIX}/concatenated/audio/${CONCAT_ID}.mp4`] : [capturedName],
+    );
+    const readText = jest.fn(async (key: string) => (key === capturedName ? fixture : null));
+
+    const result = await makeProvider({ listKeys, readText }).finalizeRecording({ meetingId: MEETING_ID, pipelineIds: [CAPTURE_ID], keyPrefix: PREFIX });
+
+    expect(listKeys).toHaveBeenCalledWith(`${PREFIX}/concatenated/meeting-events/`);
+    expect(result?.speakers).toHaveLength(6);
+    // No attendee directory: the turns name attendees only.
+    expect(result?.speakers?.[0]).toEqual({ start_ms: 4_000, end_ms: 12_500, externalUserId: null, attendeeId: REALTOR_ATTENDEE });
+  });
+
+  it('when the meeting events are missing, then speakers is null and the recording is still returned', async () => {
+    pipelinesMock.on(CreateMediaConcatenationPipelineCommand).resolves({ ...metadata, ...concatenationPipeline(CONCAT_ID, 'Stopped') });
+    const result = await makeProvider({ readText: async () => null }).finalizeRecording({ meetingId: MEETING_ID, pipelineIds: [CAPTURE_ID], keyPrefix: PREFIX });
+    expect(result).toEqual({ key: `${PREFIX}/concatenated/audio/${CONCAT_ID}.mp4`, speakers: null });
+  });
+
+  it('when two captures are joined, then the second timeline is shifted by the first file’s measured length', async () => {
+    twoStoppedConcatenations();
+    const readText = async (key: string) => (key === eventsKey(CONCAT_ID) ? fixture : key === eventsKey(CONCAT_ID_2) ? secondCapture : null);
+    const joinRecordings = jest.fn(async () => ({ partDurationsMs: [44_000, 5_000] }));
+
+    const result = await makeProvider({ readText, joinRecordings }).finalizeRecording({
+      meetingId: MEETING_ID,
+      pipelineIds: [CAPTURE_ID, CAPTURE_ID_2],
+      keyPrefix: PREFIX,
+      attendees,
+    });
+
+    expect(result?.key).toBe(`${PREFIX}/concatenated/recording.mp4`);
+    const speakers = result?.speakers ?? [];
+    // The first file measured 44 s: its last turn is cut there, and the second starts there.
+    expect(speakers.slice(-2)).toEqual([
+      { start_ms: 39_500, end_ms: 44_000, externalUserId: 'user-7', attendeeId: REALTOR_ATTENDEE },
+      { start_ms: 45_000, end_ms: 47_000, externalUserId: 'user-12', attendeeId: BUYER_ATTENDEE },
+    ]);
+  });
+
+  it('when the joiner reports no lengths, then each capture’s start and end events give them', async () => {
+    twoStoppedConcatenations();
+    const readText = async (key: string) => (key === eventsKey(CONCAT_ID) ? fixture : key === eventsKey(CONCAT_ID_2) ? secondCapture : null);
+
+    const result = await makeProvider({ readText, joinRecordings: async () => undefined }).finalizeRecording({
+      meetingId: MEETING_ID,
+      pipelineIds: [CAPTURE_ID, CAPTURE_ID_2],
+      keyPrefix: PREFIX,
+      attendees,
+    });
+
+    expect(result?.speakers?.at(-1)).toEqual({ start_ms: 46_000, end_ms: 48_000, externalUserId: 'user-12', attendeeId: BUYER_ATTENDEE });
+  });
+
+  it('when an earlier capture’s length is unknown, then no timeline is guessed', async () => {
+    twoStoppedConcatenations();
+    const readText = async (key: string) => (key === eventsKey(CONCAT_ID_2) ? secondCapture : null);
+
+    const result = await makeProvider({ readText, joinRecordings: async () => undefined }).finalizeRecording({
+      meetingId: MEETING_ID,
+      pipelineIds: [CAPTURE_ID, CAPTURE_ID_2],
+      keyPrefix: PREFIX,
+    });
+
+    expect(result).toEqual({ key: `${PREFIX}/concatenated/recording.mp4`, speakers: null });
   });
 });
 

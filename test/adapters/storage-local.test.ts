@@ -91,6 +91,33 @@ describe('LocalObjectStorage', () => {
     });
   });
 
+  describe('list', () => {
+    it('when objects are listed by a folder or string prefix, then their keys come back sorted, without sidecars', async () => {
+      await storage.put('recordings/tour-1/concatenated/audio/b.mp4', Buffer.from('b'), 'video/mp4');
+      await storage.put('recordings/tour-1/concatenated/audio/a.mp4', Buffer.from('a'), 'video/mp4');
+      await storage.put('recordings/tour-1/concatenated/meeting-events/a.txt', Buffer.from('{}'), 'text/plain');
+      await storage.put('recordings/tour-10/upload.webm', Buffer.from('c'), 'video/webm');
+
+      expect(await storage.list('recordings/tour-1/concatenated/audio/')).toEqual([
+        'recordings/tour-1/concatenated/audio/a.mp4',
+        'recordings/tour-1/concatenated/audio/b.mp4',
+      ]);
+      expect(await storage.list('recordings/tour-1/')).toHaveLength(3);
+      // A string prefix, as S3 has it: tour-1 also matches tour-10.
+      expect(await storage.list('recordings/tour-1')).toHaveLength(4);
+      expect(await storage.list('')).toHaveLength(4);
+    });
+
+    it('when nothing is under the prefix, then the list is empty', async () => {
+      expect(await storage.list('recordings/none/')).toEqual([]);
+    });
+
+    it('when the prefix tries to leave the folder, then it is refused', async () => {
+      await expect(storage.list('../')).rejects.toThrow(/Unsafe storage prefix/);
+      await expect(storage.list('/etc/')).rejects.toThrow(/Unsafe storage prefix/);
+    });
+  });
+
   describe('unsafe keys', () => {
     it.each(['../x', '/etc/passwd', 'a//b', 'a/./b', 'a/../../x', '', 'a\\..\\b', 'a\0b', 'a/b.meta.json'])(
       'when the key is %j, then every operation rejects it and nothing is written outside the folder',

@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ObjectNotFoundError } from '../../adapters/storage/port';
 import { S3ObjectStorage, type S3ObjectStorageOptions } from '../../adapters/storage/s3';
@@ -211,6 +212,50 @@ describe('S3ObjectStorage against s3rver', () => {
 
       await prefixed.delete('avatars/1.webp');
       await expect(storage.exists('tenant-a/avatars/1.webp')).resolves.toBe(false);
+    });
+  });
+
+  describe('list', () => {
+    it('when objects are listed by prefix, then their keys come back sorted', async () => {
+      await storage.put('list-test/tour-1/audio/b.mp4', Buffer.from('b'), 'video/mp4');
+      await storage.put('list-test/tour-1/audio/a.mp4', Buffer.from('a'), 'video/mp4');
+      await storage.put('list-test/tour-1/meeting-events/a.txt', Buffer.from('{}'), 'text/plain');
+      await storage.put('list-test/tour-10/x.webm', Buffer.from('x'), 'video/webm');
+
+      expect(await storage.list('list-test/tour-1/audio/')).toEqual(['list-test/tour-1/audio/a.mp4', 'list-test/tour-1/audio/b.mp4']);
+      expect(await storage.list('list-test/tour-1/')).toHaveLength(3);
+      expect(await storage.list('list-test/tour-1')).toHaveLength(4);
+      expect(await storage.list('list-test/none/')).toEqual([]);
+    });
+
+    it('when a key prefix is set, then only its objects are listed and without it', async () => {
+      const prefixed = makeStorage({ keyPrefix: 'tenant-list' });
+      await prefixed.put('recordings/1.mp4', Buffer.from('1'), 'video/mp4');
+      await storage.put('recordings-elsewhere/2.mp4', Buffer.from('2'), 'video/mp4');
+      expect(await prefixed.list('recordings')).toEqual(['recordings/1.mp4']);
+    });
+
+    it('when S3 answers in pages, then every page is read with the continuation token', async () => {
+      const paged = makeStorage();
+      const mock = mockClient(paged.client);
+      mock
+        .on(ListObjectsV2Command, { ContinuationToken: undefined })
+        .resolves({ Contents: [{ Key: 'p/b' }], IsTruncated: true, NextContinuationToken: 'page-2' })
+        .on(ListObjectsV2Command, { ContinuationToken: 'page-2' })
+        .resolves({ Contents: [{ Key: 'p/a' }], IsTruncated: false });
+      try {
+        expect(await paged.list('p/')).toEqual(['p/a', 'p/b']);
+        expect(mock.commandCalls(ListObjectsV2Command).map((c) => c.args[0].input)).toEqual([
+          { Bucket: BUCKET, Prefix: 'p/', ContinuationToken: undefined },
+          { Bucket: BUCKET, Prefix: 'p/', ContinuationToken: 'page-2' },
+        ]);
+      } finally {
+        mock.restore();
+      }
+    });
+
+    it('when the prefix is unsafe, then nothing is sent', async () => {
+      await expect(storage.list('../x/')).rejects.toThrow(/Unsafe storage prefix/);
     });
   });
 
