@@ -36,6 +36,8 @@ export function createActivities(deps: ActivityDeps) {
       analyst: deps.analyst,
       notifier: deps.notifier,
       logger: deps.logger,
+      recordCalls: deps.config.tours.recordCalls,
+      publicBaseUrl: deps.config.publicBaseUrl,
     }),
     ...createImageActivities({ knex: deps.knex, storage: deps.storage, logger: deps.logger, maxPixels: deps.config.images.maxPixels }),
   };

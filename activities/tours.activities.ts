@@ -1,15 +1,19 @@
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Knex } from 'knex';
+import sharp from 'sharp';
 import { recordAudit } from '../db/audit';
 import { AiPermanentError, type AnalysisInput, type TourAnalyst, type TranscriptSegment, type TranscriptionProvider } from '../adapters/ai/port';
 import type { Notifier } from '../adapters/email/notifier';
 import { EmailPermanentError } from '../adapters/email/port';
+import { extractFrame, probeMedia, UnreadableMediaError } from '../adapters/media/ffmpeg';
 import type { Attendee, Meeting, MeetingProvider } from '../adapters/meetings/port';
+import { labelSegments, type SpeakerRole, type SpeakerTurn } from '../adapters/meetings/speakers';
+import { recordingNotice } from '../workflows/tour.workflow';
 import type { ObjectStorage } from '../adapters/storage/port';
 import type { Logger } from '../lib/logger';
 
@@ -33,10 +37,28 @@ interface Deps {
   analyst: TourAnalyst;
   notifier: Notifier;
   logger: Logger;
+  /** RECORD_CALLS: the recording starts with the call. */
+  recordCalls: boolean;
+  /** Where clients reach the API (links in emails). */
+  publicBaseUrl: string;
 }
+
+export type TourNoticeKind = 'tour_start' | 'tour_end';
+
+/** Highlight thumbnails: small enough for an email or a list, sharp enough to recognise a room. */
+const THUMB_WIDTH = 480;
 
 const meetingToken = (tourId: number) => `tour-${tourId}`;
 const externalUser = (userId: number) => `user-${userId}`;
+
+/** The activity's cancellation, so a long transcription stops when the workflow cancels it. */
+function cancellation(): AbortSignal | undefined {
+  try {
+    return Context.current().cancellationSignal;
+  } catch {
+    return undefined;
+  }
+}
 
 function heartbeat(): void {
   try {
@@ -103,9 +125,105 @@ export function createTourActivities(deps: Deps) {
     };
   }
 
+  /**
+   * Starts or stops capturing the call; each start is a capture of its own (its own key
+   * prefix), and the recording step joins them. Audit-logged; a repeat is a no-op.
+   */
+  async function setRecording(tourId: number, on: boolean, actorUserId: number | null, reason?: string): Promise<{ recording: boolean }> {
+    const call = await knex('calls').where({ tour_id: tourId }).first<{ id: number; meeting: Meeting | null; recording_pipelines: Array<{ id: string; active: boolean }>; recording_active: boolean }>();
+    if (!call?.meeting) throw ApplicationFailure.nonRetryable('The call has not started', STEP_FAILED);
+    if (call.recording_active === on) return { recording: on };
+    const pipelines = [...call.recording_pipelines];
+    if (on) {
+      const { pipelineId } = await deps.meetings.startRecording(call.meeting.MeetingId, `recordings/tour-${tourId}/capture-${pipelines.length + 1}`);
+      pipelines.push({ id: pipelineId, active: true });
+    } else {
+      for (const p of pipelines.filter((x) => x.active)) {
+        await deps.meetings.stopRecording(p.id);
+        p.active = false;
+      }
+    }
+    await knex.transaction(async (trx) => {
+      const changed = await trx('calls').where({ id: call.id, recording_active: !on }).update({ recording_active: on, recording_pipelines: JSON.stringify(pipelines) });
+      if (changed) {
+        await recordAudit(trx, {
+          actorId: actorUserId,
+          action: on ? 'call_recording_started' : 'call_recording_stopped',
+          resourceType: 'call',
+          resourceId: call.id,
+          details: { tour_id: tourId, capture: on ? pipelines.length : undefined, reason },
+        });
+      }
+    });
+    return { recording: on };
+  }
+
+  /** The stored object as a file in a temporary folder, for tools that read files (ffmpeg, the transcriber). */
+  async function withLocalCopy<T>(key: string, use: (file: string, contentType: string) => Promise<T>): Promise<T> {
+    const dir = await mkdtemp(path.join(tmpdir(), 'rfy-recording-'));
+    try {
+      const file = path.join(dir, path.basename(key));
+      const obj = await deps.storage.get(key);
+      await pipeline(obj.body, createWriteStream(file));
+      heartbeat();
+      return await use(file, obj.contentType);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * For a video recording, a WebP still at each highlight's moment, stored through the
+   * storage port under a key made of the tour and the moment (a retry overwrites the same
+   * files). Returns moment → storage key; empty for audio-only or no recording.
+   */
+  async function highlightImages(tourId: number, moments: number[]): Promise<Map<number, string>> {
+    const out = new Map<number, string>();
+    const rec = await knex('recordings').where({ tour_id: tourId }).first<{ storage_key: string; duration_seconds: number | null } | undefined>();
+    if (!rec || !moments.length) return out;
+    await withLocalCopy(rec.storage_key, async (file) => {
+      const info = await probeMedia(file).catch(() => null);
+      if (!info?.hasVideo) return;
+      for (const ms of moments) {
+        heartbeat();
+        const png = await extractFrame(file, ms, { durationMs: info.durationMs });
+        if (!png) continue;
+        const webp = await sharp(png).resize({ width: THUMB_WIDTH, withoutEnlargement: true }).webp({ quality: 80 }).toBuffer();
+        const key = `recordings/tour-${tourId}/highlights/${ms}.webp`;
+        await deps.storage.put(key, webp, 'image/webp');
+        out.set(ms, key);
+      }
+    });
+    return out;
+  }
+
+  /** Sends to each person once (the ledger's key); a provider's permanent refusal of one person is counted, not retried. */
+  async function sendEach<P extends { id: number }>(people: P[], mail: (p: P) => Parameters<Notifier['send']>[0]): Promise<number> {
+    let refused = 0;
+    for (const p of people) {
+      try {
+        await deps.notifier.send(mail(p));
+      } catch (err) {
+        if (!(err instanceof EmailPermanentError)) throw err;
+        refused += 1;
+      }
+    }
+    return refused;
+  }
+
+  function peopleOf(t: Awaited<ReturnType<typeof tourFacts>>) {
+    return [
+      { id: t.buyer_id, name: t.buyer_name, email: t.buyer_email, area: 'buyers', other: t.realtor_name },
+      { id: t.realtor_id, name: t.realtor_name, email: t.realtor_email, area: 'realtors', other: t.buyer_name },
+    ];
+  }
+
   return {
-    /** Creates (or finds again) the tour's meeting, and marks the call active and the tour in progress. */
-    async startCall(tourId: number, actorUserId: number): Promise<Meeting> {
+    /**
+     * Creates (or finds again) the tour's meeting, marks the call active and the tour in
+     * progress, and with RECORD_CALLS starts recording it at once.
+     */
+    async startCall(tourId: number, actorUserId: number): Promise<Meeting & { recording: boolean }> {
       const meeting = await deps.meetings.createMeeting({ clientRequestToken: meetingToken(tourId), externalMeetingId: meetingToken(tourId) });
       await knex.transaction(async (trx) => {
         const tour = await trx('tours').where({ id: tourId }).forUpdate().first<{ status: string; started_at: Date | null }>();
@@ -116,7 +234,8 @@ export function createTourActivities(deps: Deps) {
           await recordAudit(trx, { actorId: actorUserId, action: 'tour_started', resourceType: 'tour', resourceId: tourId, details: { status: { from: 'scheduled', to: 'in_progress' }, meeting_id: meeting.MeetingId } });
         }
       });
-      return meeting;
+      const recording = deps.recordCalls ? (await setRecording(tourId, true, actorUserId, 'recorded by default (RECORD_CALLS)')).recording : false;
+      return { ...meeting, recording };
     },
 
     /** The user's own attendee (the same one again on a second join). */
@@ -124,10 +243,17 @@ export function createTourActivities(deps: Deps) {
       const call = await knex('calls').where({ tour_id: tourId }).first<{ id: number; meeting: Meeting | null }>();
       if (!call?.meeting) throw ApplicationFailure.nonRetryable('The call has not started', STEP_FAILED);
       const attendee = await deps.meetings.createAttendee(call.meeting.MeetingId, externalUser(userId));
-      await knex('call_attendees')
-        .insert({ call_id: call.id, user_id: userId, attendee_id: attendee.AttendeeId })
-        .onConflict(['call_id', 'user_id'])
-        .merge({ attendee_id: attendee.AttendeeId, joined_at: new Date(), left_at: null });
+      await knex.transaction(async (trx) => {
+        const before = await trx('call_attendees').where({ call_id: call.id, user_id: userId }).forUpdate().first<{ left_at: Date | null } | undefined>();
+        await trx('call_attendees')
+          .insert({ call_id: call.id, user_id: userId, attendee_id: attendee.AttendeeId })
+          .onConflict(['call_id', 'user_id'])
+          .merge({ attendee_id: attendee.AttendeeId, joined_at: new Date(), left_at: null });
+        // A retried or repeated join of someone already in the call is not a new event.
+        if (!before || before.left_at) {
+          await recordAudit(trx, { actorId: userId, action: 'call_joined', resourceType: 'call', resourceId: call.id, details: { tour_id: tourId, attendee_id: attendee.AttendeeId } });
+        }
+      });
       return { Meeting: call.meeting, Attendee: attendee };
     },
 
@@ -136,26 +262,13 @@ export function createTourActivities(deps: Deps) {
       const row = call && (await knex('call_attendees').where({ call_id: call.id, user_id: userId }).first<{ attendee_id: string } | undefined>());
       if (!call?.meeting || !row) return;
       await deps.meetings.deleteAttendee(call.meeting.MeetingId, row.attendee_id);
-      await knex('call_attendees').where({ call_id: call.id, user_id: userId }).update({ left_at: new Date() });
+      await knex.transaction(async (trx) => {
+        const left = await trx('call_attendees').where({ call_id: call.id, user_id: userId }).whereNull('left_at').update({ left_at: new Date() });
+        if (left) await recordAudit(trx, { actorId: userId, action: 'call_left', resourceType: 'call', resourceId: call.id, details: { tour_id: tourId } });
+      });
     },
 
-    async setRecording(tourId: number, on: boolean): Promise<{ recording: boolean }> {
-      const call = await knex('calls').where({ tour_id: tourId }).first<{ id: number; meeting: Meeting | null; recording_pipelines: Array<{ id: string; active: boolean }>; recording_active: boolean }>();
-      if (!call?.meeting) throw ApplicationFailure.nonRetryable('The call has not started', STEP_FAILED);
-      if (call.recording_active === on) return { recording: on };
-      const pipelines = [...call.recording_pipelines];
-      if (on) {
-        const { pipelineId } = await deps.meetings.startRecording(call.meeting.MeetingId, `recordings/tour-${tourId}/capture-${pipelines.length + 1}`);
-        pipelines.push({ id: pipelineId, active: true });
-      } else {
-        for (const p of pipelines.filter((x) => x.active)) {
-          await deps.meetings.stopRecording(p.id);
-          p.active = false;
-        }
-      }
-      await knex('calls').where({ id: call.id }).update({ recording_active: on, recording_pipelines: JSON.stringify(pipelines) });
-      return { recording: on };
-    },
+    setRecording: (tourId: number, on: boolean, actorUserId: number | null = null) => setRecording(tourId, on, actorUserId),
 
     /** Ends the call: stops capture, deletes the meeting, and moves the tour to processing. */
     async endCall(tourId: number, actorUserId: number | null, reason: string): Promise<void> {
@@ -202,45 +315,68 @@ export function createTourActivities(deps: Deps) {
       await recordStep(tourId, step, { status: 'failed', detail: reason.slice(0, 2000) });
     },
 
-    /** Step 1: the recording row, from an upload or the call's capture; skipped without either. */
+    /**
+     * Step 1: the recording, from an upload or the call's captures (several captures are
+     * joined into one file by the meeting provider), with its length and size measured,
+     * and who spoke when where the provider knows it; skipped without either.
+     */
     async processRecording(tourId: number): Promise<StepOutcome> {
       await recordStep(tourId, 'recording', { status: 'running', detail: null });
-      const existing = await knex('recordings').where({ tour_id: tourId }).first<{ id: number } | undefined>();
-      if (existing) return finish(tourId, 'recording', { status: 'done', detail: 'uploaded recording' });
-      const call = await knex('calls').where({ tour_id: tourId }).first<{ meeting: Meeting | null; recording_pipelines: Array<{ id: string }>; started_at: Date | null }>();
-      const pipelineIds = (call?.recording_pipelines ?? []).map((p) => p.id);
-      if (!call?.meeting || !pipelineIds.length) return finish(tourId, 'recording', { status: 'skipped', detail: 'The call was not recorded' });
-      const result = await deps.meetings.finalizeRecording({ meetingId: call.meeting.MeetingId, pipelineIds, keyPrefix: `recordings/tour-${tourId}`, heartbeat });
-      if (!result) return finish(tourId, 'recording', { status: 'skipped', detail: 'Nothing was captured during the call' });
+      let rec = await knex('recordings').where({ tour_id: tourId }).first<{ storage_key: string } | undefined>();
+      const source = rec ? 'uploaded recording' : 'call recording';
+      if (!rec) {
+        const call = await knex('calls').where({ tour_id: tourId }).first<{ id: number; meeting: Meeting | null; recording_pipelines: Array<{ id: string }>; started_at: Date | null }>();
+        const pipelineIds = (call?.recording_pipelines ?? []).map((p) => p.id);
+        if (!call?.meeting || !pipelineIds.length) return finish(tourId, 'recording', { status: 'skipped', detail: 'The call was not recorded' });
+        const attendees = await knex('call_attendees').where({ call_id: call.id }).select<Array<{ attendee_id: string; user_id: number }>>('attendee_id', 'user_id');
+        const result = await deps.meetings.finalizeRecording({
+          meetingId: call.meeting.MeetingId,
+          pipelineIds,
+          keyPrefix: `recordings/tour-${tourId}`,
+          attendees: Object.fromEntries(attendees.map((a) => [a.attendee_id, externalUser(a.user_id)])),
+          heartbeat,
+        });
+        if (!result) return finish(tourId, 'recording', { status: 'skipped', detail: 'Nothing was captured during the call' });
+        await knex('recordings')
+          .insert({ tour_id: tourId, storage_key: result.key, source: 'call', recorded_at: call.started_at, content_type: 'video/mp4', speaker_turns: result.speakers ? JSON.stringify(result.speakers) : null })
+          .onConflict('tour_id')
+          .merge(['storage_key', 'source', 'speaker_turns']);
+        rec = { storage_key: result.key };
+      }
+      const measured = await withLocalCopy(rec.storage_key, async (file) => {
+        const info = await probeMedia(file, { heartbeat }).catch((err) => {
+          if (err instanceof UnreadableMediaError) throw ApplicationFailure.nonRetryable(`The recording cannot be read: ${err.message}`, STEP_FAILED);
+          throw err;
+        });
+        return { info, bytes: (await stat(file)).size };
+      });
       await knex('recordings')
-        .insert({ tour_id: tourId, storage_key: result.key, source: 'call', recorded_at: call.started_at, content_type: 'video/mp4' })
-        .onConflict('tour_id')
-        .merge({ storage_key: result.key, source: 'call' });
-      return finish(tourId, 'recording', { status: 'done', detail: null });
+        .where({ tour_id: tourId })
+        .update({
+          duration_seconds: measured.info.durationMs === null ? null : Math.round(measured.info.durationMs / 1000),
+          file_size_bytes: measured.bytes,
+          recorded_at: knex.raw('COALESCE(recorded_at, (SELECT started_at FROM tours WHERE id = ?), now())', [tourId]),
+        });
+      return finish(tourId, 'recording', { status: 'done', detail: source });
     },
 
-    /** Step 2: the transcript, via the configured transcription provider. */
+    /** Step 2: the transcript, via the configured transcription provider; segments labelled with their speaker where known. */
     async processTranscription(tourId: number): Promise<StepOutcome> {
       await recordStep(tourId, 'transcription', { status: 'running', detail: null });
-      const rec = await knex('recordings').where({ tour_id: tourId }).first<{ storage_key: string; content_type: string | null } | undefined>();
+      const rec = await knex('recordings').where({ tour_id: tourId }).first<{ storage_key: string; content_type: string | null; speaker_turns: SpeakerTurn[] | null } | undefined>();
       if (!rec) return finish(tourId, 'transcription', { status: 'skipped', detail: 'No recording to transcribe' });
       if (!deps.transcriber.configured) return finish(tourId, 'transcription', { status: 'skipped', detail: 'No transcription provider is configured' });
-      const dir = await mkdtemp(path.join(tmpdir(), 'rfy-transcribe-'));
-      try {
-        const filename = path.basename(rec.storage_key);
-        const file = path.join(dir, filename);
-        const obj = await deps.storage.get(rec.storage_key);
-        await pipeline(obj.body, createWriteStream(file));
-        heartbeat();
-        const t = await deps.transcriber.transcribe({ file, filename, contentType: rec.content_type ?? obj.contentType, heartbeat }).catch(permanent);
-        await knex('transcripts')
-          .insert({ tour_id: tourId, full_text: t.text, segments: JSON.stringify(t.segments), confidence_score: t.confidence, language: t.language, model: t.model })
-          .onConflict('tour_id')
-          .merge(['full_text', 'segments', 'confidence_score', 'language', 'model']);
-        return finish(tourId, 'transcription', { status: 'done', detail: `${t.segments.length} segments` });
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
+      const t = await withLocalCopy(rec.storage_key, (file, contentType) =>
+        deps.transcriber.transcribe({ file, filename: path.basename(rec.storage_key), contentType: rec.content_type ?? contentType, heartbeat, signal: cancellation() }).catch(permanent),
+      );
+      const facts = await tourFacts(tourId);
+      const roles = new Map<string, SpeakerRole>([[externalUser(facts.buyer_id), 'buyer'], [externalUser(facts.realtor_id), 'realtor']]);
+      const segments = labelSegments(t.segments, rec.speaker_turns, (who) => roles.get(who));
+      await knex('transcripts')
+        .insert({ tour_id: tourId, full_text: t.text, segments: JSON.stringify(segments), confidence_score: t.confidence, language: t.language, model: t.model })
+        .onConflict('tour_id')
+        .merge(['full_text', 'segments', 'confidence_score', 'language', 'model']);
+      return finish(tourId, 'transcription', { status: 'done', detail: `${t.segments.length} segments` });
     },
 
     /** Step 3: highlights from the people's tagged notes and the analyst; replaces earlier ones. */
@@ -255,13 +391,16 @@ export function createTourActivities(deps: Deps) {
         ...tagged,
         ...drafts.filter((d) => !seen.has(`${d.timestamp_ms}|${d.note}`)).map((d) => ({ ...d, source: deps.analyst.name === 'local' ? 'extractive' : 'ai' })),
       ];
+      const images = await highlightImages(tourId, [...new Set(rows.map((r) => r.timestamp_ms))]);
       await knex.transaction(async (trx) => {
         await trx('highlights').where({ tour_id: tourId }).delete();
         if (rows.length) {
-          await trx('highlights').insert(rows.map((r) => ({ tour_id: tourId, timestamp_ms: r.timestamp_ms, note: r.note, highlight_type: r.type.slice(0, 50), source: r.source })));
+          await trx('highlights').insert(
+            rows.map((r) => ({ tour_id: tourId, timestamp_ms: r.timestamp_ms, note: r.note, highlight_type: r.type.slice(0, 50), source: r.source, image_url: images.get(r.timestamp_ms) ?? null })),
+          );
         }
       });
-      return finish(tourId, 'highlights', { status: 'done', detail: `${rows.length} highlights` });
+      return finish(tourId, 'highlights', { status: 'done', detail: `${rows.length} highlights${images.size ? `, ${images.size} frames` : ''}` });
     },
 
     /** Step 4: the summary on the tour, marked as AI-generated. */
@@ -282,25 +421,38 @@ export function createTourActivities(deps: Deps) {
       const t = await tourFacts(tourId);
       const summary = (t.summary ?? {}) as { overview?: string; key_points?: string[]; next_steps?: string[] };
       const list = (xs: string[] | undefined) => (xs?.length ? xs.map((x) => `- ${x}`).join('\n') : '- (none)');
-      let failed = 0;
-      for (const r of [
-        { id: t.buyer_id, name: t.buyer_name, email: t.buyer_email },
-        { id: t.realtor_id, name: t.realtor_name, email: t.realtor_email },
-      ]) {
-        try {
-          await deps.notifier.send({
-            idempotencyKey: `tour-summary:${tourId}:user-${r.id}`,
-            template: 'tour-summary',
-            to: r.email,
-            recipientUserId: r.id,
-            vars: { recipient_name: r.name, property_address: t.address, overview: summary.overview ?? '', key_points: list(summary.key_points), next_steps: list(summary.next_steps) },
-          });
-        } catch (err) {
-          if (!(err instanceof EmailPermanentError)) throw err;
-          failed += 1;
-        }
-      }
+      const failed = await sendEach(peopleOf(t), (r) => ({
+        idempotencyKey: `tour-summary:${tourId}:user-${r.id}`,
+        template: 'tour-summary',
+        to: r.email,
+        recipientUserId: r.id,
+        vars: { recipient_name: r.name, property_address: t.address, overview: summary.overview ?? '', key_points: list(summary.key_points), next_steps: list(summary.next_steps) },
+      }));
       return finish(tourId, 'summary_email', { status: 'done', detail: failed ? `${failed} recipient(s) refused by the provider` : null });
+    },
+
+    /**
+     * tour_start (how to join, and whether the call is recorded) or tour_end (the recap is
+     * on its way) to both participants, once each.
+     */
+    async sendTourNotice(tourId: number, kind: TourNoticeKind): Promise<void> {
+      const t = await tourFacts(tourId);
+      const call = await knex('calls').where({ tour_id: tourId }).first<{ id: number; recording_active: boolean } | undefined>();
+      const refused = await sendEach(peopleOf(t), (p) => ({
+        idempotencyKey: `${kind}:${tourId}:user-${p.id}`,
+        template: kind === 'tour_start' ? 'tour-start' : 'tour-end',
+        to: p.email,
+        recipientUserId: p.id,
+        vars: {
+          recipient_name: p.name,
+          other_party_name: p.other,
+          property_address: t.address,
+          ...(kind === 'tour_start'
+            ? { join_url: call ? `${deps.publicBaseUrl}/api/v1/${p.area}/calls/${call.id}/join` : '', recording_notice: recordingNotice(Boolean(call?.recording_active)) }
+            : {}),
+        },
+      }));
+      if (refused) deps.logger.warn({ tourId, kind, refused }, 'tour notice refused by the email provider');
     },
   };
 }

@@ -7,6 +7,7 @@ import {
   defineUpdate,
   getExternalWorkflowHandle,
   log,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -60,7 +61,8 @@ export const startTourUpdate = defineUpdate<TourState, [number]>('startTour');
 export const endTourUpdate = defineUpdate<TourState, [number]>('endTour');
 export const joinCallUpdate = defineUpdate<{ Meeting: Meeting; Attendee: Attendee }, [number]>('joinCall');
 export const leaveCallUpdate = defineUpdate<TourState, [number]>('leaveCall');
-export const setRecordingUpdate = defineUpdate<TourState, [boolean]>('setRecording');
+/** On or off, and who asked (audit-logged); the second argument is absent in older histories. */
+export const setRecordingUpdate = defineUpdate<TourState, [boolean, number?]>('setRecording');
 export const retryProcessingUpdate = defineUpdate<TourState, []>('retryProcessing');
 export const tourStateQuery = defineQuery<TourState>('state');
 /** Kept for operators' scripts: the stage alone. */
@@ -100,6 +102,25 @@ const shortStep = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 10, nonRetryableErrorTypes: [STEP_FAILED] },
 });
+
+/**
+ * Emails to both participants when the call opens and when it closes. Sent beside the
+ * lifecycle, never in its way: a slow email provider delays neither the call's timers nor
+ * the recap, and a notice that cannot be sent is logged, not fatal.
+ */
+const notices = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 20 },
+});
+/** What participants are told about recording: in the join answer and the tour-start email. */
+export function recordingNotice(recording: boolean): string {
+  return recording
+    ? 'This call is being recorded (audio and video) so that a transcript, highlights and a summary can be prepared for both of you after the tour. The realtor can stop and restart the recording during the call.'
+    : 'This call is not being recorded. If the realtor starts recording, everyone in the call is told.';
+}
+
+/** Tours started before the tour_start / tour_end emails existed replay without them. */
+export const TOUR_NOTICES_PATCH = 'tour-start-end-notices';
 
 const RUN_STEP: Record<ProcessingStep, (tourId: number) => Promise<StepOutcome>> = {
   recording: (id) => longStep.processRecording(id),
@@ -174,7 +195,9 @@ export async function tourWorkflow(input: TourWorkflowInput): Promise<TourState>
     (userId) =>
       exclusive(async () => {
         allow(['scheduled'], 'it cannot be started')();
-        await call.startCall(input.tourId, userId).catch((err) => refuse(reasonOf(err)));
+        const started = await call.startCall(input.tourId, userId).catch((err) => refuse(reasonOf(err)));
+        // With RECORD_CALLS the activity starts the recording with the call (older results lack the flag).
+        state.recording = (started as { recording?: boolean }).recording === true;
         startedAtMs = Date.now();
         emptySinceMs = Date.now();
         setStage('in_progress');
@@ -214,10 +237,10 @@ export async function tourWorkflow(input: TourWorkflowInput): Promise<TourState>
 
   setHandler(
     setRecordingUpdate,
-    (on) =>
+    (on, userId) =>
       exclusive(async () => {
         allow(['in_progress'], 'recording needs a live call')();
-        const r = await call.setRecording(input.tourId, on).catch((err) => refuse(reasonOf(err)));
+        const r = await call.setRecording(input.tourId, on, userId ?? null).catch((err) => refuse(reasonOf(err)));
         state.recording = r.recording;
         bump();
         return state;
@@ -282,6 +305,13 @@ export async function tourWorkflow(input: TourWorkflowInput): Promise<TourState>
     });
   }
 
+  const sent: Array<Promise<void>> = [];
+  const notify = (kind: 'tour_start' | 'tour_end') => {
+    if (!patched(TOUR_NOTICES_PATCH)) return;
+    sent.push(notices.sendTourNotice(input.tourId, kind).catch((err) => log.warn('tour notice not sent', { tourId: input.tourId, kind, error: reasonOf(err) })));
+  };
+  if (state.stage === 'in_progress') notify('tour_start');
+
   // The live call: ends on request, at its maximum length, or after everyone left for a while.
   while (state.stage === 'in_progress') {
     const seen = version;
@@ -296,6 +326,7 @@ export async function tourWorkflow(input: TourWorkflowInput): Promise<TourState>
       state.recording = false;
       setStage('processing');
     });
+    notify('tour_end');
   }
 
   // Processing, step by step; a permanent failure parks the tour until an operator retries.
@@ -332,6 +363,7 @@ export async function tourWorkflow(input: TourWorkflowInput): Promise<TourState>
     }
   }
 
+  await Promise.all(sent);
   try {
     await getExternalWorkflowHandle(`booking-${input.bookingId}`).signal(TOUR_FINISHED_SIGNAL, state.stage === 'completed' ? 'completed' : 'cancelled');
   } catch (err) {

@@ -68,6 +68,8 @@ const artifact = (type: string, extra: z.ZodRawShape) =>
 
 export const recordingArtifact = artifact('recording', {
   url: z.string().nullable(),
+  /** The same signed URL, under the seed's name; fresh on every read. */
+  playback_url: z.string().nullable(),
   content_type: z.string().nullable(),
   file_size_bytes: z.number().int().nullable(),
   duration_seconds: z.number().int().nullable(),
@@ -76,15 +78,19 @@ export const recordingArtifact = artifact('recording', {
 });
 export const transcriptArtifact = artifact('transcript', {
   full_text: z.string().nullable(),
-  segments: z.array(z.object({ start_ms: z.number(), end_ms: z.number(), text: z.string() })),
+  segments: z.array(z.object({ start_ms: z.number(), end_ms: z.number(), text: z.string(), speaker: z.enum(['realtor', 'buyer']).nullable() })),
   confidence_score: z.number().nullable(),
 });
 export const highlightsArtifact = artifact('highlights', {
-  items: z.array(z.object({ id: z.string(), timestamp_ms: z.number().int(), type: z.string().nullable(), note: z.string().nullable(), source: z.string().nullable() })),
+  items: z.array(
+    z.object({ id: z.string(), timestamp_ms: z.number().int(), type: z.string().nullable(), note: z.string().nullable(), source: z.string().nullable(), image_url: z.string().nullable() }),
+  ),
 });
 export const summaryArtifact = artifact('summary', { summary: z.record(z.string(), z.unknown()).nullable() });
 
 export const joinData = z.object({
   Meeting: z.object({ MeetingId: z.string(), ExternalMeetingId: z.string(), MediaRegion: z.string(), MediaPlacement: z.record(z.string(), z.string()) }),
   Attendee: z.object({ AttendeeId: z.string(), ExternalUserId: z.string(), JoinToken: z.string() }),
+  /** Whether the call is being recorded, and the notice to show before joining. */
+  recording: z.object({ active: z.boolean(), notice: z.string() }),
 });

@@ -7,6 +7,7 @@ import type { ObjectStorage } from '../../adapters/storage/port';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import { cancelUpdate } from '../../workflows/booking.workflow';
+import { recordingNotice } from '../../workflows/tour.workflow';
 import {
   endTourUpdate,
   joinCallUpdate,
@@ -181,9 +182,13 @@ export class TourService {
     return { call, tour };
   }
 
+  /** The meeting and attendee as Chime shapes them, and whether the call is recorded (consent notice). */
   async join(actor: Actor, callId: number) {
     const { tour } = await this.getCall(actor, callId);
-    return this.update(tour, () => this.handle(tour.id).executeUpdate(joinCallUpdate, { args: [actor.user.id] }));
+    const joined = await this.update(tour, () => this.handle(tour.id).executeUpdate(joinCallUpdate, { args: [actor.user.id] }));
+    const call = await this.deps.knex('calls').where({ id: callId }).first<{ recording_active: boolean }>('recording_active');
+    const active = Boolean(call?.recording_active);
+    return { ...joined, recording: { active, notice: recordingNotice(active) } };
   }
 
   async leave(actor: Actor, callId: number): Promise<void> {
@@ -199,7 +204,7 @@ export class TourService {
   async record(actor: Actor, callId: number, on: boolean): Promise<void> {
     const { tour } = await this.getCall(actor, callId);
     tourPolicy.assertIsRealtorOf(actor, tour);
-    await this.update(tour, () => this.handle(tour.id).executeUpdate(setRecordingUpdate, { args: [on] }));
+    await this.update(tour, () => this.handle(tour.id).executeUpdate(setRecordingUpdate, { args: [on, actor.user.id] }));
   }
 
   // Artifacts --------------------------------------------------------------------------
@@ -218,10 +223,13 @@ export class TourService {
     const steps = await this.steps(id);
     const rec = await this.deps.knex('recordings').where({ tour_id: id }).first();
     const { status, reason } = this.artifactStatus(tour, steps.recording, Boolean(rec));
+    // Signed afresh on every read: a link handed out earlier expires on its own.
+    const url = rec?.storage_key && status === 'ready' ? await this.deps.storage.signedUrl(rec.storage_key) : null;
     return {
       status,
       reason,
-      url: rec?.storage_key && status === 'ready' ? await this.deps.storage.signedUrl(rec.storage_key) : null,
+      url,
+      playback_url: url,
       content_type: rec?.content_type ?? null,
       file_size_bytes: rec?.file_size_bytes ?? null,
       duration_seconds: rec?.duration_seconds ?? null,
@@ -239,7 +247,12 @@ export class TourService {
       status,
       reason,
       full_text: t?.full_text ?? null,
-      segments: (t?.segments as Array<{ start_ms: number; end_ms: number; text: string }> | null) ?? [],
+      segments: ((t?.segments as Array<{ start_ms: number; end_ms: number; text: string; speaker?: 'realtor' | 'buyer' | null }> | null) ?? []).map((seg) => ({
+        start_ms: seg.start_ms,
+        end_ms: seg.end_ms,
+        text: seg.text,
+        speaker: seg.speaker ?? null,
+      })),
       confidence_score: t?.confidence_score === null || t?.confidence_score === undefined ? null : Number(t.confidence_score),
     };
   }
@@ -252,7 +265,17 @@ export class TourService {
     return {
       status,
       reason,
-      items: rows.map((h) => ({ id: String(h.id), timestamp_ms: Number(h.timestamp_ms), type: h.highlight_type, note: h.note, source: h.source })),
+      items: await Promise.all(
+        rows.map(async (h) => ({
+          id: String(h.id),
+          timestamp_ms: Number(h.timestamp_ms),
+          type: h.highlight_type,
+          note: h.note,
+          source: h.source,
+          // A frame of the video at that moment, stored by key and signed on read.
+          image_url: h.image_url ? await this.deps.storage.signedUrl(h.image_url) : null,
+        })),
+      ),
     };
   }
 

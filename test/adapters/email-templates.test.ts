@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { LocalEmailSender, readOutbox } from '../../adapters/email/local';
+import { LocalEmailSender } from '../../adapters/email/local';
+import { readOutbox } from '../support/outbox';
 import { EmailTemplateError, renderEmail } from '../../adapters/email/templates';
 
 const RESET_VARS = { full_name: 'Jane Doe', code: '482913', expires_minutes: 15 };
@@ -69,7 +70,7 @@ describe('renderEmail', () => {
     await expect(renderEmail('no-such-template', {})).rejects.toThrow(/Unknown email template: no-such-template/);
   });
 
-  describe('booking templates', () => {
+  describe('booking and tour templates', () => {
     const BOOKING_VARS: Record<string, Record<string, string>> = {
       'booking-request': {
         recipient_name: 'Rita Realtor',
@@ -118,6 +119,18 @@ describe('renderEmail', () => {
         recipient_name: 'Bob Buyer',
         property_address: '12 Oak Street, Springfield',
         when: 'Tue, 3 Mar 2026, 10:00 (UTC)',
+      },
+      'tour-start': {
+        recipient_name: 'Bob Buyer',
+        other_party_name: 'Rita Realtor',
+        property_address: '12 Oak Street, Springfield',
+        join_url: 'http://localhost:3000/api/v1/buyers/calls/7/join',
+        recording_notice: 'This call is being recorded.',
+      },
+      'tour-end': {
+        recipient_name: 'Rita Realtor',
+        other_party_name: 'Bob Buyer',
+        property_address: '12 Oak Street, Springfield',
       },
     };
 

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { readOutbox, type OutboxMessage } from '../../adapters/email/local';
+import { readOutbox, type OutboxMessage } from '../support/outbox';
 import { FAKE_CHAT_MODEL, FAKE_OPENAI_KEY, FAKE_SUMMARY, FakeOpenAi, TRANSCRIPT_SEGMENTS, verboseJson } from '../e2e/support/fake-openai';
 import { toneWav } from '../e2e/support/wav';
 import { buildTestApp, type TestApp } from '../support/app';
@@ -187,7 +187,9 @@ describe('tours, calls and the post-tour pipeline over HTTP', () => {
       expect(rj.status).toBe(200);
       expect(bj.status).toBe(200);
       for (const [res, who] of [[rj, realtor], [bj, buyer]] as const) {
-        expect(Object.keys(res.body.data).sort()).toEqual(['Attendee', 'Meeting']);
+        expect(Object.keys(res.body.data).sort()).toEqual(['Attendee', 'Meeting', 'recording']);
+        // Calls are recorded from the start (RECORD_CALLS), and whoever joins is told so.
+        expect(res.body.data.recording).toEqual({ active: true, notice: expect.stringMatching(/being recorded/) });
         expect(res.body.data.Meeting).toMatchObject({ MeetingId: call.body.data.attributes.meeting_id, ExternalMeetingId: `tour-${tourId}`, MediaRegion: expect.any(String), MediaPlacement: { AudioHostUrl: expect.any(String), SignalingUrl: expect.any(String) } });
         expect(res.body.data.Attendee).toEqual({ AttendeeId: expect.any(String), ExternalUserId: `user-${who.id}`, JoinToken: expect.any(String) });
       }
@@ -231,13 +233,25 @@ describe('tours, calls and the post-tour pipeline over HTTP', () => {
         );
       }
 
-      // The realtor records for a while (local meetings capture nothing; the upload is the recording).
-      const recOn = await request(t.callback).post(`/api/v1/realtors/calls/${callId}/record`).set(realtor.auth).send({ action: 'start' });
-      expect(recOn.status).toBe(200);
-      expect(recOn.body.data.attributes.recording).toBe(true);
+      // Recording since the start; the realtor stops and restarts it (local meetings capture
+      // nothing; the upload is the recording).
       const recOff = await request(t.callback).post(`/api/v1/realtors/calls/${callId}/record`).set(realtor.auth).send({ action: 'stop' });
       expect(recOff.status).toBe(200);
       expect(recOff.body.data.attributes.recording).toBe(false);
+      const recOn = await request(t.callback).post(`/api/v1/realtors/calls/${callId}/record`).set(realtor.auth).send({ action: 'start' });
+      expect(recOn.status).toBe(200);
+      expect(recOn.body.data.attributes.recording).toBe(true);
+      const notice = await request(t.callback).post(`/api/v1/buyers/calls/${callId}/join`).set(buyer.auth);
+      expect(notice.body.data.recording).toMatchObject({ active: true });
+      // Each start and stop, and each join and leave, is in the audit log with who did it.
+      const audited = await db.knex('audit_logs').where({ resource_type: 'call', resource_id: callId }).orderBy('id').select('action', 'user_id');
+      expect(audited).toEqual([
+        { action: 'call_recording_started', user_id: realtor.id },
+        { action: 'call_joined', user_id: realtor.id },
+        { action: 'call_joined', user_id: buyer.id },
+        { action: 'call_recording_stopped', user_id: realtor.id },
+        { action: 'call_recording_started', user_id: realtor.id },
+      ]);
       expect((await request(t.callback).post(`/api/v1/realtors/calls/${callId}/record`).set(realtor.auth).send({ action: 'pause' })).status).toBe(400);
 
       // The buyer leaves; the realtor uploads the recording (judged by its bytes, not its name).
@@ -264,7 +278,7 @@ describe('tours, calls and the post-tour pipeline over HTTP', () => {
         processing_error: null,
         steps: {
           recording: { status: 'done' },
-          transcription: { status: 'skipped' },
+          transcription: { status: 'done' },
           highlights: { status: 'done' },
           summary: { status: 'done' },
           summary_email: { status: 'done' },
@@ -276,7 +290,17 @@ describe('tours, calls and the post-tour pipeline over HTTP', () => {
       for (const [who, area] of [[realtor, 'realtors'], [buyer, 'buyers']] as const) {
         const rec = await request(t.callback).get(`/api/v1/${area}/tours/${tourId}/recording`).set(who.auth);
         expect(rec.status).toBe(200);
-        expect(rec.body.data.attributes).toMatchObject({ status: 'ready', reason: null, content_type: 'audio/wav', source: 'upload', url: expect.stringMatching(/signature=/) });
+        expect(rec.body.data.attributes).toMatchObject({
+          status: 'ready',
+          reason: null,
+          content_type: 'audio/wav',
+          source: 'upload',
+          url: expect.stringMatching(/signature=/),
+          playback_url: expect.stringMatching(/signature=/),
+          file_size_bytes: wav.length,
+          duration_seconds: 1,
+          recorded_at: expect.any(String),
+        });
         const file = await fetchSigned(t, rec.body.data.attributes.url);
         expect(file.status).toBe(200);
         expect(file.headers['content-type']).toBe('audio/wav');
@@ -294,10 +318,10 @@ describe('tours, calls and the post-tour pipeline over HTTP', () => {
       expect(late.status).toBe(409);
       expect(late.body.errors[0].code).toBe('CONFLICT');
 
-      // No transcription provider: skipped, saying why.
+      // Transcribed on this machine: a one-second tone holds no speech, so no words.
       const transcript = await request(t.callback).get(`/api/v1/buyers/tours/${tourId}/transcript`).set(buyer.auth);
       expect(transcript.status).toBe(200);
-      expect(transcript.body.data.attributes).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/no transcription provider/i), full_text: null, segments: [] });
+      expect(transcript.body.data.attributes).toMatchObject({ status: 'ready', reason: null, full_text: '', segments: [] });
 
       // Highlights: the tagged notes as they are, at their times.
       const highlights = await request(t.callback).get(`/api/v1/realtors/tours/${tourId}/highlights`).set(realtor.auth);
@@ -334,6 +358,18 @@ describe('tours, calls and the post-tour pipeline over HTTP', () => {
       const sent = await db.knex('notifications').where('idempotency_key', 'like', `tour-summary:${tourId}:%`).select('recipient_user_id', 'status', 'attempts');
       expect(sent.map((n: { recipient_user_id: number }) => n.recipient_user_id).sort()).toEqual([buyer.id, realtor.id].sort());
       expect(sent.every((n: { status: string; attempts: number }) => n.status === 'sent' && n.attempts === 1)).toBe(true);
+
+      // Told when the tour started and when it ended: once each, each person.
+      for (const kind of ['tour_start', 'tour_end']) {
+        const notices = await eventually(`${kind} mails`, async () => {
+          const m = (await readOutbox(t.config.email.outboxDir)).filter((x) => x.idempotencyKey.startsWith(`${kind}:${tourId}:`));
+          return m.length >= 2 && m;
+        });
+        expect(notices.map((m) => m.to).sort()).toEqual([buyer.email, realtor.email].sort());
+      }
+      const startMail = (await readOutbox(t.config.email.outboxDir)).find((x) => x.idempotencyKey === `tour_start:${tourId}:user-${buyer.id}`)!;
+      expect(startMail.text).toContain(`/api/v1/buyers/calls/${callId}/join`);
+      expect(startMail.text).toMatch(/being recorded/);
 
       // The booking is completed by the tour's end.
       await eventually('booking completed', async () => (await request(t.callback).get(`/api/v1/buyers/bookings/${bookingId}`).set(buyer.auth)).body.data?.attributes.status === 'completed');

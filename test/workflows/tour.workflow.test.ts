@@ -45,6 +45,22 @@ async function waitFor<T>(what: string, fn: () => T | undefined | null | false |
   }
 }
 
+type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
+
+/** No workflow task and no activity open in the history (or the workflow has closed). */
+function isIdle(events: HistoryEvent[]): boolean {
+  let tasks = 0;
+  let activities = 0;
+  for (const e of events) {
+    if (e.workflowTaskScheduledEventAttributes) tasks += 1;
+    if (e.workflowTaskCompletedEventAttributes || e.workflowTaskFailedEventAttributes || e.workflowTaskTimedOutEventAttributes) tasks -= 1;
+    if (e.activityTaskScheduledEventAttributes) activities += 1;
+    if (e.activityTaskCompletedEventAttributes || e.activityTaskFailedEventAttributes || e.activityTaskTimedOutEventAttributes || e.activityTaskCanceledEventAttributes) activities -= 1;
+    if (e.workflowExecutionCompletedEventAttributes || e.workflowExecutionFailedEventAttributes || e.workflowExecutionTerminatedEventAttributes) return true;
+  }
+  return tasks === 0 && activities === 0;
+}
+
 describe('TourWorkflow on the time-skipping server with activity fakes', () => {
   let env: TestWorkflowEnvironment;
   let worker: Worker;
@@ -66,8 +82,16 @@ describe('TourWorkflow on the time-skipping server with activity fakes', () => {
   });
 
   afterEach(async () => {
-    // Nothing of one test may wake up during the next one's time skips.
-    await Promise.all(started.splice(0).map((id) => env.client.workflow.getHandle(id).terminate('test over').catch(() => undefined)));
+    // Nothing of one test may wake up during the next one's time skips. Work still in flight
+    // (a tour notice runs beside the lifecycle) is let finish first: the test server keeps
+    // time locked for good for a task whose workflow was terminated under it.
+    await Promise.all(
+      started.splice(0).map(async (id) => {
+        const handle = env.client.workflow.getHandle(id);
+        await waitFor(`${id} to be idle`, async () => isIdle((await handle.fetchHistory().catch(() => null))?.events ?? []) || undefined);
+        await handle.terminate('test over').catch(() => undefined);
+      }),
+    );
   });
 
   afterAll(async () => {
@@ -171,7 +195,7 @@ describe('TourWorkflow on the time-skipping server with activity fakes', () => {
       expect(realtorJoin.Attendee.AttendeeId).not.toBe(buyerJoin.Attendee.AttendeeId);
       expect((await state(t.handle)).participants).toEqual([REALTOR, BUYER]);
 
-      expect((await t.handle.executeUpdate(setRecordingUpdate, { args: [true] })).recording).toBe(true);
+      expect((await t.handle.executeUpdate(setRecordingUpdate, { args: [true, REALTOR] })).recording).toBe(true);
 
       const afterEnd = await t.handle.executeUpdate(endTourUpdate, { args: [REALTOR] });
       expect(['processing', 'completed']).toContain(afterEnd.stage);
@@ -187,7 +211,8 @@ describe('TourWorkflow on the time-skipping server with activity fakes', () => {
         summary_email: { status: 'done', detail: null },
       });
 
-      expect(fakes.namesOf(t.tourId)).toEqual([
+      // The notices run beside the lifecycle, so where they fall among the rest is not fixed.
+      expect(fakes.namesOf(t.tourId).filter((n) => n !== 'sendTourNotice')).toEqual([
         'loadTourForWorkflow',
         'startCall',
         'joinCall',
@@ -196,6 +221,10 @@ describe('TourWorkflow on the time-skipping server with activity fakes', () => {
         'endCall',
         ...STEP_ACTIVITIES.flatMap((name) => ['setTourStatus', name]),
         'setTourStatus',
+      ]);
+      expect(fakes.callsOf(t.tourId, 'sendTourNotice').map((c) => c.args)).toEqual([
+        [t.tourId, 'tour_start'],
+        [t.tourId, 'tour_end'],
       ]);
       expect(fakes.callsOf(t.tourId, 'endCall').map((c) => c.args)).toEqual([[t.tourId, REALTOR, 'ended by a participant']]);
       expect(fakes.callsOf(t.tourId, 'setTourStatus').map((c) => c.args.slice(1))).toEqual([
@@ -322,12 +351,42 @@ describe('TourWorkflow on the time-skipping server with activity fakes', () => {
     it('when recording is switched on and off, then the state follows what the call reports', async () => {
       const t = await tour();
       await t.handle.executeUpdate(startTourUpdate, { args: [REALTOR] });
+      expect((await t.handle.executeUpdate(setRecordingUpdate, { args: [true, REALTOR] })).recording).toBe(true);
+      expect((await t.handle.executeUpdate(setRecordingUpdate, { args: [false, REALTOR] })).recording).toBe(false);
+      // An older client's update without the user still works; the activity is told nobody asked.
       expect((await t.handle.executeUpdate(setRecordingUpdate, { args: [true] })).recording).toBe(true);
-      expect((await t.handle.executeUpdate(setRecordingUpdate, { args: [false] })).recording).toBe(false);
       expect(fakes.callsOf(t.tourId, 'setRecording').map((c) => c.args)).toEqual([
-        [t.tourId, true],
-        [t.tourId, false],
+        [t.tourId, true, REALTOR],
+        [t.tourId, false, REALTOR],
+        [t.tourId, true, null],
       ]);
+    });
+
+    it('when calls are recorded by default (RECORD_CALLS), then the tour is recording from its start', async () => {
+      fakes.recordCalls = true;
+      try {
+        const t = await tour();
+        const started = await t.handle.executeUpdate(startTourUpdate, { args: [REALTOR] });
+        expect(started).toMatchObject({ stage: 'in_progress', recording: true });
+        expect((await t.handle.executeUpdate(setRecordingUpdate, { args: [false, REALTOR] })).recording).toBe(false);
+      } finally {
+        fakes.recordCalls = false;
+      }
+    });
+
+    it('when the tour-start email cannot be sent for a while, then the call and the recap go on and the notice is still sent once it can be', async () => {
+      const t = await tour();
+      fakes.failTransiently(t.tourId, 'sendTourNotice', 2);
+      await t.handle.executeUpdate(startTourUpdate, { args: [REALTOR] });
+      // The call is open and usable while the notice waits for its retries.
+      await t.handle.executeUpdate(joinCallUpdate, { args: [BUYER] });
+      expect((await state(t.handle)).stage).toBe('in_progress');
+      await env.sleep(MINUTE);
+      await t.handle.executeUpdate(endTourUpdate, { args: [REALTOR] });
+      expect(await t.handle.result()).toMatchObject({ stage: 'completed' });
+      const notices = fakes.callsOf(t.tourId, 'sendTourNotice');
+      expect(notices.filter((c) => c.args[1] === 'tour_start').map((c) => c.attempt)).toEqual([1, 2, 3]);
+      expect(notices.filter((c) => c.args[1] === 'tour_end').map((c) => c.attempt)).toEqual([1]);
     });
   });
 
