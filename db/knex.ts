@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
@@ -9,12 +10,30 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => Number.parseInt(v,
 
 export const MIGRATIONS_DIR = path.join(__dirname, 'migrations');
 
+interface MigrationFile {
+  /** The name recorded in knex_migrations: always the source file's (`.ts`) name. */
+  file: string;
+  path: string;
+}
+
+/**
+ * The migrations from source (`.ts`, run through tsx) or compiled (`.js`, `npm run build`)
+ * under one name each, so a database migrated by one is up to date for the other.
+ */
+const migrationSource: Knex.MigrationSource<MigrationFile> = {
+  async getMigrations() {
+    const files = readdirSync(MIGRATIONS_DIR).filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith('.d.ts'));
+    return files
+      .map((f) => ({ file: f.replace(/\.js$/, '.ts'), path: path.join(MIGRATIONS_DIR, f) }))
+      .sort((a, b) => a.file.localeCompare(b.file));
+  },
+  getMigrationName: (m) => m.file,
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  getMigration: async (m) => require(m.path) as Knex.Migration,
+};
+
 export function migrationConfig(): Knex.MigratorConfig {
-  return {
-    directory: MIGRATIONS_DIR,
-    tableName: 'knex_migrations',
-    loadExtensions: ['.ts', '.js'],
-  };
+  return { migrationSource, tableName: 'knex_migrations' };
 }
 
 export interface DatabaseOptions {

@@ -4,6 +4,15 @@ import type { Logger } from './logger';
 export type ShutdownStep = { name: string; run: () => Promise<unknown> };
 
 /**
+ * A startup failure whose message already says what went wrong and what to do (a port
+ * taken, an instance already running, a folder PostgreSQL cannot reach): printed as is,
+ * without a stack trace, like a configuration error.
+ */
+export class StartupError extends Error {
+  override name = 'StartupError';
+}
+
+/**
  * Runs the shutdown steps in order on SIGINT/SIGTERM, each at most once. A second
  * signal, or steps still running after the timeout, end the process at once.
  */
@@ -45,8 +54,14 @@ export function handleShutdown(steps: () => ShutdownStep[], logger: Logger, time
 /** Prints a startup failure (a bad configuration lists every key) and exits non-zero. */
 export function exitOnStartupError(logger: Logger | undefined, err: unknown): never {
   const message = err instanceof Error ? err.message : String(err);
-  // A configuration problem is the operator's to fix, not a crash: no stack trace.
-  if (logger && !(err instanceof ConfigError)) logger.fatal({ err }, 'startup failed');
+  // A configuration problem or an explained failure is the operator's to fix, not a
+  // crash: no stack trace.
+  if (err instanceof StartupError) logger?.fatal({ reason: message }, 'startup failed');
+  else if (!(err instanceof ConfigError)) logger?.fatal({ err }, 'startup failed');
   process.stderr.write(`\n${message}\n`);
   process.exit(1);
+}
+
+export function isExplained(err: unknown): boolean {
+  return err instanceof ConfigError || err instanceof StartupError;
 }

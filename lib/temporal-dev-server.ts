@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { Logger } from './logger';
+import { StartupError } from './shutdown';
 import { temporalHealthy } from './temporal';
 
 /**
@@ -52,9 +53,15 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<Ru
   };
   child.stdout?.on('data', onOutput);
   child.stderr?.on('data', onOutput);
+  let spawnError: NodeJS.ErrnoException | undefined;
   const exitPromise = new Promise<void>((resolve) => {
     child.on('exit', (code, signal) => {
       exited = { code, signal };
+      resolve();
+    });
+    // A CLI that cannot be executed emits `error` and never `exit`.
+    child.on('error', (err) => {
+      spawnError = err;
       resolve();
     });
   });
@@ -62,12 +69,15 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<Ru
   const address = `127.0.0.1:${opts.port}`;
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 90_000);
   for (;;) {
+    if (spawnError) {
+      throw new StartupError(`could not run the Temporal CLI ${opts.cliPath}: ${spawnError.code ?? spawnError.message} (set TEMPORAL_CLI_PATH, or run npm run temporal:toolchain)`);
+    }
     if (exited) {
-      throw new Error(`temporal dev server exited (code ${exited.code}) before it was ready; is port ${opts.port} or ${opts.uiPort} taken?\n${tail}`);
+      throw new StartupError(`temporal dev server exited (code ${exited.code ?? exited.signal}) before it was ready; is port ${opts.port} or ${opts.uiPort} taken?\n${tail.trim()}`);
     }
     if (Date.now() > deadline) {
       child.kill('SIGTERM');
-      throw new Error(`temporal dev server not ready after ${opts.readyTimeoutMs ?? 90_000} ms\n${tail}`);
+      throw new StartupError(`temporal dev server not ready after ${opts.readyTimeoutMs ?? 90_000} ms\n${tail}`);
     }
     if (await probe(address)) break;
     await new Promise((r) => setTimeout(r, 250));
@@ -95,7 +105,7 @@ async function probe(address: string): Promise<boolean> {
 }
 
 async function stopChild(child: ChildProcess, exitPromise: Promise<void>, hasExited: () => boolean): Promise<void> {
-  if (hasExited()) return;
+  if (hasExited() || child.pid === undefined) return;
   child.kill('SIGTERM');
   const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
   await exitPromise;

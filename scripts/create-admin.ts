@@ -10,11 +10,12 @@ import { IdentityInputError } from '../adapters/identity/port';
 import { emailField, passwordField } from '../api/schemas';
 import { fullNameField } from '../api/users/schemas';
 import { createAdminAccount } from '../api/users/service';
-import { startEmbeddedPostgres, type RunningPostgres } from '../db/embedded';
+import { openEmbeddedPostgres, type RunningPostgres } from '../db/embedded';
 import { createKnex, migrateLatest } from '../db/knex';
 import { ConfigError, getConfig } from '../lib/config';
 import { AppError } from '../lib/errors';
 import { createLogger } from '../lib/logger';
+import { StartupError } from '../lib/shutdown';
 
 const USAGE = 'usage: npm run create-admin -- --email <email> --password <password> --name "<full name>"';
 
@@ -52,7 +53,8 @@ async function main(): Promise<number> {
   try {
     let url = config.database.url;
     if (!url) {
-      embedded = await startEmbeddedPostgres({ ...config.database.embedded, database: 'realtyforyou', logger });
+      // npm start's server when it runs, else one of the script's own.
+      embedded = await openEmbeddedPostgres({ ...config.database.embedded, database: 'realtyforyou', logger });
       url = embedded.url;
     }
     const knex = createKnex({ url, pool: { min: 0, max: 2 }, logger });
@@ -67,7 +69,7 @@ async function main(): Promise<number> {
       await knex.destroy();
     }
   } catch (err) {
-    const known = err instanceof AppError || err instanceof IdentityInputError;
+    const known = err instanceof AppError || err instanceof IdentityInputError || err instanceof StartupError;
     process.stderr.write(`create-admin failed: ${known ? (err as Error).message : String((err as Error).stack ?? err)}\n`);
     return 1;
   } finally {

@@ -20,10 +20,11 @@ import type { IdentityProvider, Role } from '../adapters/identity/port';
 import { renderWebp } from '../adapters/images/inspect';
 import type { ObjectStorage } from '../adapters/storage/port';
 import { LARGE, THUMBNAIL } from '../activities/images.activities';
-import { startEmbeddedPostgres, type RunningPostgres } from '../db/embedded';
+import { openEmbeddedPostgres, type RunningPostgres } from '../db/embedded';
 import { createKnex, migrateLatest } from '../db/knex';
 import { ConfigError, getConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
+import { StartupError } from '../lib/shutdown';
 
 export interface SeedOptions {
   properties: number;
@@ -661,12 +662,8 @@ async function main(): Promise<number> {
     const logger = createLogger({ ...config, logLevel: config.logLevel === 'silent' ? 'silent' : 'warn' }, 'seed');
     let url = config.database.url;
     if (!url) {
-      try {
-        embedded = await startEmbeddedPostgres({ ...config.database.embedded, database: 'realtyforyou', logger });
-      } catch (err) {
-        const running = `postgres://postgres:postgres@127.0.0.1:${config.database.embedded.port}/realtyforyou`;
-        throw new Error(`${(err as Error).message}\nIf \`npm start\` is running, seed its database instead: DATABASE_URL=${running} npm run seed -- …`, { cause: err });
-      }
+      // npm start's server when it runs, else one of the script's own.
+      embedded = await openEmbeddedPostgres({ ...config.database.embedded, database: 'realtyforyou', logger });
       url = embedded.url;
     }
     const knex = createKnex({ url, pool: { min: 0, max: 6 }, logger });
@@ -680,7 +677,7 @@ async function main(): Promise<number> {
       await knex.destroy();
     }
   } catch (err) {
-    const known = err instanceof ConfigError || (err instanceof Error && err.message.includes('npm start'));
+    const known = err instanceof ConfigError || err instanceof StartupError;
     const message = known ? (err as Error).message : String((err as Error).stack ?? err);
     process.stderr.write(`seed failed: ${message}\n`);
     return 1;

@@ -18,6 +18,8 @@ import { startConfiguredBookingSweeper } from '../workers/booking-sweeper';
 import { startWorker } from '../workers/worker';
 import { searchAttributesForCli } from '../workflows/search-attributes';
 import { ensureTemporalToolchain } from './temporal-toolchain';
+import { ensureSttToolchain } from './stt-toolchain';
+import { acquireStartLock } from './start-lock';
 
 async function main(): Promise<void> {
   let logger: Logger | undefined;
@@ -28,6 +30,14 @@ async function main(): Promise<void> {
     logger = createLogger(config, 'realtyforyou');
     handleShutdown(() => [...steps].reverse(), logger, config.shutdownTimeoutMs);
     const t0 = Date.now();
+    // Before anything binds a port: a second start on this data folder says who runs it.
+    const lock = acquireStartLock(config.paths.data, {
+      apiPort: config.http.port,
+      postgresPort: config.database.url ? undefined : config.database.embedded.port,
+      temporalPort: config.temporal.address ? undefined : config.temporal.dev.port,
+      uiPort: config.temporal.address ? undefined : config.temporal.dev.uiPort,
+    });
+    steps.push({ name: 'start-lock', run: async () => lock.release() });
 
     let databaseUrl = config.database.url;
     if (!databaseUrl) {
@@ -58,6 +68,7 @@ async function main(): Promise<void> {
       uiUrl = dev.uiUrl;
     }
 
+    if (config.ai.transcription === 'local') ensureSttToolchain();
     const adapters = buildAdapters(config, knex, logger);
     await adapters.identity.init();
     const worker = await startWorker({

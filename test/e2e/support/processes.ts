@@ -1,0 +1,88 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { PROJECT_ROOT } from '../../../lib/config';
+import { freePort } from '../../support/ports';
+
+/**
+ * The system's own entry points as child processes, configured only through the
+ * environment, the way an operator runs them: `npm start` (scripts/start.ts), the API and
+ * the worker, from source (tsx) or from the build (dist/, plain node).
+ */
+
+export interface Proc {
+  child: ChildProcess;
+  output(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** `args` as given to node, e.g. ['--import', 'tsx', 'scripts/start.ts'] or ['dist/api/main.js']. */
+export function spawnNode(args: string[], env: Record<string, string>): Proc {
+  let output = '';
+  const child = spawn(process.execPath, args, {
+    cwd: PROJECT_ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  return { child, output: () => output, exited };
+}
+
+export interface StackPorts {
+  api: number;
+  pg: number;
+  temporal: number;
+  ui: number;
+}
+
+export async function freeStackPorts(): Promise<StackPorts> {
+  return { api: await freePort(), pg: await freePort(), temporal: await freePort(), ui: await freePort() };
+}
+
+export function stackEnv(dataDir: string, ports: StackPorts): Record<string, string> {
+  return {
+    DATA_DIR: dataDir,
+    PORT: String(ports.api),
+    EMBEDDED_PG_PORT: String(ports.pg),
+    TEMPORAL_DEV_PORT: String(ports.temporal),
+    TEMPORAL_UI_PORT: String(ports.ui),
+  };
+}
+
+/** `npm start` from source. */
+export function startStack(dataDir: string, ports: StackPorts, extra: Record<string, string> = {}): Proc {
+  return spawnNode(['--import', 'tsx', 'scripts/start.ts'], { ...stackEnv(dataDir, ports), ...extra });
+}
+
+/** Resolves when `url` answers 200; fails early, with the output, if the process exits. */
+export async function waitFor200(url: string, proc: Proc, timeoutMs = 180_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (proc.child.exitCode !== null || proc.child.signalCode !== null) {
+      throw new Error(`process exited early (${proc.child.exitCode ?? proc.child.signalCode}) before ${url} answered:\n${proc.output()}`);
+    }
+    try {
+      const res = await fetch(url);
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${url} not 200 within ${timeoutMs} ms:\n${proc.output()}`);
+}
+
+/** SIGTERM, then SIGKILL if it lingers; resolves with the exit code. */
+export async function stopProc(proc: Proc | undefined, graceMs = 30_000): Promise<number | null> {
+  if (!proc) return null;
+  if (proc.child.exitCode === null && proc.child.signalCode === null) {
+    proc.child.kill('SIGTERM');
+    const timer = setTimeout(() => proc.child.kill('SIGKILL'), graceMs);
+    await proc.exited;
+    clearTimeout(timer);
+  }
+  return proc.child.exitCode;
+}
+
+/** A stack trace line, as printed by node or pino: what an explained failure never shows. */
+export const STACK_LINE = /\n\s+at |"stack":/;
