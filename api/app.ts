@@ -19,7 +19,7 @@ import { signedFiles } from './files/routes';
 import { healthRoutes } from './health/routes';
 import { guard } from './middleware/authenticate';
 import { errorHandler } from './middleware/error-handler';
-import { RATE_LIMITED_PREFIX, rateLimit } from './middleware/rate-limit';
+import { createRateLimits } from './middleware/rate-limit';
 import { requestContext } from './middleware/request-id';
 import { buildOpenApiDocument } from './openapi';
 import { mountRoutes, type AnyRouteSpec } from './routing';
@@ -66,7 +66,7 @@ export function apiRoutes(deps: AppDeps): AnyRouteSpec[] {
     notesGraceMinutes: config.tours.notesGraceMinutes,
   });
   return [
-    ...authRoutes(new AuthService({ knex, identity: adapters.identity }), adapters.storage),
+    ...authRoutes(new AuthService({ knex, identity: adapters.identity, notifier: adapters.notifier, logger }), adapters.storage),
     ...propertyRoutes(properties, adapters.storage, { imageMaxBytes: config.images.maxBytes, imageMaxFiles: config.images.maxFiles }),
     ...bookingRoutes(bookings),
     ...tourRoutes(tours, { recordingMaxBytes: config.tours.recordingMaxBytes }),
@@ -110,15 +110,16 @@ export function createApp(deps: AppDeps): Koa {
       // An origin outside the allowlist gets no CORS headers, so browsers refuse it.
       origin: (ctx) => (allowed.has(ctx.get('Origin')) ? ctx.get('Origin') : ''),
       allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
-      exposeHeaders: ['X-Request-Id', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining'],
+      exposeHeaders: ['X-Request-Id', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'],
       maxAge: 600,
     }),
   );
-  const authLimit = rateLimit(config.api.authRateLimit);
-  // The router matches paths case-insensitively, so the limit must too.
-  app.use((ctx, next) => (ctx.path.toLowerCase().startsWith(RATE_LIMITED_PREFIX) ? authLimit(ctx, next) : next()));
+  const limits = createRateLimits(deps.knex, config.api.rateLimits);
+  // Before the body is read, so a flood of large bodies is refused cheaply.
+  app.use(limits.authAddress);
   // DELETE carries an optional body too (a cancellation's reason).
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: config.api.jsonBodyLimitBytes, encoding: 'utf-8', parsedMethods: ['POST', 'PUT', 'PATCH', 'DELETE'] }));
+  app.use(limits.authAccount);
   app.use(signedFiles(adapters.storage, adapters.storageSecret));
 
   const root = new Router();
@@ -133,7 +134,14 @@ export function createApp(deps: AppDeps): Koa {
       ctx.body = local.jwks();
     });
   }
-  mountRoutes(root, routes, { guard: guard({ identity: adapters.identity, knex: deps.knex, accessTable: ACCESS_TABLE }) });
+  const authenticate = guard({ identity: adapters.identity, knex: deps.knex, accessTable: ACCESS_TABLE });
+  mountRoutes(root, routes, {
+    // The per-user limit needs the verified user, so it runs right after the guard.
+    guard: (key) => {
+      const check = authenticate(key);
+      return (ctx, next) => check(ctx, () => limits.apiUser(ctx, next));
+    },
+  });
 
   app.use(root.routes());
   app.use(root.allowedMethods({ throw: true }));

@@ -81,9 +81,10 @@ export function buildOpenApiDocument(routes: AnyRouteSpec[], access: Record<stri
     if (spec.params || spec.query || spec.body) responses['400'] ??= errorRef('Invalid request; each error names its field');
     // Limits applied by app-wide middleware, before the route itself runs.
     if (spec.body && !spec.multipart) responses['413'] ??= errorRef('The JSON body is larger than the configured limit');
-    if (spec.path.startsWith(RATE_LIMITED_PREFIX)) {
+    // Auth routes are limited per address and account; every signed-in call per user.
+    if (spec.path.startsWith(RATE_LIMITED_PREFIX) || who !== 'public') {
       responses['429'] ??= {
-        ...errorRef('Too many requests from this address to this route; wait as Retry-After says'),
+        ...errorRef(spec.path.startsWith(RATE_LIMITED_PREFIX) ? 'Too many requests from this address or for this account to this route; wait as Retry-After says' : 'Too many requests by this user; wait as Retry-After says'),
         headers: { 'Retry-After': { description: 'Seconds until the window resets', schema: { type: 'integer', minimum: 1 } } },
       };
     }

@@ -4,6 +4,7 @@
  * up with each change, so calendar clients update or remove the one event instead of
  * adding another.
  */
+import { createEvent, type EventAttributes } from 'ics';
 
 export interface IcsPerson {
   name: string;
@@ -33,62 +34,60 @@ const CRLF = '\r\n';
 /** RFC 5545 3.1: content lines SHOULD NOT be longer than 75 octets, line break excluded. */
 const LINE_OCTETS = 75;
 
+/**
+ * The `ics` package writes the calendar (structure, TEXT escaping, UTC dates, contacts).
+ * Three things stay here because the package does them in a way that breaks invites:
+ * it folds lines by characters, not octets (a line of accented names goes over 75
+ * octets), it escapes quotes in parameter values with a backslash, which RFC 5545 does not
+ * have (names get RFC 6868 caret encoding first), and it passes control characters
+ * through (they are dropped first, so no value can start a property of its own).
+ */
 export function buildIcs(e: IcsEvent): string {
   if (!e.uid.trim()) throw new RangeError('ICS event needs a UID');
   if (!Number.isInteger(e.sequence) || e.sequence < 0) {
     throw new RangeError(`ICS SEQUENCE must be a non-negative integer, got ${e.sequence}`);
   }
   if (e.end.getTime() <= e.start.getTime()) throw new RangeError('ICS event must end after it starts');
+  for (const d of [e.start, e.end, e.stamp]) if (Number.isNaN(d.getTime())) throw new RangeError('ICS date is invalid');
   const status = e.status ?? (e.method === 'CANCEL' ? 'CANCELLED' : 'CONFIRMED');
 
-  const lines = [
-    'BEGIN:VCALENDAR',
-    `PRODID:${ICS_PRODID}`,
-    'VERSION:2.0',
-    'CALSCALE:GREGORIAN',
-    `METHOD:${e.method}`,
-    'BEGIN:VEVENT',
-    `UID:${escapeText(e.uid)}`,
-    `SEQUENCE:${e.sequence}`,
-    `DTSTAMP:${formatUtc(e.stamp)}`,
-    `DTSTART:${formatUtc(e.start)}`,
-    `DTEND:${formatUtc(e.end)}`,
-    `SUMMARY:${escapeText(e.summary)}`,
-    ...(e.description !== undefined ? [`DESCRIPTION:${escapeText(e.description)}`] : []),
-    ...(e.location !== undefined ? [`LOCATION:${escapeText(e.location)}`] : []),
-    `ORGANIZER;CN=${paramValue(e.organizer.name)}:${mailto(e.organizer.email)}`,
-    ...e.attendees.map(
-      (a) =>
-        `ATTENDEE;CN=${paramValue(a.name)};ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:${mailto(a.email)}`,
-    ),
-    `STATUS:${status}`,
-    'END:VEVENT',
-    'END:VCALENDAR',
-  ];
-  return lines.map(foldLine).join(CRLF) + CRLF;
-}
-
-/** `YYYYMMDDTHHMMSSZ` (RFC 5545 3.3.5, form #2: UTC). */
-export function formatUtc(date: Date): string {
-  if (Number.isNaN(date.getTime())) throw new RangeError('ICS date is invalid');
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
-}
-
-/** TEXT value escaping (RFC 5545 3.3.11); other control characters are not allowed and go. */
-export function escapeText(value: string): string {
-  return normalizeText(value)
-    .replace(/[\\;,\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`));
+  const utc = { startInputType: 'utc', startOutputType: 'utc', endInputType: 'utc', endOutputType: 'utc' } as const;
+  // DTSTAMP comes from `timestamp`, which the package reads but its types leave out.
+  const attributes: EventAttributes & { timestamp: number } = {
+    productId: ICS_PRODID,
+    method: e.method,
+    uid: normalizeText(e.uid),
+    sequence: e.sequence,
+    timestamp: e.stamp.getTime(),
+    start: e.start.getTime(),
+    end: e.end.getTime(),
+    ...utc,
+    title: normalizeText(e.summary),
+    ...(e.description !== undefined ? { description: normalizeText(e.description) } : {}),
+    ...(e.location !== undefined ? { location: normalizeText(e.location) } : {}),
+    organizer: { name: paramValue(e.organizer.name), email: address(e.organizer.email) },
+    // ROLE=REQ-PARTICIPANT and PARTSTAT=NEEDS-ACTION are the RFC defaults, so they are left
+    // out rather than written quoted, as the package would.
+    attendees: e.attendees.map((a) => ({ name: paramValue(a.name), email: address(a.email), rsvp: true })),
+    status,
+  };
+  const { error, value } = createEvent(attributes);
+  if (error || !value) throw new RangeError(`ICS event is invalid: ${error?.message ?? 'no output'}`);
+  // The package folds with CRLF + TAB by characters; unfold, then fold by octets.
+  return value
+    .replace(/\r\n\t/g, '')
+    .split(CRLF)
+    .filter((line) => line !== '')
+    .map(foldLine)
+    .join(CRLF) + CRLF;
 }
 
 /**
  * A parameter value such as CN. Parameters have no backslash escapes: characters that
- * cannot appear use RFC 6868 caret encoding, and the value is quoted when it holds
- * `;`, `:` or `,`.
+ * cannot appear use RFC 6868 caret encoding; the package then quotes the value.
  */
 function paramValue(value: string): string {
-  const encoded = normalizeText(value)
-    .replace(/[\^\n"]/g, (c) => (c === '^' ? '^^' : c === '\n' ? '^n' : "^'"));
-  return /[;:,]/.test(encoded) ? `"${encoded}"` : encoded;
+  return normalizeText(value).replace(/[\^\n"]/g, (c) => (c === '^' ? '^^' : c === '\n' ? '^n' : "^'"));
 }
 
 /**
@@ -108,12 +107,12 @@ function normalizeText(value: string): string {
 
 const ADDR_SPEC = /^[^\s<>()[\]\\,;:@"]+@[^\s<>()[\]\\,;:@"]+$/;
 
-function mailto(email: string): string {
-  const address = email.trim();
-  if (!ADDR_SPEC.test(address) || !/^[\x21-\x7e]+$/.test(address)) {
+function address(email: string): string {
+  const trimmed = email.trim();
+  if (!ADDR_SPEC.test(trimmed) || !/^[\x21-\x7e]+$/.test(trimmed)) {
     throw new RangeError(`invalid calendar address: ${JSON.stringify(email)}`);
   }
-  return `mailto:${address}`;
+  return trimmed;
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   AdminEnableUserCommand,
   AdminRemoveUserFromGroupCommand,
   AdminSetUserPasswordCommand,
+  AdminUpdateUserAttributesCommand,
   AdminUserGlobalSignOutCommand,
   CognitoIdentityProviderClient,
   ConfirmForgotPasswordCommand,
@@ -21,10 +22,12 @@ import {
 } from '@aws-sdk/client-cognito-identity-provider';
 import { CognitoJwtVerifier } from 'aws-jwt-verify';
 import type { Jwks } from 'aws-jwt-verify/jwk';
+import type { JwtPayload } from 'aws-jwt-verify/jwt-model';
 import {
   AuthenticationError,
   IdentityInputError,
   InvalidTokenError,
+  type IdTokenClaims,
   type IdentityProvider,
   type RegisterInput,
   type Role,
@@ -32,7 +35,7 @@ import {
   type UserAttributes,
   type VerifiedAccessToken,
 } from './port';
-import { verifyAccessToken, type AccessTokenVerifier } from './verify';
+import { verifyAccessToken, verifyIdToken, type AccessTokenVerifier } from './verify';
 
 /**
  * Identity on an AWS Cognito user pool. Assumes a pool where users sign in with their
@@ -43,6 +46,8 @@ import { verifyAccessToken, type AccessTokenVerifier } from './verify';
 
 /** The aws-jwt-verify verifier the provider checks access tokens with. */
 export interface CognitoAccessVerifier extends AccessTokenVerifier {
+  /** With `props`, verifies another kind of token of the same pool (one JWKS for both). */
+  verify(token: string, props?: { tokenUse: 'id'; clientId: string }): Promise<JwtPayload>;
   /** Fetch the pool's JWKS now rather than on the first request. */
   hydrate(): Promise<void>;
   /** Load a JWKS without fetching it (tests, or hosts without internet access). */
@@ -302,6 +307,10 @@ export class CognitoIdentityProvider implements IdentityProvider {
     return verifyAccessToken(this.verifier, token);
   }
 
+  verifyIdToken(token: string): Promise<IdTokenClaims> {
+    return verifyIdToken((t) => this.verifier.verify(t, { tokenUse: 'id', clientId: this.clientId }), token);
+  }
+
   async getUserAttributes(accessToken: string): Promise<UserAttributes> {
     const out = await this.call('getUser', () => this.client.send(new GetUserCommand({ AccessToken: accessToken })));
     const sub = attribute(out.UserAttributes, 'sub') ?? out.Username;
@@ -355,6 +364,7 @@ export class CognitoIdentityProvider implements IdentityProvider {
    * The admin APIs take the user's username or an alias; Cognito also accepts the `sub`
    * (in email-as-username pools the username *is* the sub). The `sub` is passed as given.
    * Removing before adding fails safe: if the add fails the user has fewer rights, not more.
+   * `custom:role` follows last; the groups are what sign-in trusts (see api/auth/role-sync.ts).
    */
   async adminSetRole(sub: string, role: Role, previous: Role): Promise<void> {
     if (previous !== role) {
@@ -363,6 +373,13 @@ export class CognitoIdentityProvider implements IdentityProvider {
       );
     }
     await this.addToGroup(sub, role);
+    await this.client.send(
+      new AdminUpdateUserAttributesCommand({
+        UserPoolId: this.userPoolId,
+        Username: sub,
+        UserAttributes: [{ Name: 'custom:role', Value: role }],
+      }),
+    );
   }
 
   /** Disabling also revokes the user's refresh tokens, so no new access tokens are issued. */

@@ -22,6 +22,8 @@ import {
   AuthenticationError,
   IdentityInputError,
   InvalidTokenError,
+  roleFromGroups,
+  type IdTokenClaims,
   type IdentityProvider,
   type RegisterInput,
   type Role,
@@ -29,7 +31,7 @@ import {
   type UserAttributes,
   type VerifiedAccessToken,
 } from './port';
-import { verifyAccessToken, type AccessTokenVerifier } from './verify';
+import { verifyAccessToken, verifyIdToken, type AccessTokenVerifier } from './verify';
 
 /**
  * A local identity provider that behaves like a Cognito user pool: RS256 access, id and
@@ -125,6 +127,7 @@ export class LocalIdentityProvider implements IdentityProvider {
   readonly name = 'local' as const;
   private readonly key: { privateKey: KeyObject; jwk: Jwk };
   private readonly verifier: AccessTokenVerifier;
+  private readonly idVerifier: AccessTokenVerifier;
   private readonly now: () => number;
 
   constructor(private readonly opts: LocalIdentityOptions) {
@@ -133,21 +136,25 @@ export class LocalIdentityProvider implements IdentityProvider {
     const jwks = this.jwks();
     // The generic aws-jwt-verify verifier with Cognito's own token_use/client_id checks.
     // Its JWKS "fetcher" answers from memory: verification never calls the network.
-    const verifier = JwtVerifier.create(
-      {
-        issuer: opts.issuer,
-        audience: null,
-        jwksUri: `${opts.issuer}/.well-known/jwks.json`,
-        customJwtCheck: ({ payload }) => validateCognitoJwtFields(payload, { tokenUse: 'access', clientId: opts.clientId }),
-      },
-      {
-        jwksCache: new SimpleJwksCache({
-          fetcher: { fetch: async () => new TextEncoder().encode(JSON.stringify(jwks)).buffer as ArrayBuffer },
-        }),
-      },
-    );
-    verifier.cacheJwks(jwks);
-    this.verifier = verifier;
+    const create = (tokenUse: 'access' | 'id') => {
+      const verifier = JwtVerifier.create(
+        {
+          issuer: opts.issuer,
+          audience: null,
+          jwksUri: `${opts.issuer}/.well-known/jwks.json`,
+          customJwtCheck: ({ payload }) => validateCognitoJwtFields(payload, { tokenUse, clientId: opts.clientId }),
+        },
+        {
+          jwksCache: new SimpleJwksCache({
+            fetcher: { fetch: async () => new TextEncoder().encode(JSON.stringify(jwks)).buffer as ArrayBuffer },
+          }),
+        },
+      );
+      verifier.cacheJwks(jwks);
+      return verifier;
+    };
+    this.verifier = create('access');
+    this.idVerifier = create('id');
   }
 
   /** The public keys, as published at /.well-known/jwks.json. */
@@ -292,6 +299,10 @@ export class LocalIdentityProvider implements IdentityProvider {
     return verifyAccessToken(this.verifier, token);
   }
 
+  verifyIdToken(token: string): Promise<IdTokenClaims> {
+    return verifyIdToken((t) => this.idVerifier.verify(t), token);
+  }
+
   async getUserAttributes(accessToken: string): Promise<UserAttributes> {
     const { sub } = await this.verifyAccessToken(accessToken);
     const user = await this.opts.knex<CredentialRow>('local_identity_users').where({ sub }).first();
@@ -345,6 +356,8 @@ export class LocalIdentityProvider implements IdentityProvider {
       email: user.email,
       email_verified: true,
       name: user.full_name,
+      // As a Cognito pool with the custom attribute would carry it; kept equal to the group.
+      'custom:role': roleFromGroups(user.groups),
       jti: randomUUID(),
     });
     return { accessToken, idToken, expiresIn: this.opts.accessTokenTtlSeconds, tokenType: 'Bearer' };

@@ -25,6 +25,15 @@ export interface VerifiedAccessToken {
   jti: string;
 }
 
+/** What a sign-in's id token says about the user's role. */
+export interface IdTokenClaims {
+  sub: string;
+  /** `cognito:groups`. */
+  groups: string[];
+  /** `custom:role`, as the pool stores it (unchecked: a user may be able to write it). */
+  customRole: string | undefined;
+}
+
 export interface UserAttributes {
   sub: string;
   email: string;
@@ -54,10 +63,13 @@ export interface IdentityProvider {
   confirmPasswordReset(email: string, code: string, newPassword: string): Promise<void>;
   /** Rejects with InvalidTokenError for any reason the token is not acceptable. */
   verifyAccessToken(token: string): Promise<VerifiedAccessToken>;
+  /** Verifies a session's id token (signature, issuer, audience, expiry) and reads its role claims. */
+  verifyIdToken(token: string): Promise<IdTokenClaims>;
   /** Attributes of the token's user, for creating the users row on first sight. */
   getUserAttributes(accessToken: string): Promise<UserAttributes>;
   /** Administrative: create a confirmed user with a permanent password in a group. */
   adminCreateUser(input: RegisterInput): Promise<{ sub: string }>;
+  /** Puts the user in the role's group (leaving `previous`'s) and sets `custom:role` to match. */
   adminSetRole(sub: string, role: Role, previous: Role): Promise<void>;
   adminSetEnabled(sub: string, enabled: boolean): Promise<void>;
 }
@@ -91,6 +103,12 @@ export class IdentityInputError extends Error {
     super(message);
     this.name = 'IdentityInputError';
   }
+}
+
+export const ROLES: readonly Role[] = ['buyer', 'realtor', 'admin'];
+
+export function isRole(value: unknown): value is Role {
+  return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
 }
 
 /** The role a user's groups give, highest first. */

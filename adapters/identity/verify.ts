@@ -1,5 +1,5 @@
 import type { JwtPayload } from 'aws-jwt-verify/jwt-model';
-import { InvalidTokenError, type VerifiedAccessToken } from './port';
+import { InvalidTokenError, type IdTokenClaims, type VerifiedAccessToken } from './port';
 
 /**
  * The one code path both identity providers verify access tokens through: an
@@ -29,5 +29,23 @@ export async function verifyAccessToken(verifier: AccessTokenVerifier, token: st
     clientId,
     username: typeof payload.username === 'string' ? payload.username : sub,
     groups: Array.isArray(groups) ? groups.filter((g): g is string => typeof g === 'string') : [],
+  };
+}
+
+/** The id-token counterpart: `verify` is the provider's verifier set up for id tokens. */
+export async function verifyIdToken(verify: (token: string) => Promise<JwtPayload>, token: string): Promise<IdTokenClaims> {
+  let payload: JwtPayload;
+  try {
+    payload = await verify(token);
+  } catch (err) {
+    throw new InvalidTokenError((err as Error).message, { cause: err });
+  }
+  if (typeof payload.sub !== 'string' || !payload.sub) throw new InvalidTokenError('token has no subject');
+  const groups = payload['cognito:groups'];
+  const customRole = payload['custom:role'];
+  return {
+    sub: payload.sub,
+    groups: Array.isArray(groups) ? groups.filter((g): g is string => typeof g === 'string') : [],
+    customRole: typeof customRole === 'string' ? customRole : undefined,
   };
 }

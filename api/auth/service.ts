@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { Notifier } from '../../adapters/email/notifier';
 import { User } from '../../db/models';
 import { changedFields, recordAudit } from '../../db/audit';
 import {
@@ -8,9 +9,11 @@ import {
   type Session,
 } from '../../adapters/identity/port';
 import { AppError, ConflictError, ValidationError } from '../../lib/errors';
+import type { Logger } from '../../lib/logger';
 import { userForToken } from '../middleware/authenticate';
 import type { Actor } from '../routing';
 import { authPolicy } from './policy';
+import { syncRoleAtSignIn } from './role-sync';
 
 function mapIdentityError(err: unknown): never {
   if (err instanceof IdentityInputError) {
@@ -23,8 +26,11 @@ function mapIdentityError(err: unknown): never {
   throw err;
 }
 
+/** One welcome per user, whatever retries or repeats happen: the notifier dedupes on this key. */
+export const welcomeKey = (userId: number) => `welcome:user-${userId}`;
+
 export class AuthService {
-  constructor(private readonly deps: { knex: Knex; identity: IdentityProvider }) {}
+  constructor(private readonly deps: { knex: Knex; identity: IdentityProvider; notifier: Notifier; logger: Logger }) {}
 
   async register(input: { full_name: string; email: string; password: string; role: 'buyer' | 'realtor' }, requestId: string): Promise<User> {
     authPolicy.assertCanRegisterAs(input.role);
@@ -33,25 +39,46 @@ export class AuthService {
     const { sub } = await this.deps.identity
       .register({ email: input.email, password: input.password, fullName: input.full_name, role: input.role })
       .catch(mapIdentityError);
-    return this.deps.knex.transaction(async (trx) => {
-      const user = await User.query(trx).insertAndFetch({ cognito_sub: sub, email: input.email, full_name: input.full_name, role: input.role });
-      await recordAudit(trx, { actorId: user.id, action: 'user_registered', resourceType: 'user', resourceId: user.id, details: { role: user.role, email: user.email }, requestId });
-      return user;
+    const user = await this.deps.knex.transaction(async (trx) => {
+      const row = await User.query(trx).insertAndFetch({ cognito_sub: sub, email: input.email, full_name: input.full_name, role: input.role });
+      await recordAudit(trx, { actorId: row.id, action: 'user_registered', resourceType: 'user', resourceId: row.id, details: { role: row.role, email: row.email }, requestId });
+      return row;
     });
+    await this.sendWelcome(user);
+    return user;
+  }
+
+  /**
+   * After the account is committed, so a failed registration never greets anyone. A mail
+   * failure does not undo the sign-up; it is logged, and the ledger keeps the one key.
+   */
+  private async sendWelcome(user: User): Promise<void> {
+    try {
+      await this.deps.notifier.send({
+        idempotencyKey: welcomeKey(user.id),
+        template: 'welcome',
+        to: user.email,
+        recipientUserId: user.id,
+        vars: { full_name: user.full_name },
+      });
+    } catch (err) {
+      this.deps.logger.warn({ err, userId: user.id }, 'welcome email not sent');
+    }
   }
 
   async login(email: string, password: string, requestId: string): Promise<{ session: Session; user: User }> {
     const session = await this.deps.identity.login(email, password).catch(mapIdentityError);
     // Also creates the users row for an account made outside the API, and refuses a
     // user an admin disabled or deleted.
-    const user = await userForToken(this.deps, session.accessToken, requestId);
+    const found = await userForToken(this.deps, session.accessToken, requestId);
+    const user = await syncRoleAtSignIn(this.deps, found, session.idToken, requestId);
     await recordAudit(this.deps.knex, { actorId: user.id, action: 'user_logged_in', resourceType: 'user', resourceId: user.id, requestId });
     return { session, user };
   }
 
   async refresh(refreshToken: string, email: string | undefined, requestId: string): Promise<{ session: Session; user: User }> {
     const session = await this.deps.identity.refresh(refreshToken, email).catch(mapIdentityError);
-    const user = await userForToken(this.deps, session.accessToken, requestId);
+    const user = await syncRoleAtSignIn(this.deps, await userForToken(this.deps, session.accessToken, requestId), session.idToken, requestId);
     return { session: { ...session, refreshToken: session.refreshToken ?? refreshToken }, user };
   }
 

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { LocalEmailSender, readOutbox } from '../../adapters/email/local';
+import { LocalEmailSender } from '../../adapters/email/local';
+import { readOutbox } from '../support/outbox';
 import { EmailPermanentError, type EmailMessage } from '../../adapters/email/port';
 
 const FROM = 'RealtyForYou <no-reply@realtyforyou.com>';

@@ -8,6 +8,7 @@ import {
   AdminEnableUserCommand,
   AdminRemoveUserFromGroupCommand,
   AdminSetUserPasswordCommand,
+  AdminUpdateUserAttributesCommand,
   AdminUserGlobalSignOutCommand,
   CodeMismatchException,
   CognitoIdentityProviderClient,
@@ -508,26 +509,41 @@ describe('CognitoIdentityProvider commands', () => {
   });
 
   describe('adminSetRole', () => {
-    it('when a role changes, then the user leaves the previous group and joins the new one', async () => {
+    const customRole = (role: string) => ['AdminUpdateUserAttributesCommand', { UserPoolId: POOL_ID, Username: 'sub-bob', UserAttributes: [{ Name: 'custom:role', Value: role }] }];
+
+    it('when a role changes, then the user leaves the previous group, joins the new one, and custom:role follows', async () => {
       cognito.on(AdminRemoveUserFromGroupCommand).resolves({});
       cognito.on(AdminAddUserToGroupCommand).resolves({});
+      cognito.on(AdminUpdateUserAttributesCommand).resolves({});
 
       await makeProvider().adminSetRole('sub-bob', 'realtor', 'buyer');
 
       expect(sent()).toEqual([
         ['AdminRemoveUserFromGroupCommand', { UserPoolId: POOL_ID, Username: 'sub-bob', GroupName: 'buyer' }],
         ['AdminAddUserToGroupCommand', { UserPoolId: POOL_ID, Username: 'sub-bob', GroupName: 'realtor' }],
+        customRole('realtor'),
       ]);
     });
 
-    it('when the role is unchanged, then the user is only (re)added to its group', async () => {
+    it('when the role is unchanged, then the user is only (re)added to its group and custom:role (re)set', async () => {
       cognito.on(AdminAddUserToGroupCommand).resolves({});
+      cognito.on(AdminUpdateUserAttributesCommand).resolves({});
 
       await makeProvider().adminSetRole('sub-bob', 'buyer', 'buyer');
 
       expect(sent()).toEqual([
         ['AdminAddUserToGroupCommand', { UserPoolId: POOL_ID, Username: 'sub-bob', GroupName: 'buyer' }],
+        customRole('buyer'),
       ]);
+    });
+
+    it('when joining the new group fails, then custom:role is left alone (fewer rights, never more)', async () => {
+      cognito.on(AdminRemoveUserFromGroupCommand).resolves({});
+      cognito.on(AdminAddUserToGroupCommand).rejects(new Error('throttled'));
+
+      await expect(makeProvider().adminSetRole('sub-bob', 'admin', 'realtor')).rejects.toThrow('throttled');
+
+      expect(sent().map(([name]) => name)).toEqual(['AdminRemoveUserFromGroupCommand', 'AdminAddUserToGroupCommand']);
     });
   });
 
@@ -667,6 +683,30 @@ describe('CognitoIdentityProvider access token verification', () => {
 
     expect(err).toBeInstanceOf(InvalidTokenError);
     expect((err as Error).message).toMatch(/issuer/i);
+  });
+
+  function idClaims(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+    const { client_id: _clientId, scope: _scope, username: _username, ...rest } = accessClaims();
+    return { ...rest, token_use: 'id', aud: CLIENT_ID, email: 'rita@example.com', 'cognito:username': 'sub-rita', 'custom:role': 'realtor', ...overrides };
+  }
+
+  it('when a sign-in id token is verified, then its groups and custom:role come back', async () => {
+    await expect(provider().verifyIdToken(signJwt(idClaims({ 'cognito:groups': ['realtor', 'buyer'] })))).resolves.toEqual({
+      sub: 'sub-rita',
+      groups: ['realtor', 'buyer'],
+      customRole: 'realtor',
+    });
+    await expect(provider().verifyIdToken(signJwt(idClaims({ 'cognito:groups': undefined, 'custom:role': undefined })))).resolves.toEqual({
+      sub: 'sub-rita',
+      groups: [],
+      customRole: undefined,
+    });
+  });
+
+  it('when an access token, another client\'s id token or a forged one is given as the id token, then an InvalidTokenError', async () => {
+    for (const token of [signJwt(accessClaims()), signJwt(idClaims({ aud: 'someotherclient' })), signJwt(idClaims(), generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey)]) {
+      await expect(provider().verifyIdToken(token)).rejects.toBeInstanceOf(InvalidTokenError);
+    }
   });
 
   it('when the token is signed by another key under the same kid, then an InvalidTokenError', async () => {

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { readOutbox } from '../../adapters/email/local';
+import { readOutbox } from '../support/outbox';
 import { buildTestApp, type TestApp } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { createTimeSkippingEnv } from '../support/temporal';
@@ -64,7 +64,7 @@ describe('auth over HTTP with the local identity provider', () => {
 
     const reset = await http().post('/api/v1/auth/password-reset/request').send({ email });
     expect(reset.status).toBe(202);
-    const mails = (await readOutbox(t.config.email.outboxDir)).filter((m) => m.to === email);
+    const mails = (await readOutbox(t.config.email.outboxDir)).filter((m) => m.to === email && m.idempotencyKey.startsWith('password-reset:'));
     expect(mails).toHaveLength(1);
     const code = /\b(\d{6})\b/.exec(mails[0]!.text)?.[1];
     expect(code).toBeDefined();
@@ -81,6 +81,24 @@ describe('auth over HTTP with the local identity provider', () => {
     // The code is single-use.
     const reuse = await http().post('/api/v1/auth/password-reset/confirm').send({ email, code, new_password: 'third-pass-3' });
     expect(reuse.status).toBe(400);
+  });
+
+  it('when a user registers, then exactly one welcome email goes out: not again on a repeated sign-up, sign-in or refresh', async () => {
+    const email = uniqueEmail('welcome');
+    const http = () => request(t.callback);
+    const reg = await http().post('/api/v1/auth/register').send({ full_name: 'Wendy Welcome', email, password: 'welcome-pass-1', role: 'realtor' });
+    expect(reg.status).toBe(201);
+    expect((await http().post('/api/v1/auth/register').send({ full_name: 'Wendy Again', email, password: 'welcome-pass-2' })).status).toBe(409);
+    const session = await login(t, email, 'welcome-pass-1');
+    await login(t, email, 'welcome-pass-1');
+    expect((await http().post('/api/v1/auth/refresh').send({ refresh_token: session.refreshToken })).status).toBe(200);
+
+    const mails = (await readOutbox(t.config.email.outboxDir)).filter((m) => m.to === email);
+    expect(mails.map((m) => ({ key: m.idempotencyKey, subject: m.subject }))).toEqual([{ key: `welcome:user-${reg.body.data.id}`, subject: 'Welcome to RealtyForYou' }]);
+    expect(mails[0]!.text).toContain('Hi Wendy Welcome,');
+    expect(mails[0]!.html).toContain('Hi Wendy Welcome,');
+    const ledger = await db.knex('notifications').where({ recipient: email });
+    expect(ledger).toEqual([expect.objectContaining({ template: 'welcome', status: 'sent', attempts: 1, recipient_user_id: Number(reg.body.data.id) })]);
   });
 
   it('when a password reset is asked for an unknown email, then the answer is the same and no email is sent', async () => {

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { Client, Connection } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { readOutbox, type OutboxMessage } from '../../adapters/email/local';
+import { readOutbox, type OutboxMessage } from '../support/outbox';
 import { createLogger } from '../../lib/logger';
 import { bookingWorkflowSettings } from '../../lib/workflow-starters';
 import { sweepUnstartedBookings } from '../../workers/booking-sweeper';

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { readOutbox } from '../../adapters/email/local';
+import { readOutbox } from '../support/outbox';
 import { buildTestApp, type TestApp } from '../support/app';
 import { createTestDatabase, type TestDatabase, count } from '../support/db';
 import { createTimeSkippingEnv } from '../support/temporal';

@@ -34,6 +34,8 @@ export async function buildTestApp(deps: {
     ...process.env,
     DATA_DIR: dataDir,
     AUTH_RATE_LIMIT_MAX: '100000',
+    AUTH_ACCOUNT_RATE_LIMIT_MAX: '100000',
+    API_RATE_LIMIT_MAX: '0',
     ...deps.config,
   });
   const logger = createLogger(config, 'test-api');

@@ -3,7 +3,7 @@ import { Context } from '@temporalio/activity';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../activities';
-import { readOutbox } from '../../adapters/email/local';
+import { readOutbox } from '../support/outbox';
 import type { Notification, Notifier } from '../../adapters/email/notifier';
 import { createLogger } from '../../lib/logger';
 import { bookingStateQuery, bookingWorkflowId } from '../../workflows/booking.workflow';
