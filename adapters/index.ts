@@ -2,11 +2,13 @@ import path from 'node:path';
 import type { Knex } from 'knex';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
-import { LocalTourAnalyst, LocalTranscriber } from './ai/local';
+import { LocalTourAnalyst } from './ai/local';
+import { LocalWhisperTranscriber } from './ai/local-whisper';
 import { OpenAiTourAnalyst, OpenAiTranscriber } from './ai/openai';
 import type { TourAnalyst, TranscriptionProvider } from './ai/port';
 import { Notifier } from './email/notifier';
 import { ChimeMeetingProvider } from './meetings/chime';
+import { chimeStorageHooks } from './meetings/chime-storage';
 import { LocalMeetingProvider } from './meetings/local';
 import type { MeetingProvider } from './meetings/port';
 import { LocalEmailSender } from './email/local';
@@ -61,11 +63,14 @@ export function buildWorkerAdapters(config: Config, knex: Knex, logger: Logger):
           mediaRegion: config.meetings.mediaRegion,
           bucketArn: config.meetings.recordingsBucketArn,
           awsAccountId: config.meetings.accountId,
+          ...chimeStorageHooks(storage),
         })
       : new LocalMeetingProvider({ baseUrl: config.publicBaseUrl });
   const ai = config.ai;
   const transcriber: TranscriptionProvider =
-    ai.transcription === 'openai' ? new OpenAiTranscriber({ apiKey: ai.apiKey, baseUrl: ai.baseUrl }) : new LocalTranscriber();
+    ai.transcription === 'openai'
+      ? new OpenAiTranscriber({ apiKey: ai.apiKey, baseUrl: ai.baseUrl })
+      : new LocalWhisperTranscriber({ ...ai.localStt, logger: logger.child({ component: 'stt' }) });
   const analyst: TourAnalyst =
     ai.analysis === 'openai' ? new OpenAiTourAnalyst({ apiKey: ai.apiKey, baseUrl: ai.baseUrl, chatModel: ai.chatModel }) : new LocalTourAnalyst();
   return { storage, storageSecret, email, notifier, meetings, transcriber, analyst };

@@ -6,7 +6,9 @@ import { z } from 'zod';
  * Validation reports every bad key at once so an operator fixes them in one go.
  */
 
-export const PROJECT_ROOT = path.resolve(__dirname, '..');
+// Compiled code runs from dist/ (npm run build); the project is still dist's parent.
+const CODE_ROOT = path.resolve(__dirname, '..');
+export const PROJECT_ROOT = path.basename(CODE_ROOT) === 'dist' ? path.dirname(CODE_ROOT) : CODE_ROOT;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -53,6 +55,10 @@ const envSchema = z.object({
   JSON_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
   AUTH_RATE_LIMIT_MAX: z.coerce.number().int().min(1).default(30),
   AUTH_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).default(60),
+  AUTH_ACCOUNT_RATE_LIMIT_MAX: z.coerce.number().int().min(1).default(10),
+  AUTH_ACCOUNT_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),
+  API_RATE_LIMIT_MAX: z.coerce.number().int().min(0).default(1200),
+  API_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).default(60),
 
   IDENTITY_PROVIDER: z.enum(['local', 'cognito']).default('local'),
   LOCAL_IDENTITY_ISSUER: z.url().optional(),
@@ -139,6 +145,11 @@ const envSchema = z.object({
 
 export type Env = z.infer<typeof envSchema>;
 
+export interface RateLimit {
+  max: number;
+  windowSeconds: number;
+}
+
 export interface Config {
   env: Env['NODE_ENV'];
   logLevel: Env['LOG_LEVEL'];
@@ -167,7 +178,15 @@ export interface Config {
     /** Reverse proxies in front of the API whose X-Forwarded-For entries are trusted. */
     trustProxyHops: number;
     jsonBodyLimitBytes: number;
-    authRateLimit: { max: number; windowSeconds: number };
+    /** Counted in PostgreSQL, so every API instance shares them. */
+    rateLimits: {
+      /** Per client address and route under /api/v1/auth/. */
+      authAddress: RateLimit;
+      /** Per account (the email, or the refresh token) and auth route; a successful sign-in is not counted. */
+      authAccount: RateLimit;
+      /** Per signed-in user over the whole API; max 0 turns it off. */
+      apiUser: RateLimit;
+    };
   };
   identity: {
     provider: 'local' | 'cognito';
@@ -287,7 +306,11 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
       corsOrigins: e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
       trustProxyHops: e.TRUST_PROXY_HOPS,
       jsonBodyLimitBytes: e.JSON_BODY_LIMIT_BYTES,
-      authRateLimit: { max: e.AUTH_RATE_LIMIT_MAX, windowSeconds: e.AUTH_RATE_LIMIT_WINDOW_SECONDS },
+      rateLimits: {
+        authAddress: { max: e.AUTH_RATE_LIMIT_MAX, windowSeconds: e.AUTH_RATE_LIMIT_WINDOW_SECONDS },
+        authAccount: { max: e.AUTH_ACCOUNT_RATE_LIMIT_MAX, windowSeconds: e.AUTH_ACCOUNT_RATE_LIMIT_WINDOW_SECONDS },
+        apiUser: { max: e.API_RATE_LIMIT_MAX, windowSeconds: e.API_RATE_LIMIT_WINDOW_SECONDS },
+      },
     },
     identity: {
       provider: e.IDENTITY_PROVIDER,
@@ -371,4 +394,12 @@ let cached: Config | undefined;
 export function getConfig(): Config {
   cached ??= loadConfig(process.env);
   return cached;
+}
+
+/**
+ * The environment for a child process (PostgreSQL, the transcription process): this
+ * process's own, which the child needs (PATH, HOME, locale), with `extra` on top.
+ */
+export function childProcessEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  return { ...process.env, ...extra };
 }

@@ -26,6 +26,17 @@ describe('config', () => {
     expect(config.temporal.cliPath).toBe('/opt/temporal');
   });
 
+  it('when rate limits are not set, then generous defaults apply; set, they are used; 0 turns only the per-user limit off', () => {
+    expect(loadConfig({}).api.rateLimits).toEqual({
+      authAddress: { max: 30, windowSeconds: 60 },
+      authAccount: { max: 10, windowSeconds: 900 },
+      apiUser: { max: 1200, windowSeconds: 60 },
+    });
+    const set = loadConfig({ AUTH_RATE_LIMIT_MAX: '5', AUTH_ACCOUNT_RATE_LIMIT_MAX: '3', AUTH_ACCOUNT_RATE_LIMIT_WINDOW_SECONDS: '60', API_RATE_LIMIT_MAX: '0' });
+    expect(set.api.rateLimits).toMatchObject({ authAddress: { max: 5 }, authAccount: { max: 3, windowSeconds: 60 }, apiUser: { max: 0 } });
+    expect(() => loadConfig({ AUTH_ACCOUNT_RATE_LIMIT_MAX: '0', API_RATE_LIMIT_WINDOW_SECONDS: '0' })).toThrow(/AUTH_ACCOUNT_RATE_LIMIT_MAX[\s\S]*API_RATE_LIMIT_WINDOW_SECONDS/);
+  });
+
   it('when several values are malformed, then one error lists every bad key', () => {
     let error: unknown;
     try {
