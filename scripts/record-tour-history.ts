@@ -1,7 +1,7 @@
 /**
  * Re-records the TourWorkflow histories that `test/workflows/tour-replay.test.ts` replays:
  *
- *   node --import tsx scripts/record-tour-history.ts
+ *   node --import tsx scripts/record-tour-history.ts [scenario ...]
  *
  * Runs each scenario on the time-skipping test server with the activity fakes and a booking
  * stand-in, and writes `test/fixtures/histories/tour-<scenario>.json`. Re-record only on
@@ -91,6 +91,20 @@ export const SCENARIOS: Record<string, Scenario> = {
       await env.sleep(61 * MINUTE);
     },
   },
+  /** Recorded from the start (RECORD_CALLS), stopped and restarted, with the tour_start / tour_end notices. */
+  'recorded-notices': {
+    tourId: 9006,
+    async run(h, { fakes }) {
+      fakes.recordCalls = true;
+      await h.executeUpdate(startTourUpdate, { args: [REALTOR] });
+      fakes.recordCalls = false;
+      await h.executeUpdate(joinCallUpdate, { args: [REALTOR] });
+      await h.executeUpdate(joinCallUpdate, { args: [BUYER] });
+      await h.executeUpdate(setRecordingUpdate, { args: [false, REALTOR] });
+      await h.executeUpdate(setRecordingUpdate, { args: [true, REALTOR] });
+      await h.executeUpdate(endTourUpdate, { args: [REALTOR] });
+    },
+  },
   'no-show-rescheduled': {
     tourId: 9005,
     async run(h, { env }) {
@@ -101,8 +115,10 @@ export const SCENARIOS: Record<string, Scenario> = {
   },
 };
 
-/** Runs every scenario and writes its history; returns the files written. */
-export async function recordTourHistories(outDir = HISTORIES_DIR): Promise<string[]> {
+/** Runs the named scenarios (all when none are named) and writes their histories; returns the files written. */
+export async function recordTourHistories(outDir = HISTORIES_DIR, only: string[] = []): Promise<string[]> {
+  const unknown = only.filter((n) => !(n in SCENARIOS));
+  if (unknown.length) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${Object.keys(SCENARIOS).join(', ')}`);
   const env = await createTimeSkippingEnv();
   const fakes = new FakeTourActivities();
   const worker = await Worker.create({
@@ -114,7 +130,7 @@ export async function recordTourHistories(outDir = HISTORIES_DIR): Promise<strin
   const written: string[] = [];
   try {
     await worker.runUntil(async () => {
-      for (const [name, scenario] of Object.entries(SCENARIOS)) {
+      for (const [name, scenario] of Object.entries(SCENARIOS).filter(([n]) => !only.length || only.includes(n))) {
         const { tourId } = scenario;
         const bookingId = tourId + 1000;
         const start = Math.ceil(((await env.currentTimeMs()) + 60 * MINUTE) / MINUTE) * MINUTE;
@@ -142,7 +158,8 @@ export async function recordTourHistories(outDir = HISTORIES_DIR): Promise<strin
 }
 
 if (require.main === module) {
-  recordTourHistories().then(
+  // `-- recorded-notices` records one scenario; with no names every history is re-recorded.
+  recordTourHistories(HISTORIES_DIR, process.argv.slice(2)).then(
     () => process.exit(0),
     (err: unknown) => {
       process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

@@ -12,7 +12,7 @@ import { historyFromJson, type History } from '../fixtures/history-json';
  */
 
 const HISTORIES_DIR = path.join(__dirname, '..', 'fixtures', 'histories');
-const EXPECTED = ['tour-cancelled.json', 'tour-lifecycle.json', 'tour-max-call-length.json', 'tour-no-show-rescheduled.json', 'tour-processing-retry.json'];
+const EXPECTED = ['tour-cancelled.json', 'tour-lifecycle.json', 'tour-max-call-length.json', 'tour-no-show-rescheduled.json', 'tour-processing-retry.json', 'tour-recorded-notices.json'];
 
 const files = readdirSync(HISTORIES_DIR)
   .filter((f) => /^tour-.+\.json$/.test(f))
