@@ -132,6 +132,11 @@ const envSchema = z.object({
   if (e.MEETINGS_PROVIDER === 'chime' && !e.CHIME_RECORDINGS_BUCKET_ARN) {
     ctx.addIssue({ code: 'custom', path: ['CHIME_RECORDINGS_BUCKET_ARN'], message: 'required when MEETINGS_PROVIDER=chime' });
   }
+  // Chime writes recordings into an S3 bucket the worker must read back; local files cannot be that bucket.
+  // (Tests stand in for Chime and write the captures into local storage themselves.)
+  if (e.MEETINGS_PROVIDER === 'chime' && e.STORAGE_PROVIDER !== 's3' && e.NODE_ENV !== 'test') {
+    ctx.addIssue({ code: 'custom', path: ['STORAGE_PROVIDER'], message: 'must be s3 (the bucket of CHIME_RECORDINGS_BUCKET_ARN) when MEETINGS_PROVIDER=chime' });
+  }
   if (e.STORAGE_PROVIDER === 's3' && !e.S3_BUCKET) {
     ctx.addIssue({ code: 'custom', path: ['S3_BUCKET'], message: 'required when STORAGE_PROVIDER=s3' });
   }

@@ -50,6 +50,22 @@ describe('config', () => {
     expect((error as ConfigError).message).toMatch(/^Invalid configuration:/);
   });
 
+  it('when transcription and analysis are chosen separately, then each follows its own key and AI_PROVIDER is the shorthand', () => {
+    expect(loadConfig({}).ai).toMatchObject({ transcription: 'local', analysis: 'local' });
+    expect(loadConfig({ AI_PROVIDER: 'openai', OPENAI_API_KEY: 'sk-x' }).ai).toMatchObject({ transcription: 'openai', analysis: 'openai' });
+    expect(loadConfig({ ANALYSIS_PROVIDER: 'openai', OPENAI_API_KEY: 'sk-x' }).ai).toMatchObject({ transcription: 'local', analysis: 'openai' });
+    expect(loadConfig({ AI_PROVIDER: 'openai', TRANSCRIPTION_PROVIDER: 'local', OPENAI_API_KEY: 'sk-x' }).ai).toMatchObject({ transcription: 'local', analysis: 'openai' });
+    expect(() => loadConfig({ TRANSCRIPTION_PROVIDER: 'openai' })).toThrow(/OPENAI_API_KEY: required when TRANSCRIPTION_PROVIDER/);
+    expect(loadConfig({}).tours.recordCalls).toBe(true);
+    expect(loadConfig({ RECORD_CALLS: 'false' }).tours.recordCalls).toBe(false);
+  });
+
+  it('when Chime records into local files outside tests, then the configuration is refused', () => {
+    const chime = { MEETINGS_PROVIDER: 'chime', CHIME_RECORDINGS_BUCKET_ARN: 'arn:aws:s3:::rec' };
+    expect(() => loadConfig(chime)).toThrow(/STORAGE_PROVIDER: must be s3/);
+    expect(loadConfig({ ...chime, STORAGE_PROVIDER: 's3', S3_BUCKET: 'rec' }).meetings.provider).toBe('chime');
+  });
+
   it('when an empty DATABASE_URL is given, then the embedded database is used', () => {
     expect(loadConfig({ DATABASE_URL: '' }).database.url).toBeUndefined();
   });
