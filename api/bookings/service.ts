@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { QueryBuilder } from 'objection';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
 import { Booking, Call, Property, Tour } from '../../db/models';
 import { changedFields, recordAudit } from '../../db/audit';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../../lib/errors';
@@ -16,6 +15,7 @@ import {
   rescheduleUpdate,
   type ActorRef,
 } from '../../workflows/booking.workflow';
+import { runWorkflowCommand } from '../workflow-errors';
 import { paginate } from '../pagination';
 import type { Actor } from '../routing';
 import { bookingPolicy } from './policy';
@@ -236,20 +236,14 @@ export class BookingService {
    */
   private async runUpdate<T>(booking: Booking, fn: (h: ReturnType<Client['workflow']['getHandle']>) => Promise<T>): Promise<T> {
     const handle = this.deps.temporal.workflow.getHandle(bookingWorkflowId(booking.id));
-    try {
-      return await fn(handle);
-    } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError) {
-        const cause = err.cause;
-        const message = cause instanceof ApplicationFailure || cause instanceof Error ? cause.message : 'The booking cannot change that way now';
-        throw new ConflictError(message);
-      }
-      if (err instanceof WorkflowNotFoundError || /already completed|not found/i.test(String((err as Error).message))) {
+    return runWorkflowCommand(() => fn(handle), {
+      refused: 'The booking cannot change that way now',
+      whenGone: async () => {
         const row = await Booking.query(this.deps.knex).findById(booking.id);
         if (row && TERMINAL.includes(row.status)) throw new ConflictError(`This booking is ${row.status}; it can no longer be changed`);
         throw new AppError(503, 'SERVICE_UNAVAILABLE', 'This booking is still being set up; try again in a minute');
-      }
-      throw err;
-    }
+      },
+    });
   }
+
 }

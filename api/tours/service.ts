@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { QueryBuilder } from 'objection';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { Call, Tour } from '../../db/models';
 import { recordAudit } from '../../db/audit';
 import type { ObjectStorage } from '../../adapters/storage/port';
@@ -18,6 +18,7 @@ import {
   tourWorkflowId,
 } from '../../workflows/tour.workflow';
 import { bookingWorkflowId } from '../../workflows/booking.workflow';
+import { runWorkflowCommand } from '../workflow-errors';
 import { paginate, type PageRequest } from '../pagination';
 import type { Actor, UploadedFile } from '../routing';
 import { detectMediaType } from './media';
@@ -76,19 +77,15 @@ export class TourService {
 
   /** A workflow's refusal becomes a 409 saying why; an ended workflow answers with the tour's status. */
   private async update<T>(tour: Tour, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError) {
-        throw new ConflictError(err.cause instanceof Error ? err.cause.message : 'The tour cannot do that now');
-      }
-      if (err instanceof WorkflowNotFoundError || /already completed|not found/i.test(String((err as Error).message))) {
+    return runWorkflowCommand(fn, {
+      refused: 'The tour cannot do that now',
+      whenGone: async () => {
         const row = await Tour.query(this.deps.knex).findById(tour.id);
         throw new ConflictError(`This tour is ${row?.status ?? 'gone'}; it cannot do that now`);
-      }
-      throw err;
-    }
+      },
+    });
   }
+
 
   async start(actor: Actor, id: number): Promise<Tour> {
     const tour = await this.get(actor, id);
@@ -121,17 +118,17 @@ export class TourService {
     tourPolicy.assertIsAdmin(actor);
     const tour = await this.get(actor, id);
     if (!['scheduled', 'in_progress'].includes(tour.status)) throw new ConflictError(`This tour is ${tour.status}; it cannot be cancelled`);
-    try {
-      await this.deps.temporal.workflow.getHandle(bookingWorkflowId(tour.booking_id)).executeUpdate(cancelUpdate, { args: [{ userId: actor.user.id, role: 'admin' }, 'Cancelled by an administrator'] });
-    } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError) throw new ConflictError(err.cause instanceof Error ? err.cause.message : 'The tour cannot be cancelled now');
-      // The booking's workflow has ended (cancelled, completed): nothing is left to cancel.
-      if (err instanceof WorkflowNotFoundError) {
-        const booking = await this.deps.knex('bookings').where({ id: tour.booking_id }).first<{ status: string } | undefined>();
-        throw new ConflictError(`This tour's booking is ${booking?.status ?? 'gone'}; the tour cannot be cancelled`);
-      }
-      throw err;
-    }
+    await runWorkflowCommand(
+      () => this.deps.temporal.workflow.getHandle(bookingWorkflowId(tour.booking_id)).executeUpdate(cancelUpdate, { args: [{ userId: actor.user.id, role: 'admin' }, 'Cancelled by an administrator'] }),
+      {
+        refused: 'The tour cannot be cancelled now',
+        // The booking's workflow has ended (cancelled, completed): nothing is left to cancel.
+        whenGone: async () => {
+          const booking = await this.deps.knex('bookings').where({ id: tour.booking_id }).first<{ status: string } | undefined>();
+          throw new ConflictError(`This tour's booking is ${booking?.status ?? 'gone'}; the tour cannot be cancelled`);
+        },
+      },
+    );
     return this.get(actor, id);
   }
 
