@@ -4,22 +4,14 @@ import { recordAudit } from '../db/audit';
 import { ImageRejectedError, renderWebp } from '../adapters/images/inspect';
 import type { ObjectStorage } from '../adapters/storage/port';
 import type { Logger } from '../lib/logger';
+import { IMAGE_FAILURES, type ImageOutcome, type RenderedImage, IMAGE_STATUS } from '../contracts/images';
 
 /** The property-image pipeline's side effects. Each is safe to retry. */
 
 export const LARGE = { width: 1200, height: 800, fit: 'inside' } as const;
 export const THUMBNAIL = { width: 300, height: 200, fit: 'cover' } as const;
 
-export interface RenderedImage {
-  processedKey: string;
-  thumbnailKey: string;
-  width: number;
-  height: number;
-  thumbnailWidth: number;
-  thumbnailHeight: number;
-}
-
-export type ImageOutcome = ({ status: 'ready' } & RenderedImage) | { status: 'failed'; reason: string };
+export type { ImageOutcome, RenderedImage };
 
 interface Deps {
   knex: Knex;
@@ -44,7 +36,7 @@ export function createImageActivities(deps: Deps) {
     async renderPropertyImage(imageId: number): Promise<RenderedImage | null> {
       const row = await deps.knex('property_images').where({ id: imageId }).first<{ original_key: string; property_id: number } | undefined>();
       if (!row) return null;
-      await deps.knex('property_images').where({ id: imageId, status: 'pending' }).update({ status: 'processing' });
+      await deps.knex('property_images').where({ id: imageId, status: IMAGE_STATUS.pending }).update({ status: IMAGE_STATUS.processing });
       const original = await readAll((await deps.storage.get(row.original_key)).body);
       const base = row.original_key.replace(/\/[^/]+$/, '');
       try {
@@ -55,7 +47,7 @@ export function createImageActivities(deps: Deps) {
         await deps.storage.put(thumbnailKey, thumb.data, 'image/webp');
         return { processedKey, thumbnailKey, width: large.width, height: large.height, thumbnailWidth: thumb.width, thumbnailHeight: thumb.height };
       } catch (err) {
-        if (err instanceof ImageRejectedError) throw ApplicationFailure.nonRetryable(err.message, 'ImageRejected');
+        if (err instanceof ImageRejectedError) throw ApplicationFailure.nonRetryable(err.message, IMAGE_FAILURES.rejected);
         throw err;
       }
     },
@@ -68,10 +60,10 @@ export function createImageActivities(deps: Deps) {
       const result = await deps.knex.transaction(async (trx) => {
         const row = await trx('property_images').where({ id: imageId }).forUpdate().first<{ status: string; property_id: number } | undefined>();
         if (!row) return 'gone' as const;
-        if (row.status === 'ready' || row.status === 'failed') return 'done' as const;
-        if (outcome.status === 'ready') {
+        if (row.status === IMAGE_STATUS.ready || row.status === IMAGE_STATUS.failed) return 'done' as const;
+        if (outcome.status === IMAGE_STATUS.ready) {
           await trx('property_images').where({ id: imageId }).update({
-            status: 'ready',
+            status: IMAGE_STATUS.ready,
             processed_key: outcome.processedKey,
             thumbnail_key: outcome.thumbnailKey,
             processed_width: outcome.width,
@@ -81,18 +73,18 @@ export function createImageActivities(deps: Deps) {
             failure_reason: null,
           });
         } else {
-          await trx('property_images').where({ id: imageId }).update({ status: 'failed', failure_reason: outcome.reason.slice(0, 2000) });
+          await trx('property_images').where({ id: imageId }).update({ status: IMAGE_STATUS.failed, failure_reason: outcome.reason.slice(0, 2000) });
         }
         await recordAudit(trx, {
           actorId: null,
-          action: outcome.status === 'ready' ? 'property_image_ready' : 'property_image_failed',
+          action: outcome.status === IMAGE_STATUS.ready ? 'property_image_ready' : 'property_image_failed',
           resourceType: 'property_image',
           resourceId: imageId,
-          details: { property_id: row.property_id, status: { from: row.status, to: outcome.status }, ...(outcome.status === 'failed' ? { reason: outcome.reason } : {}) },
+          details: { property_id: row.property_id, status: { from: row.status, to: outcome.status }, ...(outcome.status === IMAGE_STATUS.failed ? { reason: outcome.reason } : {}) },
         });
         return 'done' as const;
       });
-      if (result === 'gone' && outcome.status === 'ready') {
+      if (result === 'gone' && outcome.status === IMAGE_STATUS.ready) {
         await deps.storage.delete(outcome.processedKey);
         await deps.storage.delete(outcome.thumbnailKey);
       }

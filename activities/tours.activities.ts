@@ -7,15 +7,16 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import sharp from 'sharp';
 import { recordAudit } from '../db/audit';
+import { toursRepository, type TourFacts, type TourPatch } from '../db/repositories/tours.repository';
 import { AiPermanentError, type AnalysisInput, type TourAnalyst, type TranscriptSegment, type TranscriptionProvider } from '../adapters/ai/port';
 import type { Notifier } from '../adapters/email/notifier';
 import { EmailPermanentError } from '../adapters/email/port';
 import { extractFrame, probeMedia, UnreadableMediaError } from '../adapters/media/ffmpeg';
 import type { Attendee, Meeting, MeetingProvider } from '../adapters/meetings/port';
 import { labelSegments, type SpeakerRole, type SpeakerTurn } from '../adapters/meetings/speakers';
-import { recordingNotice } from '../workflows/tour.workflow';
 import type { ObjectStorage } from '../adapters/storage/port';
 import type { Logger } from '../lib/logger';
+import { recordingNotice, TOUR_FAILURES, tourRecordingPrefix, tourWorkflowId, type ProcessingStep, type StepOutcome, type StepStatus, type TourNoticeKind, TOUR_STATUS, type WorkflowWrittenTourStatus } from '../contracts/tours';
 
 /**
  * The live call and the post-tour pipeline. The TourWorkflow calls these; each is safe to
@@ -23,11 +24,10 @@ import type { Logger } from '../lib/logger';
  * each pipeline step records its own outcome in tour_processing_steps.
  */
 
-export type ProcessingStep = 'recording' | 'transcription' | 'highlights' | 'summary' | 'summary_email';
-export const PROCESSING_STEPS: ProcessingStep[] = ['recording', 'transcription', 'highlights', 'summary', 'summary_email'];
-export type StepOutcome = { status: 'done' | 'skipped'; detail: string | null };
+const STEP_FAILED = TOUR_FAILURES.stepFailed;
 
-export const STEP_FAILED = 'ProcessingStepFailed';
+/** Older imports find these here; they are declared in the contract. */
+export { PROCESSING_STEPS, type ProcessingStep, type StepOutcome } from '../contracts/tours';
 
 interface Deps {
   knex: Knex;
@@ -43,12 +43,11 @@ interface Deps {
   publicBaseUrl: string;
 }
 
-export type TourNoticeKind = 'tour_start' | 'tour_end';
-
 /** Highlight thumbnails: small enough for an email or a list, sharp enough to recognise a room. */
 const THUMB_WIDTH = 480;
 
-const meetingToken = (tourId: number) => `tour-${tourId}`;
+/** One meeting per tour: a retried start finds the same one. */
+const meetingToken = tourWorkflowId;
 const externalUser = (userId: number) => `user-${userId}`;
 
 /** The activity's cancellation, so a long transcription stops when the workflow cancels it. */
@@ -78,46 +77,25 @@ function permanent(err: unknown): never {
 
 export function createTourActivities(deps: Deps) {
   const { knex } = deps;
+  const tours = toursRepository(knex);
 
-  async function recordStep(tourId: number, step: ProcessingStep, outcome: { status: 'running' | 'done' | 'skipped' | 'failed'; detail: string | null }) {
-    await knex('tour_processing_steps')
-      .insert({ tour_id: tourId, step, status: outcome.status, detail: outcome.detail, attempts: outcome.status === 'running' ? 1 : 0 })
-      .onConflict(['tour_id', 'step'])
-      .merge({
-        status: outcome.status,
-        detail: outcome.detail,
-        updated_at: new Date(),
-        ...(outcome.status === 'running' ? { attempts: knex.raw('tour_processing_steps.attempts + 1') } : {}),
-      });
-  }
+  const recordStep = (tourId: number, step: ProcessingStep, outcome: { status: StepStatus; detail: string | null }) => tours.steps.record(tourId, step, outcome);
 
   async function finish(tourId: number, step: ProcessingStep, outcome: StepOutcome): Promise<StepOutcome> {
     await recordStep(tourId, step, outcome);
     return outcome;
   }
 
-  async function tourFacts(tourId: number) {
-    const t = await knex('tours as t')
-      .join('properties as p', 'p.id', 't.property_id')
-      .join('users as b', 'b.id', 't.buyer_id')
-      .join('users as r', 'r.id', 't.realtor_id')
-      .where('t.id', tourId)
-      .first<{ id: number; started_at: Date | null; address: string; price: string | null; buyer_id: number; buyer_name: string; buyer_email: string; realtor_id: number; realtor_name: string; realtor_email: string; summary: Record<string, unknown> | null }>(
-        't.id', 't.started_at', 't.summary', 'p.address', 'p.price', 'b.id as buyer_id', 'b.full_name as buyer_name', 'b.email as buyer_email',
-        'r.id as realtor_id', 'r.full_name as realtor_name', 'r.email as realtor_email',
-      );
+  async function tourFacts(tourId: number): Promise<TourFacts> {
+    const t = await tours.facts(tourId);
     if (!t) throw ApplicationFailure.nonRetryable(`Tour ${tourId} does not exist`, STEP_FAILED);
     return t;
   }
 
   async function analysisInput(tourId: number): Promise<AnalysisInput> {
     const t = await tourFacts(tourId);
-    const notes = await knex('tour_notes as n')
-      .join('users as u', 'u.id', 'n.user_id')
-      .where('n.tour_id', tourId)
-      .orderBy([{ column: 'n.timestamp_ms' }, { column: 'n.id' }])
-      .select<Array<{ timestamp_ms: number | null; content: string; tag: string | null; role: string }>>('n.timestamp_ms', 'n.content', 'n.tag', 'u.role');
-    const transcript = await knex('transcripts').where({ tour_id: tourId }).first<{ full_text: string | null; segments: TranscriptSegment[] | null } | undefined>();
+    const notes = await tours.notes.withRoles(tourId);
+    const transcript = await tours.transcripts.find<TranscriptSegment>(tourId);
     return {
       property: { address: t.address, price: t.price === null ? null : Number(t.price) },
       notes: notes.map((n) => ({ timestamp_ms: n.timestamp_ms ?? 0, content: n.content, tag: n.tag, author_role: n.role === 'realtor' ? 'realtor' : 'buyer' })),
@@ -130,12 +108,12 @@ export function createTourActivities(deps: Deps) {
    * prefix), and the recording step joins them. Audit-logged; a repeat is a no-op.
    */
   async function setRecording(tourId: number, on: boolean, actorUserId: number | null, reason?: string): Promise<{ recording: boolean }> {
-    const call = await knex('calls').where({ tour_id: tourId }).first<{ id: number; meeting: Meeting | null; recording_pipelines: Array<{ id: string; active: boolean }>; recording_active: boolean }>();
+    const call = await tours.calls.ofTour<Meeting>(tourId);
     if (!call?.meeting) throw ApplicationFailure.nonRetryable('The call has not started', STEP_FAILED);
     if (call.recording_active === on) return { recording: on };
     const pipelines = [...call.recording_pipelines];
     if (on) {
-      const { pipelineId } = await deps.meetings.startRecording(call.meeting.MeetingId, `recordings/tour-${tourId}/capture-${pipelines.length + 1}`);
+      const { pipelineId } = await deps.meetings.startRecording(call.meeting.MeetingId, `${tourRecordingPrefix(tourId)}/capture-${pipelines.length + 1}`);
       pipelines.push({ id: pipelineId, active: true });
     } else {
       for (const p of pipelines.filter((x) => x.active)) {
@@ -144,8 +122,7 @@ export function createTourActivities(deps: Deps) {
       }
     }
     await knex.transaction(async (trx) => {
-      const changed = await trx('calls').where({ id: call.id, recording_active: !on }).update({ recording_active: on, recording_pipelines: JSON.stringify(pipelines) });
-      if (changed) {
+      if (await toursRepository(trx).calls.setRecording(call.id, on, pipelines)) {
         await recordAudit(trx, {
           actorId: actorUserId,
           action: on ? 'call_recording_started' : 'call_recording_stopped',
@@ -179,7 +156,7 @@ export function createTourActivities(deps: Deps) {
    */
   async function highlightImages(tourId: number, moments: number[]): Promise<Map<number, string>> {
     const out = new Map<number, string>();
-    const rec = await knex('recordings').where({ tour_id: tourId }).first<{ storage_key: string; duration_seconds: number | null } | undefined>();
+    const rec = await tours.recordings.find(tourId);
     if (!rec || !moments.length) return out;
     await withLocalCopy(rec.storage_key, async (file) => {
       const info = await probeMedia(file).catch(() => null);
@@ -189,7 +166,7 @@ export function createTourActivities(deps: Deps) {
         const png = await extractFrame(file, ms, { durationMs: info.durationMs });
         if (!png) continue;
         const webp = await sharp(png).resize({ width: THUMB_WIDTH, withoutEnlargement: true }).webp({ quality: 80 }).toBuffer();
-        const key = `recordings/tour-${tourId}/highlights/${ms}.webp`;
+        const key = `${tourRecordingPrefix(tourId)}/highlights/${ms}.webp`;
         await deps.storage.put(key, webp, 'image/webp');
         out.set(ms, key);
       }
@@ -211,7 +188,7 @@ export function createTourActivities(deps: Deps) {
     return refused;
   }
 
-  function peopleOf(t: Awaited<ReturnType<typeof tourFacts>>) {
+  function peopleOf(t: TourFacts) {
     return [
       { id: t.buyer_id, name: t.buyer_name, email: t.buyer_email, area: 'buyers', other: t.realtor_name },
       { id: t.realtor_id, name: t.realtor_name, email: t.realtor_email, area: 'realtors', other: t.buyer_name },
@@ -226,11 +203,12 @@ export function createTourActivities(deps: Deps) {
     async startCall(tourId: number, actorUserId: number): Promise<Meeting & { recording: boolean }> {
       const meeting = await deps.meetings.createMeeting({ clientRequestToken: meetingToken(tourId), externalMeetingId: meetingToken(tourId) });
       await knex.transaction(async (trx) => {
-        const tour = await trx('tours').where({ id: tourId }).forUpdate().first<{ status: string; started_at: Date | null }>();
+        const repo = toursRepository(trx);
+        const tour = await repo.find(tourId, { forUpdate: true });
         if (!tour) throw ApplicationFailure.nonRetryable(`Tour ${tourId} does not exist`, STEP_FAILED);
-        await trx('calls').where({ tour_id: tourId }).update({ chime_meeting_id: meeting.MeetingId, meeting: JSON.stringify(meeting), status: 'active', started_at: trx.raw('COALESCE(started_at, now())') });
-        if (tour.status === 'scheduled') {
-          await trx('tours').where({ id: tourId }).update({ status: 'in_progress', started_at: new Date() });
+        await repo.calls.open(tourId, meeting);
+        if (tour.status === TOUR_STATUS.scheduled) {
+          await repo.update(tourId, { status: TOUR_STATUS.in_progress, started_at: new Date() });
           await recordAudit(trx, { actorId: actorUserId, action: 'tour_started', resourceType: 'tour', resourceId: tourId, details: { status: { from: 'scheduled', to: 'in_progress' }, meeting_id: meeting.MeetingId } });
         }
       });
@@ -240,15 +218,13 @@ export function createTourActivities(deps: Deps) {
 
     /** The user's own attendee (the same one again on a second join). */
     async joinCall(tourId: number, userId: number): Promise<{ Meeting: Meeting; Attendee: Attendee }> {
-      const call = await knex('calls').where({ tour_id: tourId }).first<{ id: number; meeting: Meeting | null }>();
+      const call = await tours.calls.ofTour<Meeting>(tourId);
       if (!call?.meeting) throw ApplicationFailure.nonRetryable('The call has not started', STEP_FAILED);
       const attendee = await deps.meetings.createAttendee(call.meeting.MeetingId, externalUser(userId));
       await knex.transaction(async (trx) => {
-        const before = await trx('call_attendees').where({ call_id: call.id, user_id: userId }).forUpdate().first<{ left_at: Date | null } | undefined>();
-        await trx('call_attendees')
-          .insert({ call_id: call.id, user_id: userId, attendee_id: attendee.AttendeeId })
-          .onConflict(['call_id', 'user_id'])
-          .merge({ attendee_id: attendee.AttendeeId, joined_at: new Date(), left_at: null });
+        const attendees = toursRepository(trx).attendees;
+        const before = await attendees.find(call.id, userId, { forUpdate: true });
+        await attendees.join(call.id, userId, attendee.AttendeeId);
         // A retried or repeated join of someone already in the call is not a new event.
         if (!before || before.left_at) {
           await recordAudit(trx, { actorId: userId, action: 'call_joined', resourceType: 'call', resourceId: call.id, details: { tour_id: tourId, attendee_id: attendee.AttendeeId } });
@@ -258,13 +234,12 @@ export function createTourActivities(deps: Deps) {
     },
 
     async leaveCall(tourId: number, userId: number): Promise<void> {
-      const call = await knex('calls').where({ tour_id: tourId }).first<{ id: number; meeting: Meeting | null }>();
-      const row = call && (await knex('call_attendees').where({ call_id: call.id, user_id: userId }).first<{ attendee_id: string } | undefined>());
+      const call = await tours.calls.ofTour<Meeting>(tourId);
+      const row = call && (await tours.attendees.find(call.id, userId));
       if (!call?.meeting || !row) return;
       await deps.meetings.deleteAttendee(call.meeting.MeetingId, row.attendee_id);
       await knex.transaction(async (trx) => {
-        const left = await trx('call_attendees').where({ call_id: call.id, user_id: userId }).whereNull('left_at').update({ left_at: new Date() });
-        if (left) await recordAudit(trx, { actorId: userId, action: 'call_left', resourceType: 'call', resourceId: call.id, details: { tour_id: tourId } });
+        if (await toursRepository(trx).attendees.leave(call.id, userId)) await recordAudit(trx, { actorId: userId, action: 'call_left', resourceType: 'call', resourceId: call.id, details: { tour_id: tourId } });
       });
     },
 
@@ -272,39 +247,33 @@ export function createTourActivities(deps: Deps) {
 
     /** Ends the call: stops capture, deletes the meeting, and moves the tour to processing. */
     async endCall(tourId: number, actorUserId: number | null, reason: string): Promise<void> {
-      const call = await knex('calls').where({ tour_id: tourId }).first<{ id: number; meeting: Meeting | null; recording_pipelines: Array<{ id: string; active: boolean }> }>();
+      const call = await tours.calls.ofTour<Meeting>(tourId);
       if (call?.meeting) {
         for (const p of call.recording_pipelines.filter((x) => x.active)) await deps.meetings.stopRecording(p.id);
         await deps.meetings.deleteMeeting(call.meeting.MeetingId);
       }
       await knex.transaction(async (trx) => {
-        const tour = await trx('tours').where({ id: tourId }).forUpdate().first<{ status: string }>();
-        if (!tour || tour.status !== 'in_progress') return;
-        await trx('calls')
-          .where({ tour_id: tourId })
-          .update({
-            status: 'ended',
-            ended_at: trx.raw('COALESCE(ended_at, now())'),
-            recording_active: false,
-            recording_pipelines: JSON.stringify((call?.recording_pipelines ?? []).map((p) => ({ ...p, active: false }))),
-          });
-        await trx('call_attendees').whereIn('call_id', trx('calls').select('id').where({ tour_id: tourId })).whereNull('left_at').update({ left_at: new Date() });
-        await trx('tours').where({ id: tourId }).update({ status: 'processing', ended_at: new Date(), processing_step: 'recording', processing_error: null });
+        const repo = toursRepository(trx);
+        const tour = await repo.find(tourId, { forUpdate: true });
+        if (!tour || tour.status !== TOUR_STATUS.in_progress) return;
+        await repo.calls.end(tourId, call?.recording_pipelines ?? []);
+        await repo.update(tourId, { status: TOUR_STATUS.processing, ended_at: new Date(), processing_step: 'recording', processing_error: null });
         await recordAudit(trx, { actorId: actorUserId, action: 'tour_ended', resourceType: 'tour', resourceId: tourId, details: { status: { from: 'in_progress', to: 'processing' }, reason } });
       });
     },
 
     /** The tour's status as the workflow moves it (cancelled, completed, processing_failed, back to processing). */
-    async setTourStatus(tourId: number, status: 'cancelled' | 'completed' | 'processing' | 'processing_failed', detail: { step?: string | null; error?: string | null; reason?: string } = {}): Promise<void> {
+    async setTourStatus(tourId: number, status: WorkflowWrittenTourStatus, detail: { step?: string | null; error?: string | null; reason?: string } = {}): Promise<void> {
       await knex.transaction(async (trx) => {
-        const t = await trx('tours').where({ id: tourId }).forUpdate().first<{ status: string; processing_step: string | null; processing_error: string | null } | undefined>();
+        const repo = toursRepository(trx);
+        const t = await repo.find(tourId, { forUpdate: true });
         if (!t) return;
-        const patch: Record<string, unknown> = { status };
-        if (detail.step !== undefined) patch.processing_step = detail.step;
+        const patch: TourPatch = { status };
+        if (detail.step !== undefined) patch.processing_step = detail.step as ProcessingStep | null;
         if (detail.error !== undefined) patch.processing_error = detail.error;
         if (t.status === status && t.processing_step === (patch.processing_step ?? t.processing_step) && t.processing_error === (patch.processing_error ?? t.processing_error)) return;
-        await trx('tours').where({ id: tourId }).update(patch);
-        if (status === 'cancelled') await trx('calls').where({ tour_id: tourId }).whereIn('status', ['created', 'active']).update({ status: 'cancelled' });
+        await repo.update(tourId, patch);
+        if (status === TOUR_STATUS.cancelled) await repo.calls.cancelOpen(tourId);
         if (t.status !== status) {
           await recordAudit(trx, { actorId: null, action: `tour_${status}`, resourceType: 'tour', resourceId: tourId, details: { status: { from: t.status, to: status }, ...detail } });
         }
@@ -322,26 +291,26 @@ export function createTourActivities(deps: Deps) {
      */
     async processRecording(tourId: number): Promise<StepOutcome> {
       await recordStep(tourId, 'recording', { status: 'running', detail: null });
-      let rec = await knex('recordings').where({ tour_id: tourId }).first<{ storage_key: string } | undefined>();
+      let rec = await tours.recordings.find(tourId);
       const source = rec ? 'uploaded recording' : 'call recording';
       if (!rec) {
-        const call = await knex('calls').where({ tour_id: tourId }).first<{ id: number; meeting: Meeting | null; recording_pipelines: Array<{ id: string }>; started_at: Date | null }>();
+        const call = await tours.calls.ofTour<Meeting>(tourId);
         const pipelineIds = (call?.recording_pipelines ?? []).map((p) => p.id);
         if (!call?.meeting || !pipelineIds.length) return finish(tourId, 'recording', { status: 'skipped', detail: 'The call was not recorded' });
-        const attendees = await knex('call_attendees').where({ call_id: call.id }).select<Array<{ attendee_id: string; user_id: number }>>('attendee_id', 'user_id');
+        const attendees = await tours.attendees.of(call.id);
         const result = await deps.meetings.finalizeRecording({
           meetingId: call.meeting.MeetingId,
           pipelineIds,
-          keyPrefix: `recordings/tour-${tourId}`,
+          keyPrefix: tourRecordingPrefix(tourId),
           attendees: Object.fromEntries(attendees.map((a) => [a.attendee_id, externalUser(a.user_id)])),
           heartbeat,
         });
         if (!result) return finish(tourId, 'recording', { status: 'skipped', detail: 'Nothing was captured during the call' });
-        await knex('recordings')
-          .insert({ tour_id: tourId, storage_key: result.key, source: 'call', recorded_at: call.started_at, content_type: 'video/mp4', speaker_turns: result.speakers ? JSON.stringify(result.speakers) : null })
-          .onConflict('tour_id')
-          .merge(['storage_key', 'source', 'speaker_turns']);
-        rec = { storage_key: result.key };
+        await tours.recordings.save(
+          { tour_id: tourId, storage_key: result.key, source: 'call', recorded_at: call.started_at, content_type: 'video/mp4', speaker_turns: result.speakers ?? null },
+          ['storage_key', 'source', 'speaker_turns'],
+        );
+        rec = (await tours.recordings.find(tourId))!;
       }
       const measured = await withLocalCopy(rec.storage_key, async (file) => {
         const info = await probeMedia(file, { heartbeat }).catch((err) => {
@@ -350,20 +319,17 @@ export function createTourActivities(deps: Deps) {
         });
         return { info, bytes: (await stat(file)).size };
       });
-      await knex('recordings')
-        .where({ tour_id: tourId })
-        .update({
-          duration_seconds: measured.info.durationMs === null ? null : Math.round(measured.info.durationMs / 1000),
-          file_size_bytes: measured.bytes,
-          recorded_at: knex.raw('COALESCE(recorded_at, (SELECT started_at FROM tours WHERE id = ?), now())', [tourId]),
-        });
+      await tours.recordings.measured(tourId, {
+        duration_seconds: measured.info.durationMs === null ? null : Math.round(measured.info.durationMs / 1000),
+        file_size_bytes: measured.bytes,
+      });
       return finish(tourId, 'recording', { status: 'done', detail: source });
     },
 
     /** Step 2: the transcript, via the configured transcription provider; segments labelled with their speaker where known. */
     async processTranscription(tourId: number): Promise<StepOutcome> {
       await recordStep(tourId, 'transcription', { status: 'running', detail: null });
-      const rec = await knex('recordings').where({ tour_id: tourId }).first<{ storage_key: string; content_type: string | null; speaker_turns: SpeakerTurn[] | null } | undefined>();
+      const rec = await tours.recordings.find<SpeakerTurn>(tourId);
       if (!rec) return finish(tourId, 'transcription', { status: 'skipped', detail: 'No recording to transcribe' });
       if (!deps.transcriber.configured) return finish(tourId, 'transcription', { status: 'skipped', detail: 'No transcription provider is configured' });
       const t = await withLocalCopy(rec.storage_key, (file, contentType) =>
@@ -372,10 +338,7 @@ export function createTourActivities(deps: Deps) {
       const facts = await tourFacts(tourId);
       const roles = new Map<string, SpeakerRole>([[externalUser(facts.buyer_id), 'buyer'], [externalUser(facts.realtor_id), 'realtor']]);
       const segments = labelSegments(t.segments, rec.speaker_turns, (who) => roles.get(who));
-      await knex('transcripts')
-        .insert({ tour_id: tourId, full_text: t.text, segments: JSON.stringify(segments), confidence_score: t.confidence, language: t.language, model: t.model })
-        .onConflict('tour_id')
-        .merge(['full_text', 'segments', 'confidence_score', 'language', 'model']);
+      await tours.transcripts.save({ tour_id: tourId, full_text: t.text, segments, confidence_score: t.confidence, language: t.language, model: t.model });
       return finish(tourId, 'transcription', { status: 'done', detail: `${t.segments.length} segments` });
     },
 
@@ -392,14 +355,12 @@ export function createTourActivities(deps: Deps) {
         ...drafts.filter((d) => !seen.has(`${d.timestamp_ms}|${d.note}`)).map((d) => ({ ...d, source: deps.analyst.name === 'local' ? 'extractive' : 'ai' })),
       ];
       const images = await highlightImages(tourId, [...new Set(rows.map((r) => r.timestamp_ms))]);
-      await knex.transaction(async (trx) => {
-        await trx('highlights').where({ tour_id: tourId }).delete();
-        if (rows.length) {
-          await trx('highlights').insert(
-            rows.map((r) => ({ tour_id: tourId, timestamp_ms: r.timestamp_ms, note: r.note, highlight_type: r.type.slice(0, 50), source: r.source, image_url: images.get(r.timestamp_ms) ?? null })),
-          );
-        }
-      });
+      await knex.transaction((trx) =>
+        toursRepository(trx).highlights.replace(
+          tourId,
+          rows.map((r) => ({ timestamp_ms: r.timestamp_ms, note: r.note, highlight_type: r.type.slice(0, 50), source: r.source, image_url: images.get(r.timestamp_ms) ?? null })),
+        ),
+      );
       return finish(tourId, 'highlights', { status: 'done', detail: `${rows.length} highlights${images.size ? `, ${images.size} frames` : ''}` });
     },
 
@@ -407,11 +368,11 @@ export function createTourActivities(deps: Deps) {
     async processSummary(tourId: number): Promise<StepOutcome> {
       await recordStep(tourId, 'summary', { status: 'running', detail: null });
       const input = await analysisInput(tourId);
-      const highlights = await knex('highlights').where({ tour_id: tourId }).orderBy('timestamp_ms').select<Array<{ timestamp_ms: number; highlight_type: string; note: string }>>('timestamp_ms', 'highlight_type', 'note');
+      const highlights = await tours.highlights.of(tourId);
       const summary = await deps.analyst
         .summarize({ ...input, highlights: highlights.map((h) => ({ timestamp_ms: h.timestamp_ms, type: h.highlight_type as never, note: h.note })) })
         .catch(permanent);
-      await knex('tours').where({ id: tourId }).update({ summary: JSON.stringify(summary) });
+      await tours.update(tourId, { summary: summary as unknown as Record<string, unknown> });
       return finish(tourId, 'summary', { status: 'done', detail: summary.model });
     },
 
@@ -437,7 +398,7 @@ export function createTourActivities(deps: Deps) {
      */
     async sendTourNotice(tourId: number, kind: TourNoticeKind): Promise<void> {
       const t = await tourFacts(tourId);
-      const call = await knex('calls').where({ tour_id: tourId }).first<{ id: number; recording_active: boolean } | undefined>();
+      const call = await tours.calls.ofTour(tourId);
       const refused = await sendEach(peopleOf(t), (p) => ({
         idempotencyKey: `${kind}:${tourId}:user-${p.id}`,
         template: kind === 'tour_start' ? 'tour-start' : 'tour-end',

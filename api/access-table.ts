@@ -91,6 +91,7 @@ export const ACCESS_TABLE: Record<string, Access> = {
   'GET /api/v1/admin/tours/:id': ADMIN,
   'PUT /api/v1/admin/tours/:id': ADMIN,
   'DELETE /api/v1/admin/tours/:id': ADMIN,
+  'POST /api/v1/admin/tours/retry': ADMIN,
   'POST /api/v1/admin/tours/:id/retry': ADMIN,
 
   'GET /api/v1/admin/users': ADMIN,

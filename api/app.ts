@@ -18,6 +18,7 @@ import { docsRoutes } from './docs/routes';
 import { signedFiles } from './files/routes';
 import { healthRoutes } from './health/routes';
 import { guard } from './middleware/authenticate';
+import { UserCache } from './middleware/user-cache';
 import { errorHandler } from './middleware/error-handler';
 import { createRateLimits } from './middleware/rate-limit';
 import { requestContext } from './middleware/request-id';
@@ -30,7 +31,8 @@ import { TourService } from './tours/service';
 import { tourRoutes } from './tours/routes';
 import { PropertyService, type ImageProcessingStarter } from './properties/service';
 import { propertyRoutes } from './properties/routes';
-import { bookingWorkflowSettings, startImageProcessing } from '../lib/workflow-starters';
+import { bookingWorkflowSettings } from '../contracts/bookings';
+import { startImageProcessing } from './workflow-starters';
 import { userRoutes } from './users/routes';
 
 export interface AppDeps {
@@ -44,9 +46,10 @@ export interface AppDeps {
 }
 
 /** Every API route, in one list: mounted, documented and role-tested from here. */
-export function apiRoutes(deps: AppDeps): AnyRouteSpec[] {
+/** `userCache` is the guard's: services that change a user make it forget them. */
+export function apiRoutes(deps: AppDeps, userCache = new UserCache()): AnyRouteSpec[] {
   const { knex, adapters, logger, config } = deps;
-  const users = new UserService({ knex, identity: adapters.identity, storage: adapters.storage, logger });
+  const users = new UserService({ knex, identity: adapters.identity, storage: adapters.storage, logger, users: userCache });
   const images: ImageProcessingStarter = { start: (imageId) => startImageProcessing(deps.temporal, config.temporal.taskQueue, imageId) };
   const properties = new PropertyService({ knex, storage: adapters.storage, images, logger, limits: { maxPixels: config.images.maxPixels } });
   const bookings = new BookingService({
@@ -66,7 +69,7 @@ export function apiRoutes(deps: AppDeps): AnyRouteSpec[] {
     notesGraceMinutes: config.tours.notesGraceMinutes,
   });
   return [
-    ...authRoutes(new AuthService({ knex, identity: adapters.identity, notifier: adapters.notifier, logger }), adapters.storage),
+    ...authRoutes(new AuthService({ knex, identity: adapters.identity, notifier: adapters.notifier, logger, users: userCache }), adapters.storage),
     ...propertyRoutes(properties, adapters.storage, { imageMaxBytes: config.images.maxBytes, imageMaxFiles: config.images.maxFiles }),
     ...bookingRoutes(bookings),
     ...tourRoutes(tours, { recordingMaxBytes: config.tours.recordingMaxBytes }),
@@ -85,7 +88,8 @@ export function createApp(deps: AppDeps): Koa {
   // printer would write stacks to stderr.
   app.silent = true;
 
-  const routes = apiRoutes(deps);
+  const userCache = new UserCache();
+  const routes = apiRoutes(deps, userCache);
   let document: object | undefined;
   const openApi = () => (document ??= buildOpenApiDocument(routes, ACCESS_TABLE, config.publicBaseUrl));
 
@@ -134,7 +138,7 @@ export function createApp(deps: AppDeps): Koa {
       ctx.body = local.jwks();
     });
   }
-  const authenticate = guard({ identity: adapters.identity, knex: deps.knex, accessTable: ACCESS_TABLE });
+  const authenticate = guard({ identity: adapters.identity, knex: deps.knex, accessTable: ACCESS_TABLE, users: userCache });
   mountRoutes(root, routes, {
     // The per-user limit needs the verified user, so it runs right after the guard.
     guard: (key) => {

@@ -15,7 +15,7 @@ import { openEmbeddedPostgres, type RunningPostgres } from '../db/embedded';
 import { createKnex } from '../db/knex';
 import { ConfigError, getConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
-import { PROCESSING_STEPS } from '../activities/tours.activities';
+import { PROCESSING_STEPS } from '../contracts/tours';
 
 export function parseResumeArgs(argv: string[]): { filter: ResumeFilter; dryRun: boolean; perSecond: number } {
   const { values } = parseArgs({
@@ -30,7 +30,7 @@ export function parseResumeArgs(argv: string[]): { filter: ResumeFilter; dryRun:
     strict: true,
   });
   const problems: string[] = [];
-  if (values.step !== undefined && !(PROCESSING_STEPS as string[]).includes(values.step)) problems.push(`--step must be one of ${PROCESSING_STEPS.join(', ')}`);
+  if (values.step !== undefined && !(PROCESSING_STEPS as readonly string[]).includes(values.step)) problems.push(`--step must be one of ${PROCESSING_STEPS.join(', ')}`);
   const since = values.since === undefined ? undefined : new Date(values.since);
   if (since && Number.isNaN(since.getTime())) problems.push('--since must be an ISO 8601 time, e.g. 2026-12-01T00:00:00Z');
   const limit = Number(values.limit);

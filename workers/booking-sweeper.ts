@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import type { Logger } from '../lib/logger';
 import type { Config } from '../lib/config';
-import { bookingWorkflowSettings, startBookingWorkflow, type BookingWorkflowSettings } from '../lib/workflow-starters';
+import { bookingWorkflowSettings, startBookingWorkflow, type BookingWorkflowSettings } from '../contracts/bookings';
 
 /**
  * No booking row without its workflow: the API starts a booking's workflow right after

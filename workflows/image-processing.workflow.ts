@@ -1,5 +1,6 @@
 import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { IMAGE_FAILURES, type ImageProcessingInput, type ImageProcessingResult, IMAGE_STATUS } from '../contracts/images';
 
 /**
  * One per uploaded property image (id `image-<imageId>`): renders the large WebP and the
@@ -7,19 +8,9 @@ import type { Activities } from '../activities';
  * reason when the original cannot be decoded. Storage I/O retries with backoff.
  */
 
-export const imageWorkflowId = (imageId: number) => `image-${imageId}`;
-
-export interface ImageProcessingInput {
-  imageId: number;
-}
-
-export type ImageProcessingResult = { status: 'ready' } | { status: 'failed'; reason: string } | { status: 'gone' };
-
-export const IMAGE_REJECTED = 'ImageRejected';
-
 const { renderPropertyImage } = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 8, nonRetryableErrorTypes: [IMAGE_REJECTED] },
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 8, nonRetryableErrorTypes: [IMAGE_FAILURES.rejected] },
 });
 
 const { completePropertyImage } = proxyActivities<Activities>({
@@ -39,11 +30,11 @@ export async function imageProcessingWorkflow(input: ImageProcessingInput): Prom
     rendered = await renderPropertyImage(input.imageId);
   } catch (err) {
     const reason = reasonOf(err);
-    await completePropertyImage(input.imageId, { status: 'failed', reason });
-    return { status: 'failed', reason };
+    await completePropertyImage(input.imageId, { status: IMAGE_STATUS.failed, reason });
+    return { status: IMAGE_STATUS.failed, reason };
   }
   // The image (or its listing) was deleted while it waited: nothing left to do.
   if (!rendered) return { status: 'gone' };
-  const outcome = await completePropertyImage(input.imageId, { status: 'ready', ...rendered });
-  return outcome === 'gone' ? { status: 'gone' } : { status: 'ready' };
+  const outcome = await completePropertyImage(input.imageId, { status: IMAGE_STATUS.ready, ...rendered });
+  return outcome === 'gone' ? { status: 'gone' } : { status: IMAGE_STATUS.ready };
 }

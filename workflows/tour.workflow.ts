@@ -2,9 +2,6 @@ import {
   ActivityFailure,
   ApplicationFailure,
   condition,
-  defineQuery,
-  defineSignal,
-  defineUpdate,
   getExternalWorkflowHandle,
   log,
   patched,
@@ -13,64 +10,25 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { bookingWorkflowIdOf, endTourUpdate, joinCallUpdate, leaveCallUpdate, PROCESSING_STEPS, retryProcessingUpdate, setRecordingUpdate, startTourUpdate, TOUR_COMMANDS, TOUR_FAILURES, TOUR_NOTICES_PATCH, tourCancelSignal, tourFinishedSignal, tourRescheduleSignal, tourStageQuery, tourStateQuery, type JoinInfo, type ProcessingStep, type StepOutcome, type TourCommand, type TourNoticeKind, type TourState, type TourStatus, type TourWorkflowInput, TOUR_STATUS } from '../contracts/tours';
 import { CommandLock } from './command-lock';
-import type { ProcessingStep, StepOutcome } from '../activities/tours.activities';
-import type { Attendee, Meeting } from '../adapters/meetings/port';
 import { PropertyId, RealtorId, TourStage } from './search-attributes';
 
 /**
- * One per tour (id `tour-<id>`), started when its booking is confirmed; the only writer
- * of the tour's and its call's status:
- *   scheduled → in_progress → processing → completed, or cancelled, or processing_failed
- * (resumable with the retry update). The call ends on request, when its maximum length
- * is reached, or when everyone has left for a while. Processing runs its steps in order;
- * a finished step is never run again.
+ * One per tour, started when its booking is confirmed; the only writer of the tour's and
+ * its call's status (the moves are the contract's TOUR_TRANSITIONS). The call ends on
+ * request, when its maximum length is reached, or when everyone has left for a while.
+ * Processing runs its steps in order; a finished step is never run again.
+ *
+ * `TourLifecycle` holds the state and what each message does; `tourWorkflow` only wires the
+ * handlers and runs the main loop. Replay-safe: the commands (activities, search attribute
+ * upserts, the notices patch, the final signal) come in the order they always did.
  */
 
-export const tourWorkflowId = (tourId: number) => `tour-${tourId}`;
+/** Older imports of the workflow module still find the messages here; they are declared in the contract. */
+export * from '../contracts/tours';
 
-export interface TourWorkflowInput {
-  tourId: number;
-  bookingId: number;
-  maxCallMinutes?: number;
-  emptyCallEndMinutes?: number;
-  /** A tour nobody started is cancelled this long after its scheduled end. */
-  noShowGraceMinutes?: number;
-}
-
-export type TourStageValue = 'scheduled' | 'in_progress' | 'processing' | 'completed' | 'cancelled' | 'processing_failed';
-
-export interface TourState {
-  tourId: number;
-  stage: TourStageValue | 'loading' | 'missing';
-  scheduledAt: string | null;
-  durationMinutes: number | null;
-  participants: number[];
-  recording: boolean;
-  steps: Partial<Record<ProcessingStep, StepOutcome | { status: 'failed'; detail: string }>>;
-  failedStep: ProcessingStep | null;
-  failure: string | null;
-}
-
-export const tourCancelSignal = defineSignal('cancelTour');
-export const tourRescheduleSignal = defineSignal<[string, number]>('rescheduleTour');
-/** The booking workflow's signal a finished tour sends (named here to avoid an import cycle). */
-export const TOUR_FINISHED_SIGNAL = 'tourFinished';
-
-export const startTourUpdate = defineUpdate<TourState, [number]>('startTour');
-export const endTourUpdate = defineUpdate<TourState, [number]>('endTour');
-export const joinCallUpdate = defineUpdate<{ Meeting: Meeting; Attendee: Attendee }, [number]>('joinCall');
-export const leaveCallUpdate = defineUpdate<TourState, [number]>('leaveCall');
-/** On or off, and who asked (audit-logged); the second argument is absent in older histories. */
-export const setRecordingUpdate = defineUpdate<TourState, [boolean, number?]>('setRecording');
-export const retryProcessingUpdate = defineUpdate<TourState, []>('retryProcessing');
-export const tourStateQuery = defineQuery<TourState>('state');
-/** Kept for operators' scripts: the stage alone. */
-export const tourStageQuery = defineQuery<TourStageValue | 'loading' | 'missing'>('stage');
-
-export const TOUR_INVALID = 'InvalidTourTransition';
-const STEP_FAILED = 'ProcessingStepFailed';
-const STEPS: ProcessingStep[] = ['recording', 'transcription', 'highlights', 'summary', 'summary_email'];
+const STEP_FAILED = TOUR_FAILURES.stepFailed;
 
 const db = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
@@ -112,15 +70,6 @@ const notices = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 20 },
 });
-/** What participants are told about recording: in the join answer and the tour-start email. */
-export function recordingNotice(recording: boolean): string {
-  return recording
-    ? 'This call is being recorded (audio and video) so that a transcript, highlights and a summary can be prepared for both of you after the tour. The realtor can stop and restart the recording during the call.'
-    : 'This call is not being recorded. If the realtor starts recording, everyone in the call is told.';
-}
-
-/** Tours started before the tour_start / tour_end emails existed replay without them. */
-export const TOUR_NOTICES_PATCH = 'tour-start-end-notices';
 
 const RUN_STEP: Record<ProcessingStep, (tourId: number) => Promise<StepOutcome>> = {
   recording: (id) => longStep.processRecording(id),
@@ -131,7 +80,7 @@ const RUN_STEP: Record<ProcessingStep, (tourId: number) => Promise<StepOutcome>>
 };
 
 function refuse(message: string): never {
-  throw ApplicationFailure.create({ type: TOUR_INVALID, message, nonRetryable: true });
+  throw ApplicationFailure.create({ type: TOUR_FAILURES.invalidTransition, message, nonRetryable: true });
 }
 
 function reasonOf(err: unknown): string {
@@ -139,236 +88,277 @@ function reasonOf(err: unknown): string {
   return cause instanceof Error ? cause.message : String(cause);
 }
 
-export async function tourWorkflow(input: TourWorkflowInput): Promise<TourState> {
-  const maxCallMs = (input.maxCallMinutes ?? 120) * 60_000;
-  const emptyEndMs = (input.emptyCallEndMinutes ?? 10) * 60_000;
-  const noShowMs = (input.noShowGraceMinutes ?? 120) * 60_000;
-  const state: TourState = {
-    tourId: input.tourId,
-    stage: 'loading',
-    scheduledAt: null,
-    durationMinutes: null,
-    participants: [],
-    recording: false,
-    steps: {},
-    failedStep: null,
-    failure: null,
-  };
-  let version = 0;
-  let cancelRequested = false;
-  let endRequested = null as { by: number | null; reason: string } | null;
-  let retryRequested = false;
-  let startedAtMs = 0;
-  let emptySinceMs: number | null = null;
-  const bump = () => {
-    version += 1;
-  };
+/** The tour's state, its transitions and what each update and signal does to them. */
+export class TourLifecycle {
+  readonly state: TourState;
+  private readonly maxCallMs: number;
+  private readonly emptyEndMs: number;
+  private readonly noShowMs: number;
+  /** Bumped on every change, so the main loop's waits wake up and re-read the deadlines. */
+  private version = 0;
+  private cancelRequested = false;
+  private endRequested: { by: number | null; reason: string } | null = null;
+  private retryRequested = false;
+  private startedAtMs = 0;
+  private emptySinceMs: number | null = null;
+  private readonly sent: Array<Promise<void>> = [];
+  /** Commands and the workflow's own timers take turns, so each sees the state the previous one left. */
+  private readonly lock = new CommandLock(() => this.state.stage !== 'loading');
 
-  const setStage = (stage: TourStageValue) => {
-    state.stage = stage;
+  constructor(private readonly input: TourWorkflowInput) {
+    this.maxCallMs = (input.maxCallMinutes ?? 120) * 60_000;
+    this.emptyEndMs = (input.emptyCallEndMinutes ?? 10) * 60_000;
+    this.noShowMs = (input.noShowGraceMinutes ?? 120) * 60_000;
+    this.state = { tourId: input.tourId, stage: 'loading', scheduledAt: null, durationMinutes: null, participants: [], recording: false, steps: {}, failedStep: null, failure: null };
+  }
+
+  // Rules --------------------------------------------------------------------------------
+
+  /** The validator of a command, and its re-check once it holds the lock. While the row loads, let it wait. */
+  check(command: TourCommand): void {
+    const { from, refusal } = TOUR_COMMANDS[command];
+    if (this.state.stage === 'loading') return;
+    if (!(from as readonly string[]).includes(this.state.stage)) refuse(`This tour is ${this.state.stage}; ${refusal}`);
+  }
+
+  /** `check` as an update's validator (whatever the update's arguments). */
+  validator(command: TourCommand): (..._args: unknown[]) => void {
+    return () => this.check(command);
+  }
+
+  private bump(): void {
+    this.version += 1;
+  }
+
+  private setStage(stage: TourStatus): void {
+    this.state.stage = stage;
     upsertSearchAttributes([{ key: TourStage, value: stage }]);
-    bump();
-  };
-
-  const lock = new CommandLock(() => state.stage !== 'loading');
-  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => lock.run(fn);
-
-  const allow = (stages: TourStageValue[], what: string) => (..._args: unknown[]): void => {
-    if (state.stage === 'loading') return;
-    if (!stages.includes(state.stage as TourStageValue)) refuse(`This tour is ${state.stage}; ${what}`);
-  };
-
-  setHandler(tourStateQuery, () => state);
-  setHandler(tourStageQuery, () => state.stage);
-  setHandler(tourCancelSignal, () => {
-    cancelRequested = true;
-    bump();
-  });
-  setHandler(tourRescheduleSignal, (at, minutes) => {
-    state.scheduledAt = at;
-    state.durationMinutes = minutes;
-    bump();
-  });
-
-  setHandler(
-    startTourUpdate,
-    (userId) =>
-      exclusive(async () => {
-        allow(['scheduled'], 'it cannot be started')();
-        const started = await call.startCall(input.tourId, userId).catch((err) => refuse(reasonOf(err)));
-        // With RECORD_CALLS the activity starts the recording with the call (older results lack the flag).
-        state.recording = (started as { recording?: boolean }).recording === true;
-        startedAtMs = Date.now();
-        emptySinceMs = Date.now();
-        setStage('in_progress');
-        return state;
-      }),
-    { validator: allow(['scheduled'], 'it cannot be started') },
-  );
-
-  setHandler(
-    joinCallUpdate,
-    (userId) =>
-      exclusive(async () => {
-        allow(['in_progress'], 'the call is not open')();
-        const join = await call.joinCall(input.tourId, userId).catch((err) => refuse(reasonOf(err)));
-        if (!state.participants.includes(userId)) state.participants.push(userId);
-        emptySinceMs = null;
-        bump();
-        return join;
-      }),
-    { validator: allow(['in_progress'], 'the call is not open') },
-  );
-
-  setHandler(
-    leaveCallUpdate,
-    (userId) =>
-      exclusive(async () => {
-        allow(['in_progress'], 'the call is not open')();
-        await call.leaveCall(input.tourId, userId);
-        state.participants = state.participants.filter((p) => p !== userId);
-        // A repeated leave (a client's retry) must not restart the empty-call timer.
-        if (!state.participants.length && emptySinceMs === null) emptySinceMs = Date.now();
-        bump();
-        return state;
-      }),
-    { validator: allow(['in_progress'], 'the call is not open') },
-  );
-
-  setHandler(
-    setRecordingUpdate,
-    (on, userId) =>
-      exclusive(async () => {
-        allow(['in_progress'], 'recording needs a live call')();
-        const r = await call.setRecording(input.tourId, on, userId ?? null).catch((err) => refuse(reasonOf(err)));
-        state.recording = r.recording;
-        bump();
-        return state;
-      }),
-    { validator: allow(['in_progress'], 'recording needs a live call') },
-  );
-
-  setHandler(
-    endTourUpdate,
-    async (userId) => {
-      // Accepted while the tour loaded: only the loaded stage can say whether it may end.
-      await condition(() => state.stage !== 'loading');
-      allow(['in_progress'], 'only a tour in progress can be ended')();
-      endRequested ??= { by: userId, reason: 'ended by a participant' };
-      bump();
-      await condition(() => state.stage !== 'in_progress');
-      return state;
-    },
-    { validator: allow(['in_progress'], 'only a tour in progress can be ended') },
-  );
-
-  setHandler(
-    retryProcessingUpdate,
-    async () => {
-      await condition(() => state.stage !== 'loading');
-      allow(['processing_failed'], 'only a tour whose processing failed can be retried')();
-      retryRequested = true;
-      bump();
-      // Answer once processing has resumed, so the caller reads the tour as processing.
-      await condition(() => state.stage !== 'processing_failed');
-      return state;
-    },
-    { validator: allow(['processing_failed'], 'only a tour whose processing failed can be retried') },
-  );
-
-  const tour = await db.loadTourForWorkflow(input.tourId);
-  if (!tour) {
-    state.stage = 'missing';
-    return state;
+    this.bump();
   }
-  // A reschedule signalled while the row loaded is newer than the row that was read.
-  if (state.scheduledAt === null) {
-    state.scheduledAt = tour.scheduledAt;
-    state.durationMinutes = tour.durationMinutes;
-  }
-  setStage(tour.status as TourStageValue);
-  upsertSearchAttributes([
-    { key: PropertyId, value: tour.propertyId },
-    { key: RealtorId, value: tour.realtorId },
-  ]);
 
-  // Waiting for the start, or a cancellation, or a no-show.
-  while (state.stage === 'scheduled') {
-    const seen = version;
-    const noShowAt = Date.parse(state.scheduledAt!) + state.durationMinutes! * 60_000 + noShowMs;
-    const wait = noShowAt - Date.now();
-    if (!cancelRequested && wait > 0 && (await condition(() => version !== seen, wait))) continue;
-    await exclusive(async () => {
-      if (state.stage !== 'scheduled') return;
-      await db.setTourStatus(input.tourId, 'cancelled', { reason: cancelRequested ? 'booking cancelled' : 'never started' });
-      setStage('cancelled');
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.lock.run(fn);
+  }
+
+  /** A command that runs alone, checked again once it holds the lock. */
+  private guarded<T>(command: TourCommand, fn: () => Promise<T>): Promise<T> {
+    return this.exclusive(async () => {
+      this.check(command);
+      return fn();
     });
   }
 
-  const sent: Array<Promise<void>> = [];
-  const notify = (kind: 'tour_start' | 'tour_end') => {
-    if (!patched(TOUR_NOTICES_PATCH)) return;
-    sent.push(notices.sendTourNotice(input.tourId, kind).catch((err) => log.warn('tour notice not sent', { tourId: input.tourId, kind, error: reasonOf(err) })));
-  };
-  if (state.stage === 'in_progress') notify('tour_start');
-
-  // The live call: ends on request, at its maximum length, or after everyone left for a while.
-  while (state.stage === 'in_progress') {
-    const seen = version;
-    const deadlines = [startedAtMs + maxCallMs];
-    if (emptySinceMs !== null) deadlines.push(emptySinceMs + emptyEndMs);
-    const wait = Math.min(...deadlines) - Date.now();
-    if (!endRequested && !cancelRequested && wait > 0 && (await condition(() => version !== seen, wait))) continue;
-    const reason = endRequested?.reason ?? (cancelRequested ? 'booking cancelled' : Date.now() >= startedAtMs + maxCallMs ? 'maximum call length reached' : 'everyone left the call');
-    await exclusive(async () => {
-      await callEnd.endCall(input.tourId, endRequested?.by ?? null, reason);
-      state.participants = [];
-      state.recording = false;
-      setStage('processing');
-    });
-    notify('tour_end');
+  /** A command answered after the loop acts on it; it waits for the row, then is checked. */
+  private async afterLoad(command: TourCommand): Promise<void> {
+    // Accepted while the tour loaded: only the loaded stage can say whether it may go on.
+    await condition(() => this.state.stage !== 'loading');
+    this.check(command);
   }
 
-  // Processing, step by step; a permanent failure parks the tour until an operator retries.
-  while (state.stage === 'processing' || state.stage === 'processing_failed') {
-    if (state.stage === 'processing_failed') {
-      await condition(() => retryRequested);
-      retryRequested = false;
-      state.failedStep = null;
-      state.failure = null;
-      await db.setTourStatus(input.tourId, 'processing', { error: null });
-      setStage('processing');
+  // Signals ------------------------------------------------------------------------------
+
+  cancel(): void {
+    this.cancelRequested = true;
+    this.bump();
+  }
+
+  reschedule(at: string, minutes: number): void {
+    this.state.scheduledAt = at;
+    this.state.durationMinutes = minutes;
+    this.bump();
+  }
+
+  // Updates ------------------------------------------------------------------------------
+
+  start(userId: number): Promise<TourState> {
+    return this.guarded('start', async () => {
+      const started = await call.startCall(this.state.tourId, userId).catch((err) => refuse(reasonOf(err)));
+      // With RECORD_CALLS the activity starts the recording with the call (older results lack the flag).
+      this.state.recording = (started as { recording?: boolean }).recording === true;
+      this.startedAtMs = Date.now();
+      this.emptySinceMs = Date.now();
+      this.setStage(TOUR_STATUS.in_progress);
+      return this.state;
+    });
+  }
+
+  join(userId: number): Promise<JoinInfo> {
+    return this.guarded('join', async () => {
+      const joined = await call.joinCall(this.state.tourId, userId).catch((err) => refuse(reasonOf(err)));
+      if (!this.state.participants.includes(userId)) this.state.participants.push(userId);
+      this.emptySinceMs = null;
+      this.bump();
+      return joined;
+    });
+  }
+
+  leave(userId: number): Promise<TourState> {
+    return this.guarded('leave', async () => {
+      await call.leaveCall(this.state.tourId, userId);
+      this.state.participants = this.state.participants.filter((p) => p !== userId);
+      // A repeated leave (a client's retry) must not restart the empty-call timer.
+      if (!this.state.participants.length && this.emptySinceMs === null) this.emptySinceMs = Date.now();
+      this.bump();
+      return this.state;
+    });
+  }
+
+  setRecording(on: boolean, userId?: number): Promise<TourState> {
+    return this.guarded('setRecording', async () => {
+      const r = await call.setRecording(this.state.tourId, on, userId ?? null).catch((err) => refuse(reasonOf(err)));
+      this.state.recording = r.recording;
+      this.bump();
+      return this.state;
+    });
+  }
+
+  async end(userId: number): Promise<TourState> {
+    await this.afterLoad('end');
+    this.endRequested ??= { by: userId, reason: 'ended by a participant' };
+    this.bump();
+    await condition(() => this.state.stage !== TOUR_STATUS.in_progress);
+    return this.state;
+  }
+
+  async retry(): Promise<TourState> {
+    await this.afterLoad('retry');
+    this.retryRequested = true;
+    this.bump();
+    // Answer once processing has resumed, so the caller reads the tour as processing.
+    await condition(() => this.state.stage !== TOUR_STATUS.processing_failed);
+    return this.state;
+  }
+
+  // The main loop's phases ---------------------------------------------------------------
+
+  /** Reads the row; false when the tour does not exist. */
+  async load(): Promise<boolean> {
+    const tour = await db.loadTourForWorkflow(this.state.tourId);
+    if (!tour) {
+      this.state.stage = 'missing';
+      return false;
     }
-    for (const step of STEPS) {
-      const done = state.steps[step];
-      if (done && done.status !== 'failed') continue;
-      await db.setTourStatus(input.tourId, 'processing', { step });
-      try {
-        state.steps[step] = await RUN_STEP[step](input.tourId);
-      } catch (err) {
-        const reason = reasonOf(err);
-        state.steps[step] = { status: 'failed', detail: reason };
-        state.failedStep = step;
-        state.failure = reason;
-        await db.markStepFailed(input.tourId, step, reason);
-        await db.setTourStatus(input.tourId, 'processing_failed', { step, error: `${step}: ${reason}` });
-        setStage('processing_failed');
-        log.warn('tour processing parked', { tourId: input.tourId, step, reason });
-        break;
+    // A reschedule signalled while the row loaded is newer than the row that was read.
+    if (this.state.scheduledAt === null) {
+      this.state.scheduledAt = tour.scheduledAt;
+      this.state.durationMinutes = tour.durationMinutes;
+    }
+    this.setStage(tour.status as TourStatus);
+    upsertSearchAttributes([
+      { key: PropertyId, value: tour.propertyId },
+      { key: RealtorId, value: tour.realtorId },
+    ]);
+    return true;
+  }
+
+  /** Waiting for the start, or a cancellation, or a no-show. */
+  async awaitStart(): Promise<void> {
+    while (this.state.stage === TOUR_STATUS.scheduled) {
+      const seen = this.version;
+      const noShowAt = Date.parse(this.state.scheduledAt!) + this.state.durationMinutes! * 60_000 + this.noShowMs;
+      const wait = noShowAt - Date.now();
+      if (!this.cancelRequested && wait > 0 && (await condition(() => this.version !== seen, wait))) continue;
+      await this.exclusive(async () => {
+        if (this.state.stage !== TOUR_STATUS.scheduled) return;
+        await db.setTourStatus(this.state.tourId, TOUR_STATUS.cancelled, { reason: this.cancelRequested ? 'booking cancelled' : 'never started' });
+        this.setStage(TOUR_STATUS.cancelled);
+      });
+    }
+  }
+
+  /** The live call: ends on request, at its maximum length, or after everyone left for a while. */
+  async runCall(): Promise<void> {
+    if (this.state.stage === TOUR_STATUS.in_progress) this.notify('tour_start');
+    while (this.state.stage === TOUR_STATUS.in_progress) {
+      const seen = this.version;
+      const deadlines = [this.startedAtMs + this.maxCallMs];
+      if (this.emptySinceMs !== null) deadlines.push(this.emptySinceMs + this.emptyEndMs);
+      const wait = Math.min(...deadlines) - Date.now();
+      if (!this.endRequested && !this.cancelRequested && wait > 0 && (await condition(() => this.version !== seen, wait))) continue;
+      const reason = this.endRequested?.reason ?? (this.cancelRequested ? 'booking cancelled' : Date.now() >= this.startedAtMs + this.maxCallMs ? 'maximum call length reached' : 'everyone left the call');
+      await this.exclusive(async () => {
+        await callEnd.endCall(this.state.tourId, this.endRequested?.by ?? null, reason);
+        this.state.participants = [];
+        this.state.recording = false;
+        this.setStage(TOUR_STATUS.processing);
+      });
+      this.notify('tour_end');
+    }
+  }
+
+  /** Processing, step by step; a permanent failure parks the tour until an operator retries. */
+  async runProcessing(): Promise<void> {
+    const tourId = this.state.tourId;
+    while (this.state.stage === TOUR_STATUS.processing || this.state.stage === TOUR_STATUS.processing_failed) {
+      if (this.state.stage === TOUR_STATUS.processing_failed) {
+        await condition(() => this.retryRequested);
+        this.retryRequested = false;
+        this.state.failedStep = null;
+        this.state.failure = null;
+        await db.setTourStatus(tourId, TOUR_STATUS.processing, { error: null });
+        this.setStage(TOUR_STATUS.processing);
+      }
+      for (const step of PROCESSING_STEPS) {
+        const done = this.state.steps[step];
+        if (done && done.status !== 'failed') continue;
+        await db.setTourStatus(tourId, TOUR_STATUS.processing, { step });
+        try {
+          this.state.steps[step] = await RUN_STEP[step](tourId);
+        } catch (err) {
+          const reason = reasonOf(err);
+          this.state.steps[step] = { status: 'failed', detail: reason };
+          this.state.failedStep = step;
+          this.state.failure = reason;
+          await db.markStepFailed(tourId, step, reason);
+          await db.setTourStatus(tourId, TOUR_STATUS.processing_failed, { step, error: `${step}: ${reason}` });
+          this.setStage(TOUR_STATUS.processing_failed);
+          log.warn('tour processing parked', { tourId, step, reason });
+          break;
+        }
+      }
+      if (this.state.stage === TOUR_STATUS.processing) {
+        await db.setTourStatus(tourId, TOUR_STATUS.completed, { step: null, error: null });
+        this.setStage(TOUR_STATUS.completed);
       }
     }
-    if (state.stage === 'processing') {
-      await db.setTourStatus(input.tourId, 'completed', { step: null, error: null });
-      setStage('completed');
+  }
+
+  /** Waits for the notices, then tells the booking how the tour ended. */
+  async finish(): Promise<void> {
+    await Promise.all(this.sent);
+    try {
+      await getExternalWorkflowHandle(bookingWorkflowIdOf(this.input)).signal(tourFinishedSignal, this.state.stage === TOUR_STATUS.completed ? TOUR_STATUS.completed : 'cancelled');
+    } catch (err) {
+      // The booking may have ended already (e.g. cancelled at the last moment).
+      log.info('booking not told of the finished tour', { error: String(err) });
     }
   }
 
-  await Promise.all(sent);
-  try {
-    await getExternalWorkflowHandle(`booking-${input.bookingId}`).signal(TOUR_FINISHED_SIGNAL, state.stage === 'completed' ? 'completed' : 'cancelled');
-  } catch (err) {
-    // The booking may have ended already (e.g. cancelled at the last moment).
-    log.info('booking not told of the finished tour', { error: String(err) });
+  private notify(kind: TourNoticeKind): void {
+    if (!patched(TOUR_NOTICES_PATCH)) return;
+    const tourId = this.state.tourId;
+    this.sent.push(notices.sendTourNotice(tourId, kind).catch((err) => log.warn('tour notice not sent', { tourId, kind, error: reasonOf(err) })));
   }
-  return state;
+}
+
+export async function tourWorkflow(input: TourWorkflowInput): Promise<TourState> {
+  const tour = new TourLifecycle(input);
+  setHandler(tourStateQuery, () => tour.state);
+  setHandler(tourStageQuery, () => tour.state.stage);
+  setHandler(tourCancelSignal, () => tour.cancel());
+  setHandler(tourRescheduleSignal, (at, minutes) => tour.reschedule(at, minutes));
+  // Each update's validator is its command's check; the handler checks again once it holds the lock.
+  setHandler(startTourUpdate, (userId) => tour.start(userId), { validator: tour.validator('start') });
+  setHandler(joinCallUpdate, (userId) => tour.join(userId), { validator: tour.validator('join') });
+  setHandler(leaveCallUpdate, (userId) => tour.leave(userId), { validator: tour.validator('leave') });
+  setHandler(setRecordingUpdate, (on, userId) => tour.setRecording(on, userId), { validator: tour.validator('setRecording') });
+  setHandler(endTourUpdate, (userId) => tour.end(userId), { validator: tour.validator('end') });
+  setHandler(retryProcessingUpdate, () => tour.retry(), { validator: tour.validator('retry') });
+
+  if (!(await tour.load())) return tour.state;
+  await tour.awaitStart();
+  await tour.runCall();
+  await tour.runProcessing();
+  await tour.finish();
+  return tour.state;
 }

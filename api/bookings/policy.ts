@@ -1,21 +1,21 @@
-import type { QueryBuilder } from 'objection';
-import type { Booking } from '../../db/models';
+import type { BookingScope } from '../../db/repositories/bookings.repository';
 import { AppError } from '../../lib/errors';
 import type { Actor } from '../routing';
 
 /**
- * Buyers see their own bookings; realtors the bookings of the listings they hold now;
- * admins all. Everything else is a 404 through `scope`.
+ * Buyers see their own bookings; realtors the bookings made with them (a booking's realtor
+ * is its listing's realtor when it was requested); admins all. Everything else is a 404
+ * through `scope`.
  */
 export const bookingPolicy = {
-  scope(actor: Actor, query: QueryBuilder<Booking>): QueryBuilder<Booking> {
+  scope(actor: Actor): BookingScope {
     switch (actor.user.role) {
       case 'admin':
-        return query;
+        return {};
       case 'realtor':
-        return query.whereIn('bookings.property_id', (sub) => sub.select('id').from('properties').where('realtor_id', actor.user.id));
+        return { realtorId: actor.user.id };
       default:
-        return query.where('bookings.buyer_id', actor.user.id);
+        return { buyerId: actor.user.id };
     }
   },
 

@@ -1,7 +1,7 @@
-import type { Booking, Call, Tour } from '../../db/models';
+import type { BookingView } from '../../db/repositories/bookings.repository';
 import { resource } from '../envelope';
 
-export function presentBooking(b: Booking) {
+export function presentBooking(b: BookingView) {
   return resource(
     'booking',
     b.id,
@@ -20,25 +20,9 @@ export function presentBooking(b: Booking) {
       updated_at: b.updated_at.toISOString(),
     },
     {
-      property: { data: { id: String(b.property_id), type: 'property', attributes: { address: b.property?.address ?? '' } } },
-      tour: { data: b.tour ? { id: String(b.tour.id), type: 'tour' } : null },
+      property: { data: { id: String(b.property_id), type: 'property', attributes: { address: b.property_address } } },
+      tour: { data: b.tour_id ? { id: String(b.tour_id), type: 'tour' } : null },
     },
   );
 }
 
-export function presentTour(t: Tour) {
-  return resource('tour', t.id, {
-    booking_id: t.booking_id,
-    property_id: t.property_id,
-    realtor_id: t.realtor_id,
-    buyer_id: t.buyer_id,
-    status: t.status,
-    scheduled_at: t.scheduled_at.toISOString(),
-    ends_at: t.ends_at.toISOString(),
-    duration_minutes: t.duration_minutes,
-  });
-}
-
-export function presentCall(c: Call) {
-  return resource('call', c.id, { tour_id: c.tour_id, status: c.status, created_at: c.created_at.toISOString() });
-}

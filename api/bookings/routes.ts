@@ -3,7 +3,8 @@ import { AppError } from '../../lib/errors';
 import { sendData, sendPage } from '../envelope';
 import { actorOf, defineRoute, type AnyRouteSpec } from '../routing';
 import { idParams } from '../schemas';
-import { presentBooking, presentCall, presentTour } from './presenter';
+import { presentCall, presentTour } from '../tours/presenter';
+import { presentBooking } from './presenter';
 import {
   adminBookingListQuery,
   adminUpdateBody,
@@ -122,7 +123,12 @@ export function bookingRoutes(bookings: BookingService): AnyRouteSpec[] {
       responses: { 200: { description: 'The confirmed booking with its tour and call', data: confirmationData }, ...notFound, ...conflict },
       async handler(ctx, input) {
         const { booking, tour, call } = await bookings.confirm(actorOf(input), input.params.id);
-        sendData(ctx, { booking: presentBooking(booking), tour: presentTour(tour), call: presentCall(call) });
+        sendData(ctx, {
+          booking: presentBooking(booking),
+          // A tour just made: nothing processed yet.
+          tour: presentTour(tour, { property_address: booking.property_address, call_id: call.id, steps: {} }),
+          call: presentCall(call),
+        });
       },
     }),
     defineRoute({

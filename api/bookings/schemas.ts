@@ -1,8 +1,8 @@
 import { z } from 'zod';
+import { callResource, tourResource } from '../tours/schemas';
 import { paginationQuery } from '../pagination';
+import { BOOKING_STATUSES } from '../../contracts/bookings';
 import { isoDateTime, resourceSchema } from '../schemas';
-
-export const BOOKING_STATUSES = ['pending', 'confirmed', 'declined', 'cancelled', 'expired', 'completed'] as const;
 
 const when = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone, e.g. 2026-12-01T15:00:00Z' });
 const duration = z.number().int().min(15, 'must be at least 15').max(240, 'must be at most 240');
@@ -56,7 +56,7 @@ export const bookingResource = resourceSchema(
   z.object({
     property_id: z.number().int(),
     buyer_id: z.number().int(),
-    realtor_id: z.number().int().nullable(),
+    realtor_id: z.number().int(),
     scheduled_at: isoDateTime,
     ends_at: isoDateTime,
     duration_minutes: z.number().int(),
@@ -72,21 +72,5 @@ export const bookingResource = resourceSchema(
     tour: z.object({ data: z.object({ id: z.string(), type: z.literal('tour') }).nullable() }),
   }),
 );
-
-export const tourResource = resourceSchema(
-  'tour',
-  z.object({
-    booking_id: z.number().int(),
-    property_id: z.number().int(),
-    realtor_id: z.number().int(),
-    buyer_id: z.number().int(),
-    status: z.string(),
-    scheduled_at: isoDateTime,
-    ends_at: isoDateTime,
-    duration_minutes: z.number().int(),
-  }),
-);
-
-export const callResource = resourceSchema('call', z.object({ tour_id: z.number().int(), status: z.string(), created_at: isoDateTime }));
 
 export const confirmationData = z.object({ booking: bookingResource, tour: tourResource, call: callResource });

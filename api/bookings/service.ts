@@ -1,28 +1,27 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { QueryBuilder } from 'objection';
 import type { Client } from '@temporalio/client';
-import { Booking, Call, Property, Tour } from '../../db/models';
-import { changedFields, recordAudit } from '../../db/audit';
-import { AppError, ConflictError, NotFoundError, ValidationError } from '../../lib/errors';
-import type { Logger } from '../../lib/logger';
-import { startBookingWorkflow, type BookingWorkflowSettings } from '../../lib/workflow-starters';
 import {
   bookingWorkflowId,
   cancelUpdate,
   confirmUpdate,
   declineUpdate,
+  isFinalBooking,
   rescheduleUpdate,
+  startBookingWorkflow,
   type ActorRef,
-} from '../../workflows/booking.workflow';
+  type BookingWorkflowSettings,
+} from '../../contracts/bookings';
+import { changedFields, recordAudit } from '../../db/audit';
+import { bookingsRepository, type BookingView } from '../../db/repositories/bookings.repository';
+import { toursRepository, type CallRecord, type TourRecord } from '../../db/repositories/tours.repository';
+import { AppError, ConflictError, NotFoundError, ValidationError } from '../../lib/errors';
+import type { Logger } from '../../lib/logger';
 import { runWorkflowCommand } from '../workflow-errors';
-import { paginate } from '../pagination';
 import type { Actor } from '../routing';
 import { bookingPolicy } from './policy';
 import type { BookingFilters } from './schemas';
 
-const BOOKABLE = ['active', 'coming_soon'];
-const TERMINAL = ['declined', 'cancelled', 'expired', 'completed'];
 
 export interface BookingServiceDeps {
   knex: Knex;
@@ -59,26 +58,24 @@ export class BookingService {
     this.now = deps.now ?? Date.now;
   }
 
-  private query(actor: Actor, trx?: Knex.Transaction): QueryBuilder<Booking> {
-    return bookingPolicy
-      .scope(actor, Booking.query(trx ?? this.deps.knex))
-      .withGraphFetched('[property(address), tour(id)]')
-      .modifiers({ address: (b) => b.select('id', 'address'), id: (b) => b.select('id', 'booking_id') });
-  }
-
   async list(actor: Actor, f: Partial<BookingFilters> & { page: number; per_page: number }) {
-    const q = this.query(actor);
-    if (f.status) q.where('bookings.status', f.status);
-    if (f.property_id) q.where('bookings.property_id', f.property_id);
-    if (f.buyer_id) q.where('bookings.buyer_id', f.buyer_id);
-    if (f.realtor_id) q.whereIn('bookings.property_id', (s) => s.select('id').from('properties').where('realtor_id', f.realtor_id!));
-    if (f.from) q.where('bookings.scheduled_at', '>=', new Date(f.from));
-    if (f.to) q.where('bookings.scheduled_at', '<', new Date(f.to));
-    return paginate(q.orderBy([{ column: 'bookings.scheduled_at', order: 'asc' }, { column: 'bookings.id', order: 'asc' }]), f);
+    const { items, total } = await bookingsRepository(this.deps.knex).list(
+      bookingPolicy.scope(actor),
+      {
+        status: f.status,
+        property_id: f.property_id,
+        buyer_id: f.buyer_id,
+        realtor_id: f.realtor_id,
+        from: f.from ? new Date(f.from) : undefined,
+        to: f.to ? new Date(f.to) : undefined,
+      },
+      f,
+    );
+    return { items, meta: { current_page: f.page, per_page: f.per_page, total_pages: Math.ceil(total / f.per_page), total_count: total } };
   }
 
-  async get(actor: Actor, id: number): Promise<Booking> {
-    const booking = await this.query(actor).findById(id);
+  async get(actor: Actor, id: number): Promise<BookingView> {
+    const booking = await bookingsRepository(this.deps.knex).findView(bookingPolicy.scope(actor), id);
     if (!booking) throw new NotFoundError('Booking');
     return booking;
   }
@@ -99,7 +96,7 @@ export class BookingService {
    * unreachable), the booking is kept and the worker's sweeper starts the workflow with
    * the same id shortly after; the answer is still 201 with the pending booking.
    */
-  async create(actor: Actor, input: CreateBookingInput, idempotencyKey?: string): Promise<{ booking: Booking; replayed: boolean }> {
+  async create(actor: Actor, input: CreateBookingInput, idempotencyKey?: string): Promise<{ booking: BookingView; replayed: boolean }> {
     bookingPolicy.assertCanRequest(actor);
     const hash = requestHash(input);
     if (idempotencyKey) {
@@ -110,36 +107,29 @@ export class BookingService {
     let id: number;
     try {
       id = await this.deps.knex.transaction(async (trx) => {
-        const property = await Property.query(trx)
-          .findById(input.property_id)
-          .whereIn('status', BOOKABLE)
-          .whereNull('deleted_at')
-          .forShare();
+        const repo = bookingsRepository(trx);
+        const property = await repo.holdBookableProperty(input.property_id);
         if (!property) throw new AppError(404, 'NOT_FOUND', 'Property not found or not open for tours', 'property_id');
-        const [row] = await trx('bookings')
-          .insert({
-            buyer_id: actor.user.id,
-            property_id: property.id,
-            realtor_id: property.realtor_id,
-            scheduled_at: at,
-            duration_minutes: input.duration_minutes,
-            notes: input.notes ?? null,
-            status: 'pending',
-            status_changed_at: new Date(),
-          })
-          .returning<Array<{ id: number }>>('id');
+        const bookingId = await repo.insert({
+          buyer_id: actor.user.id,
+          property_id: property.id,
+          realtor_id: property.realtor_id,
+          scheduled_at: at,
+          duration_minutes: input.duration_minutes,
+          notes: input.notes ?? null,
+        });
         if (idempotencyKey) {
-          await trx('idempotency_keys').insert({ user_id: actor.user.id, key: idempotencyKey, request_hash: hash, resource_type: 'booking', resource_id: row!.id });
+          await trx('idempotency_keys').insert({ user_id: actor.user.id, key: idempotencyKey, request_hash: hash, resource_type: 'booking', resource_id: bookingId });
         }
         await recordAudit(trx, {
           actorId: actor.user.id,
           action: 'booking_requested',
           resourceType: 'booking',
-          resourceId: row!.id,
+          resourceId: bookingId,
           details: { property_id: property.id, scheduled_at: at.toISOString(), duration_minutes: input.duration_minutes },
           requestId: actor.requestId,
         });
-        return row!.id;
+        return bookingId;
       });
     } catch (err) {
       const { code, constraint } = pgCode(err);
@@ -163,7 +153,7 @@ export class BookingService {
     return { booking: await this.get(actor, id), replayed: false };
   }
 
-  private async replay(actor: Actor, key: string, hash: string): Promise<Booking | undefined> {
+  private async replay(actor: Actor, key: string, hash: string): Promise<BookingView | undefined> {
     const row = await this.deps.knex('idempotency_keys').where({ user_id: actor.user.id, key }).first<{ request_hash: string; resource_id: number } | undefined>();
     if (!row) return undefined;
     if (row.request_hash !== hash) {
@@ -177,13 +167,13 @@ export class BookingService {
    * Everything is checked before anything is written, and the time (which the workflow
    * may refuse) goes first, so a refused request leaves the notes as they were too.
    */
-  async update(actor: Actor, id: number, body: { scheduled_at?: string; duration_minutes?: number; notes?: string | null }): Promise<Booking> {
+  async update(actor: Actor, id: number, body: { scheduled_at?: string; duration_minutes?: number; notes?: string | null }): Promise<BookingView> {
     const booking = await this.get(actor, id);
     const editsNotes = body.notes !== undefined;
     const moves = body.scheduled_at !== undefined || body.duration_minutes !== undefined;
     if (editsNotes) {
       bookingPolicy.assertCanEditNotes(actor);
-      if (TERMINAL.includes(booking.status)) throw new ConflictError(`This booking is ${booking.status}; it can no longer be changed`);
+      if (isFinalBooking(booking.status)) throw new ConflictError(`This booking is ${booking.status}; it can no longer be changed`);
     }
     if (moves) {
       const at = body.scheduled_at !== undefined ? this.assertTime(body.scheduled_at) : booking.scheduled_at;
@@ -196,36 +186,36 @@ export class BookingService {
     }
     if (editsNotes) {
       await this.deps.knex.transaction(async (trx) => {
-        const changes = changedFields(booking, { notes: body.notes });
+        const changes = changedFields(booking as unknown as Record<string, unknown>, { notes: body.notes });
         if (!Object.keys(changes).length) return;
-        await trx('bookings').where({ id }).update({ notes: body.notes });
+        await bookingsRepository(trx).updateNotes(id, body.notes ?? null);
         await recordAudit(trx, { actorId: actor.user.id, action: 'booking_notes_updated', resourceType: 'booking', resourceId: id, details: { changes }, requestId: actor.requestId });
       });
     }
     return this.get(actor, id);
   }
 
-  async cancel(actor: Actor, id: number, reason: string | undefined): Promise<Booking> {
+  async cancel(actor: Actor, id: number, reason: string | undefined): Promise<BookingView> {
     const booking = await this.get(actor, id);
     await this.runUpdate(booking, (h) => h.executeUpdate(cancelUpdate, { args: [actorRef(actor), reason ?? null] }));
     return this.get(actor, id);
   }
 
-  async decline(actor: Actor, id: number, reason: string | undefined): Promise<Booking> {
+  async decline(actor: Actor, id: number, reason: string | undefined): Promise<BookingView> {
     bookingPolicy.assertCanAnswer(actor);
     const booking = await this.get(actor, id);
     await this.runUpdate(booking, (h) => h.executeUpdate(declineUpdate, { args: [actorRef(actor), reason ?? null] }));
     return this.get(actor, id);
   }
 
-  async confirm(actor: Actor, id: number): Promise<{ booking: Booking; tour: Tour; call: Call }> {
+  async confirm(actor: Actor, id: number): Promise<{ booking: BookingView; tour: TourRecord; call: CallRecord }> {
     bookingPolicy.assertCanAnswer(actor);
     const booking = await this.get(actor, id);
     const result = await this.runUpdate(booking, (h) => h.executeUpdate(confirmUpdate, { args: [actorRef(actor)] }));
     const [fresh, tour, call] = await Promise.all([
       this.get(actor, id),
-      Tour.query(this.deps.knex).findById(result.tourId),
-      Call.query(this.deps.knex).findById(result.callId),
+      toursRepository(this.deps.knex).find(result.tourId),
+      toursRepository(this.deps.knex).calls.find(result.callId),
     ]);
     return { booking: fresh, tour: tour!, call: call! };
   }
@@ -234,16 +224,15 @@ export class BookingService {
    * Sends a command to the booking's workflow and turns its refusal into a 409 that says
    * why. A booking whose workflow has ended answers with its final status.
    */
-  private async runUpdate<T>(booking: Booking, fn: (h: ReturnType<Client['workflow']['getHandle']>) => Promise<T>): Promise<T> {
+  private async runUpdate<T>(booking: BookingView, fn: (h: ReturnType<Client['workflow']['getHandle']>) => Promise<T>): Promise<T> {
     const handle = this.deps.temporal.workflow.getHandle(bookingWorkflowId(booking.id));
     return runWorkflowCommand(() => fn(handle), {
       refused: 'The booking cannot change that way now',
       whenGone: async () => {
-        const row = await Booking.query(this.deps.knex).findById(booking.id);
-        if (row && TERMINAL.includes(row.status)) throw new ConflictError(`This booking is ${row.status}; it can no longer be changed`);
+        const row = await bookingsRepository(this.deps.knex).find(booking.id);
+        if (row && isFinalBooking(row.status)) throw new ConflictError(`This booking is ${row.status}; it can no longer be changed`);
         throw new AppError(503, 'SERVICE_UNAVAILABLE', 'This booking is still being set up; try again in a minute');
       },
     });
   }
-
 }

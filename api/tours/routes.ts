@@ -1,10 +1,12 @@
 import { z } from 'zod';
-import type { Call, Tour } from '../../db/models';
+import type { Tour } from '../../db/models';
 import { resource, sendData, sendPage } from '../envelope';
 import { actorOf, defineRoute, type AnyRouteSpec, type RouteInput } from '../routing';
 import { idParams } from '../schemas';
 import {
   adminTourUpdateBody,
+  bulkRetryBody,
+  bulkRetryResult,
   callResource,
   highlightsArtifact,
   joinData,
@@ -17,53 +19,19 @@ import {
   tourResource,
   transcriptArtifact,
 } from './schemas';
+import { presentCall, presentTour } from './presenter';
 import type { TourService } from './service';
 
 type Area = 'realtors' | 'buyers' | 'admin';
 type Input = RouteInput<{ id: number }, unknown, unknown>;
-
-function presentTour(t: Tour, steps: Record<string, { status: string; detail: string | null }>) {
-  const call = t.calls?.[0];
-  return resource(
-    'tour',
-    t.id,
-    {
-      booking_id: t.booking_id,
-      property_id: t.property_id,
-      property_address: t.property?.address ?? '',
-      realtor_id: t.realtor_id,
-      buyer_id: t.buyer_id,
-      status: t.status,
-      scheduled_at: t.scheduled_at.toISOString(),
-      ends_at: t.ends_at.toISOString(),
-      duration_minutes: t.duration_minutes,
-      started_at: t.started_at?.toISOString() ?? null,
-      ended_at: t.ended_at?.toISOString() ?? null,
-      processing_step: t.processing_step,
-      processing_error: t.processing_error,
-      steps,
-    },
-    { call: { data: call ? { id: String(call.id), type: 'call' } : null } },
-  );
-}
-
-function presentCall(c: Call) {
-  return resource('call', c.id, {
-    tour_id: c.tour_id,
-    status: c.status,
-    recording: c.recording_active,
-    started_at: c.started_at?.toISOString() ?? null,
-    ended_at: c.ended_at?.toISOString() ?? null,
-    meeting_id: c.meeting ? c.chime_meeting_id : null,
-  });
-}
 
 const tagOf = (area: Area, what: string) => `${area === 'admin' ? 'Admin' : area === 'realtors' ? 'Realtor' : 'Buyer'}: ${what}`;
 
 export function tourRoutes(tours: TourService, limits: { recordingMaxBytes: number }): AnyRouteSpec[] {
   const notFound = { 404: { description: 'No such tour (or not yours)' } };
   const conflict = { 409: { description: 'Not possible in the tour\'s current state; the message says why' } };
-  const sendTour = async (ctx: Parameters<AnyRouteSpec['handler']>[0], t: Tour) => sendData(ctx, presentTour(t, await tours.steps(t.id)));
+  const present = async (t: Tour) => presentTour(t, { property_address: t.property?.address ?? '', call_id: t.calls?.[0]?.id ?? null, steps: await tours.steps(t.id) });
+  const sendTour = async (ctx: Parameters<AnyRouteSpec['handler']>[0], t: Tour) => sendData(ctx, await present(t));
 
   const reads = (area: Area): AnyRouteSpec[] => {
     const tag = tagOf(area, 'tours');
@@ -92,7 +60,7 @@ export function tourRoutes(tours: TourService, limits: { recordingMaxBytes: numb
         async handler(ctx, input) {
           const q = input.query as z.infer<typeof tourListQuery> & { stuck?: string };
           const { items, meta } = await tours.list(actorOf(input), { ...q, stuck: q.stuck === 'true' });
-          sendPage(ctx, await Promise.all(items.map(async (t) => presentTour(t, await tours.steps(t.id)))), meta);
+          sendPage(ctx, await Promise.all(items.map(present)), meta);
         },
       }),
       defineRoute({
@@ -302,6 +270,19 @@ export function tourRoutes(tours: TourService, limits: { recordingMaxBytes: numb
       responses: { 200: { description: 'The tour', data: tourResource }, ...notFound, ...conflict },
       async handler(ctx, input) {
         await sendTour(ctx, await tours.cancel(actorOf(input), input.params.id));
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/api/v1/admin/tours/retry',
+      summary: 'Resume every tour parked in processing_failed (optionally only at one step, or since a time), at a bounded rate; each resume audit-logged',
+      tags: [adminTag],
+      body: bulkRetryBody,
+      responses: { 200: { description: 'What matched, what was resumed, what could not be', data: bulkRetryResult } },
+      async handler(ctx, input) {
+        const b = input.body as z.infer<typeof bulkRetryBody>;
+        const summary = await tours.retryParked(actorOf(input), { step: b.step, since: b.since ? new Date(b.since) : undefined, limit: b.limit, dryRun: b.dry_run, perSecond: b.per_second });
+        sendData(ctx, resource('tour_retry_batch', 'bulk', { ...summary }));
       },
     }),
     defineRoute({

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { paginationQuery } from '../pagination';
 import { isoDateTime, resourceSchema } from '../schemas';
+import { PROCESSING_STEPS, TOUR_STATUSES } from '../../contracts/tours';
 
-export const TOUR_STATUSES = ['scheduled', 'in_progress', 'processing', 'completed', 'cancelled', 'processing_failed'] as const;
 export const ARTIFACT_STATUSES = ['processing', 'ready', 'skipped', 'failed'] as const;
 
 export const tourListQuery = z.object({ ...paginationQuery, status: z.enum(TOUR_STATUSES).optional() }).strict();
@@ -60,7 +60,15 @@ export const noteResource = resourceSchema(
 
 export const callResource = resourceSchema(
   'call',
-  z.object({ tour_id: z.number().int(), status: z.string(), recording: z.boolean(), started_at: isoDateTime.nullable(), ended_at: isoDateTime.nullable(), meeting_id: z.string().nullable() }),
+  z.object({
+    tour_id: z.number().int(),
+    status: z.string(),
+    recording: z.boolean(),
+    started_at: isoDateTime.nullable(),
+    ended_at: isoDateTime.nullable(),
+    created_at: isoDateTime,
+    meeting_id: z.string().nullable(),
+  }),
 );
 
 const artifact = (type: string, extra: z.ZodRawShape) =>
@@ -94,3 +102,25 @@ export const joinData = z.object({
   /** Whether the call is being recorded, and the notice to show before joining. */
   recording: z.object({ active: z.boolean(), notice: z.string() }),
 });
+
+/** Which parked tours to resume in bulk, and how fast (an HTTP request resumes at most 200). */
+export const bulkRetryBody = z
+  .object({
+    step: z.enum(PROCESSING_STEPS).optional().describe('only tours parked at this step'),
+    since: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone, e.g. 2026-12-01T00:00:00Z' }).optional().describe('only tours that failed at or after this time'),
+    limit: z.number().int().min(1).max(200).default(50),
+    per_second: z.number().gt(0).max(20).default(5).describe('resumes per second at most, so a provider that just came back is not flooded'),
+    dry_run: z.boolean().default(false).describe('list what would be resumed, change nothing'),
+  })
+  .strict();
+
+export const bulkRetryResult = resourceSchema(
+  'tour_retry_batch',
+  z.object({
+    dry_run: z.boolean(),
+    matched: z.number().int(),
+    resumed: z.array(z.number().int()),
+    failed: z.array(z.object({ id: z.number().int(), reason: z.string() })),
+    tours: z.array(z.object({ id: z.number().int(), step: z.string().nullable(), error: z.string().nullable(), failed_at: isoDateTime })),
+  }),
+);

@@ -6,19 +6,11 @@ import { recordAudit } from '../../db/audit';
 import type { ObjectStorage } from '../../adapters/storage/port';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
-import { cancelUpdate } from '../../workflows/booking.workflow';
-import { recordingNotice } from '../../workflows/tour.workflow';
-import {
-  endTourUpdate,
-  joinCallUpdate,
-  leaveCallUpdate,
-  retryProcessingUpdate,
-  setRecordingUpdate,
-  startTourUpdate,
-  tourWorkflowId,
-} from '../../workflows/tour.workflow';
-import { bookingWorkflowId } from '../../workflows/booking.workflow';
+import { endTourUpdate, joinCallUpdate, leaveCallUpdate, recordingNotice, retryProcessingUpdate, setRecordingUpdate, startTourUpdate, TOUR_ACCEPTS_UPLOAD, TOUR_CANCELLABLE, tourRecordingPrefix, tourWorkflowId, type ProcessingStep, type StepStatus, type TourStatus, TOUR_STATUS } from '../../contracts/tours';
+import { bookingWorkflowId, cancelUpdate } from '../../contracts/bookings';
+import { toursRepository } from '../../db/repositories/tours.repository';
 import { runWorkflowCommand } from '../workflow-errors';
+import { resumeParkedTours, type ResumeSummary } from './resume-parked';
 import { paginate, type PageRequest } from '../pagination';
 import type { Actor, UploadedFile } from '../routing';
 import { detectMediaType } from './media';
@@ -66,9 +58,8 @@ export class TourService {
     return tour;
   }
 
-  async steps(tourId: number): Promise<Record<string, { status: string; detail: string | null }>> {
-    const rows = await this.deps.knex('tour_processing_steps').where({ tour_id: tourId }).select<Array<{ step: string; status: string; detail: string | null }>>('step', 'status', 'detail');
-    return Object.fromEntries(rows.map((r) => [r.step, { status: r.status, detail: r.detail }]));
+  async steps(tourId: number): Promise<Record<string, { status: StepStatus; detail: string | null }>> {
+    return toursRepository(this.deps.knex).steps.of(tourId);
   }
 
   private handle(tourId: number) {
@@ -91,7 +82,7 @@ export class TourService {
     const tour = await this.get(actor, id);
     tourPolicy.assertIsRealtorOf(actor, tour);
     const opensAt = tour.scheduled_at.getTime() - this.deps.earlyStartMinutes * 60_000;
-    if (tour.status === 'scheduled' && this.now() < opensAt) {
+    if (tour.status === TOUR_STATUS.scheduled && this.now() < opensAt) {
       throw new ConflictError(`This tour can be started from ${new Date(opensAt).toISOString()} (${this.deps.earlyStartMinutes} minutes before its time)`);
     }
     await this.update(tour, () => this.handle(id).executeUpdate(startTourUpdate, { args: [actor.user.id] }));
@@ -113,11 +104,21 @@ export class TourService {
     return this.get(actor, id);
   }
 
+  /** Every parked tour matching the filter, resumed one after another at a bounded rate (or only listed, dry). */
+  async retryParked(actor: Actor, f: { step?: ProcessingStep; since?: Date; limit: number; dryRun: boolean; perSecond: number }): Promise<ResumeSummary> {
+    tourPolicy.assertIsAdmin(actor);
+    return resumeParkedTours(
+      { knex: this.deps.knex, temporal: this.deps.temporal },
+      { step: f.step, since: f.since, limit: f.limit },
+      { dryRun: f.dryRun, perSecond: f.perSecond, actorId: actor.user.id, requestId: actor.requestId, via: 'api' },
+    );
+  }
+
   /** An admin cancels a tour by cancelling its booking, whose workflow cancels the tour. */
   async cancel(actor: Actor, id: number): Promise<Tour> {
     tourPolicy.assertIsAdmin(actor);
     const tour = await this.get(actor, id);
-    if (!['scheduled', 'in_progress'].includes(tour.status)) throw new ConflictError(`This tour is ${tour.status}; it cannot be cancelled`);
+    if (!TOUR_CANCELLABLE.includes(tour.status as TourStatus)) throw new ConflictError(`This tour is ${tour.status}; it cannot be cancelled`);
     await runWorkflowCommand(
       () => this.deps.temporal.workflow.getHandle(bookingWorkflowId(tour.booking_id)).executeUpdate(cancelUpdate, { args: [{ userId: actor.user.id, role: 'admin' }, 'Cancelled by an administrator'] }),
       {
@@ -137,7 +138,7 @@ export class TourService {
     const tour = await this.get(actor, id);
     const edited = { ...summary, ai_generated: true, model: (tour.summary as { model?: string } | null)?.model ?? 'unknown', edited_by: actor.user.id };
     await this.deps.knex.transaction(async (trx) => {
-      await trx('tours').where({ id }).update({ summary: JSON.stringify(edited) });
+      await toursRepository(trx).update(id, { summary: edited });
       await recordAudit(trx, { actorId: actor.user.id, action: 'tour_summary_edited', resourceType: 'tour', resourceId: id, details: {}, requestId: actor.requestId });
     });
     return this.get(actor, id);
@@ -147,14 +148,14 @@ export class TourService {
 
   async notes(actor: Actor, id: number) {
     await this.get(actor, id);
-    return this.deps.knex('tour_notes').where({ tour_id: id }).orderBy([{ column: 'timestamp_ms' }, { column: 'id' }]);
+    return toursRepository(this.deps.knex).notes.of(id);
   }
 
   /** Only while the tour is live, or within the grace period after it ended. */
   async addNote(actor: Actor, id: number, body: { content: string; tag?: string; timestamp_ms?: number }) {
     const tour = await this.get(actor, id);
     const now = this.now();
-    const open = tour.status === 'in_progress' || (tour.ended_at && now <= tour.ended_at.getTime() + this.deps.notesGraceMinutes * 60_000 && tour.status !== 'cancelled');
+    const open = tour.status === TOUR_STATUS.in_progress || (tour.ended_at && now <= tour.ended_at.getTime() + this.deps.notesGraceMinutes * 60_000 && tour.status !== TOUR_STATUS.cancelled);
     if (!open || !tour.started_at) {
       throw new ConflictError(`Notes can be added while the tour is in progress and up to ${this.deps.notesGraceMinutes} minutes after it ends; this tour is ${tour.status}`);
     }
@@ -163,7 +164,7 @@ export class TourService {
     const ts = body.timestamp_ms ?? Math.max(0, Math.min(now - start, latest));
     if (ts > latest + 1000) throw new ValidationError([{ field: 'timestamp_ms', message: `must be within the tour (at most ${latest} ms from its start)` }]);
     return this.deps.knex.transaction(async (trx) => {
-      const [row] = await trx('tour_notes').insert({ tour_id: id, user_id: actor.user.id, content: body.content, tag: body.tag ?? null, timestamp_ms: ts }).returning('*');
+      const row = await toursRepository(trx).notes.add({ tour_id: id, user_id: actor.user.id, content: body.content, tag: body.tag ?? null, timestamp_ms: ts });
       await recordAudit(trx, { actorId: actor.user.id, action: 'tour_note_added', resourceType: 'tour_note', resourceId: row.id, details: { tour_id: id, tag: body.tag ?? null, timestamp_ms: ts }, requestId: actor.requestId });
       return row;
     });
@@ -183,7 +184,7 @@ export class TourService {
   async join(actor: Actor, callId: number) {
     const { tour } = await this.getCall(actor, callId);
     const joined = await this.update(tour, () => this.handle(tour.id).executeUpdate(joinCallUpdate, { args: [actor.user.id] }));
-    const call = await this.deps.knex('calls').where({ id: callId }).first<{ recording_active: boolean }>('recording_active');
+    const call = await toursRepository(this.deps.knex).calls.find(callId);
     const active = Boolean(call?.recording_active);
     return { ...joined, recording: { active, notice: recordingNotice(active) } };
   }
@@ -210,15 +211,15 @@ export class TourService {
     if (present && (!step || step.status === 'done')) return { status: 'ready', reason: null };
     if (step?.status === 'skipped') return { status: 'skipped', reason: step.detail };
     if (step?.status === 'failed') return { status: 'failed', reason: step.detail };
-    if (tour.status === 'cancelled') return { status: 'skipped', reason: 'The tour was cancelled' };
-    if (tour.status === 'completed') return { status: present ? 'ready' : 'skipped', reason: present ? null : 'Not produced' };
+    if (tour.status === TOUR_STATUS.cancelled) return { status: 'skipped', reason: 'The tour was cancelled' };
+    if (tour.status === TOUR_STATUS.completed) return { status: present ? 'ready' : 'skipped', reason: present ? null : 'Not produced' };
     return { status: 'processing', reason: null };
   }
 
   async recording(actor: Actor, id: number) {
     const tour = await this.get(actor, id);
     const steps = await this.steps(id);
-    const rec = await this.deps.knex('recordings').where({ tour_id: id }).first();
+    const rec = await toursRepository(this.deps.knex).recordings.find(id);
     const { status, reason } = this.artifactStatus(tour, steps.recording, Boolean(rec));
     // Signed afresh on every read: a link handed out earlier expires on its own.
     const url = rec?.storage_key && status === 'ready' ? await this.deps.storage.signedUrl(rec.storage_key) : null;
@@ -238,13 +239,13 @@ export class TourService {
   async transcript(actor: Actor, id: number) {
     const tour = await this.get(actor, id);
     const steps = await this.steps(id);
-    const t = await this.deps.knex('transcripts').where({ tour_id: id }).first();
+    const t = await toursRepository(this.deps.knex).transcripts.find<{ start_ms: number; end_ms: number; text: string; speaker?: 'realtor' | 'buyer' | null }>(id);
     const { status, reason } = this.artifactStatus(tour, steps.transcription, Boolean(t));
     return {
       status,
       reason,
       full_text: t?.full_text ?? null,
-      segments: ((t?.segments as Array<{ start_ms: number; end_ms: number; text: string; speaker?: 'realtor' | 'buyer' | null }> | null) ?? []).map((seg) => ({
+      segments: (t?.segments ?? []).map((seg) => ({
         start_ms: seg.start_ms,
         end_ms: seg.end_ms,
         text: seg.text,
@@ -257,7 +258,7 @@ export class TourService {
   async highlights(actor: Actor, id: number) {
     const tour = await this.get(actor, id);
     const steps = await this.steps(id);
-    const rows = await this.deps.knex('highlights').where({ tour_id: id }).orderBy([{ column: 'timestamp_ms' }, { column: 'id' }]);
+    const rows = await toursRepository(this.deps.knex).highlights.of(id);
     const { status, reason } = this.artifactStatus(tour, steps.highlights, steps.highlights?.status === 'done');
     return {
       status,
@@ -294,16 +295,16 @@ export class TourService {
     const media = detectMediaType(file.buffer);
     if (!media) throw new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Only audio or video files (MP3, WAV, OGG, FLAC, MP4/M4A/MOV, WebM) are accepted', 'recording');
     const steps = await this.steps(id);
-    if (!['scheduled', 'in_progress', 'processing'].includes(tour.status) || (steps.recording && steps.recording.status !== 'running')) {
+    if (!TOUR_ACCEPTS_UPLOAD.includes(tour.status as TourStatus) || (steps.recording && steps.recording.status !== 'running')) {
       throw new ConflictError(`A recording can be uploaded until processing picks it up; this tour is ${tour.status}`);
     }
-    const key = `recordings/tour-${id}/upload.${media.extension}`;
+    const key = `${tourRecordingPrefix(id)}/upload.${media.extension}`;
     await this.deps.storage.put(key, file.buffer, media.contentType);
     await this.deps.knex.transaction(async (trx) => {
-      await trx('recordings')
-        .insert({ tour_id: id, storage_key: key, source: 'upload', content_type: media.contentType, file_size_bytes: file.size, recorded_at: tour.started_at ?? new Date() })
-        .onConflict('tour_id')
-        .merge(['storage_key', 'source', 'content_type', 'file_size_bytes']);
+      await toursRepository(trx).recordings.save(
+        { tour_id: id, storage_key: key, source: 'upload', content_type: media.contentType, file_size_bytes: file.size, recorded_at: tour.started_at ?? new Date() },
+        ['storage_key', 'source', 'content_type', 'file_size_bytes'],
+      );
       await recordAudit(trx, { actorId: actor.user.id, action: 'tour_recording_uploaded', resourceType: 'tour', resourceId: id, details: { content_type: media.contentType, bytes: file.size }, requestId: actor.requestId });
     });
     return this.recording(actor, id);

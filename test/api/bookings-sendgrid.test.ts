@@ -8,6 +8,7 @@ import { createTimeSkippingEnv } from '../support/temporal';
 import { signUp, type SignedIn } from '../support/users';
 import { startTestWorker } from '../support/worker';
 import { eventually } from '../support/wait';
+import { bookingCalendarUid } from '../../contracts/bookings';
 
 /**
  * The booking mail through the real SendGrid sender, against a local server that speaks
@@ -181,7 +182,7 @@ describe('booking mail through SendGrid', () => {
       });
       expect(mail!.status).toBe(202);
       const invite = mail!.attachments.find((a) => a.type.startsWith('text/calendar'));
-      expect(Buffer.from(invite!.content, 'base64').toString('utf8')).toContain(`UID:booking-${bookingId}@realtyforyou`);
+      expect(Buffer.from(invite!.content, 'base64').toString('utf8')).toContain(`UID:${bookingCalendarUid(bookingId)}`);
       const key = `booking:${bookingId}:confirmed:`;
       await eventually(`ledger row of the confirmation to ${who.email}`, async () => {
         const row = await db.knex('notifications').where('idempotency_key', 'like', `${key}%`).andWhere({ recipient: who.email }).first();

@@ -3,9 +3,9 @@ import { Client, Connection } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { readOutbox, type OutboxMessage } from '../support/outbox';
 import { createLogger } from '../../lib/logger';
-import { bookingWorkflowSettings } from '../../lib/workflow-starters';
+import { bookingWorkflowSettings } from '../../contracts/bookings';
 import { sweepUnstartedBookings } from '../../workers/booking-sweeper';
-import { bookingWorkflowId } from '../../workflows/booking.workflow';
+import { bookingCalendarUid, bookingWorkflowId } from '../../contracts/bookings';
 import { buildTestApp, type TestApp } from '../support/app';
 import { createTestDatabase, type TestDatabase, count } from '../support/db';
 import { freePort } from '../support/ports';
@@ -170,7 +170,7 @@ describe('bookings API with the BookingWorkflow', () => {
       expect(await count(db.knex('tours').where({ booking_id: id }))).toBe(1);
 
       // Both get the confirmation with an invite; the UID names the booking.
-      const uid = `booking-${id}@realtyforyou`;
+      const uid = bookingCalendarUid(id);
       const confirmedToBuyer = await waitForMail(id, 'booking-confirmed', buyer);
       const confirmedToRealtor = await waitForMail(id, 'booking-confirmed', realtor);
       for (const m of [confirmedToBuyer, confirmedToRealtor]) {

@@ -73,11 +73,11 @@ describe('resuming parked tours in bulk', () => {
   const status = async (id: number) => (await db.knex('tours').where({ id }).first()).status as string;
 
   it('when an admin asks for a dry run, then the parked tours are listed and nothing changes; when they resume those at transcription, then each is resumed once, audit-logged, and completes', async () => {
-    const ids = [await parkedTour(), await parkedTour()];
+    const ids = [await parkedTour(), await parkedTour(), await parkedTour()];
 
     const dry = await http().post('/api/v1/admin/tours/retry').set(admin.auth).send({ step: 'transcription', dry_run: true });
     expect(dry.status).toBe(200);
-    expect(dry.body.data.attributes).toMatchObject({ dry_run: true, matched: 2, resumed: [], failed: [] });
+    expect(dry.body.data.attributes).toMatchObject({ dry_run: true, matched: 3, resumed: [], failed: [] });
     expect(dry.body.data.attributes.tours.map((x: { id: number }) => x.id).sort()).toEqual([...ids].sort());
     for (const id of ids) expect(await status(id)).toBe('processing_failed');
 
@@ -88,15 +88,27 @@ describe('resuming parked tours in bulk', () => {
     outage = false;
     const res = await http().post('/api/v1/admin/tours/retry').set(admin.auth).send({ step: 'transcription', per_second: 20 });
     expect(res.status).toBe(200);
-    expect(res.body.data.attributes).toMatchObject({ dry_run: false, matched: 2, failed: [] });
+    expect(res.body.data.attributes).toMatchObject({ dry_run: false, matched: 3, failed: [] });
     expect([...res.body.data.attributes.resumed].sort()).toEqual([...ids].sort());
     for (const id of ids) await eventually(`tour ${id} completed`, async () => (await status(id)) === 'completed', 60_000);
     const audits = await db.knex('audit_logs').where({ action: 'tour_processing_retried' }).whereIn('resource_id', ids).select('user_id', 'details');
-    expect(audits).toHaveLength(2);
-    for (const a of audits) expect(a).toMatchObject({ user_id: admin.id, details: { step: 'transcription', bulk: true, via: 'api' } });
+    expect(audits).toHaveLength(3);
+    for (const a of audits) {
+      expect(a.user_id).toBe(admin.id);
+      expect(typeof a.details === 'string' ? JSON.parse(a.details) : a.details).toEqual({ step: 'transcription', bulk: true, via: 'api' });
+    }
+    // Each completed once: one transcript, one summary email per person.
+    for (const id of ids) {
+      expect(await count(db.knex('transcripts').where({ tour_id: id }))).toBe(1);
+      expect(await count(db.knex('notifications').where('idempotency_key', 'like', `tour-summary:${id}:%`))).toBe(2);
+    }
   }, 240_000);
 
   it('when the filter is malformed or the caller is not an admin, then 400 / 403 and nothing is resumed', async () => {
+    for (const body of [{ step: 'dancing' }, { since: 'yesterday' }, { per_second: 0 }]) {
+      const r = await http().post('/api/v1/admin/tours/retry').set(admin.auth).send(body);
+      if (r.status !== 400) throw new Error(`${JSON.stringify(body)} → ${r.status} ${JSON.stringify(r.body)}`);
+    }
     expect((await http().post('/api/v1/admin/tours/retry').set(admin.auth).send({ step: 'dancing' })).status).toBe(400);
     expect((await http().post('/api/v1/admin/tours/retry').set(admin.auth).send({ since: 'yesterday' })).status).toBe(400);
     expect((await http().post('/api/v1/admin/tours/retry').set(admin.auth).send({ per_second: 0 })).status).toBe(400);

@@ -9,6 +9,7 @@ import { startTemporalDevServer, type RunningDevServer } from '../../lib/tempora
 import { defaultQuery, mismatchEventId, replayFromServer } from '../../scripts/replay';
 import { searchAttributesForCli } from '../../workflows/search-attributes';
 import { tourCancelSignal, tourStateQuery, tourWorkflow, tourWorkflowId } from '../../workflows/tour.workflow';
+import { bookingWorkflowId } from '../../contracts/bookings';
 import { FakeTourActivities } from '../fixtures/tour-activity-fakes';
 import { freePort } from '../support/ports';
 import { runScript } from '../support/scripts';
@@ -63,7 +64,7 @@ describe('npm run replay', () => {
     await worker.runUntil(async () => {
       for (const tourId of [1, 2, 3]) {
         fakes.addTour(tourId, { status: 'scheduled', scheduledAt: new Date(Date.now() + 2 * HOUR).toISOString(), durationMinutes: 30, propertyId: 1, realtorId: 8, buyerId: 7 });
-        const h = await client.workflow.start(tourWorkflow, { taskQueue: QUEUE, workflowId: tourWorkflowId(tourId), args: [{ tourId, bookingId: 100 + tourId }] });
+        const h = await client.workflow.start(tourWorkflow, { taskQueue: QUEUE, workflowId: tourWorkflowId(tourId), args: [{ tourId, bookingId: 100 + tourId, bookingWorkflowId: bookingWorkflowId(100 + tourId) }] });
         await eventually('the tour loaded', async () => (await h.query(tourStateQuery)).stage === 'scheduled');
         if (tourId !== 3) {
           await h.signal(tourCancelSignal);

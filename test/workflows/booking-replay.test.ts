@@ -7,7 +7,7 @@ import { historyFromJson, type History } from '../fixtures/history-json';
 
 /**
  * Committed BookingWorkflow histories (test/fixtures/histories/booking-*.json, recorded by
- * `node --import tsx scripts/record-booking-history.ts`) replayed against the real
+ * `node --import tsx test/tools/record-booking-history.ts`) replayed against the real
  * workflow bundle: a change to the workflow that would break bookings already running
  * fails here.
  *
@@ -15,6 +15,10 @@ import { historyFromJson, type History } from '../fixtures/history-json';
  * 'booking-loop-waits-for-commands' patch (commit cf2bb82): a booking confirmed and
  * reminded, still running. They stand for workflows in flight when that change shipped,
  * and are never re-recorded.
+ *
+ * booking-pre11-*.json were recorded with the workflow as it was before it became a state
+ * class (issue 11, the closure over mutable locals of commit da41570): the class must
+ * issue the same commands in the same order.
  */
 
 const HISTORIES_DIR = path.join(__dirname, '..', 'fixtures', 'histories');
@@ -24,6 +28,11 @@ const EXPECTED: Record<string, { updates: string[]; signals: string[]; timersFir
   'booking-confirm-cancel': { updates: ['confirm', 'cancel'], signals: ['tourFinished'], timersFired: 0, patched: true, status: 'cancelled' },
   'booking-confirm-reschedule-complete': { updates: ['confirm', 'reschedule'], signals: ['tourFinished'], timersFired: 1, patched: true, status: 'completed' },
   'booking-legacy-confirmed-reminded': { updates: ['confirm'], signals: [], timersFired: 1, patched: false, status: null },
+  'booking-pre11-confirm-cancel': { updates: ['confirm', 'cancel'], signals: ['tourFinished'], timersFired: 0, patched: true, status: 'cancelled' },
+  'booking-pre11-confirm-reschedule-complete': { updates: ['confirm', 'reschedule'], signals: ['tourFinished'], timersFired: 1, patched: true, status: 'completed' },
+  'booking-pre11-request-cancel': { updates: ['cancel'], signals: [], timersFired: 0, patched: false, status: 'cancelled' },
+  'booking-pre11-request-decline': { updates: ['decline'], signals: [], timersFired: 0, patched: false, status: 'declined' },
+  'booking-pre11-request-expire': { updates: [], signals: [], timersFired: 1, patched: false, status: 'expired' },
   'booking-request-cancel': { updates: ['cancel'], signals: [], timersFired: 0, patched: false, status: 'cancelled' },
   'booking-request-expire': { updates: [], signals: [], timersFired: 1, patched: false, status: 'expired' },
 };

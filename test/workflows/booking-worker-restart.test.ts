@@ -6,7 +6,7 @@ import { createActivities, type ActivityDeps } from '../../activities';
 import { readOutbox } from '../support/outbox';
 import type { Notification, Notifier } from '../../adapters/email/notifier';
 import { createLogger } from '../../lib/logger';
-import { bookingStateQuery, bookingWorkflowId } from '../../workflows/booking.workflow';
+import { bookingStateQuery, bookingWorkflowId } from '../../contracts/bookings';
 import { buildTestApp, type TestApp } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { createTimeSkippingEnv } from '../support/temporal';

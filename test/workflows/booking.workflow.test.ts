@@ -2,20 +2,27 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { Client, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import type { BookingNoticeKind, BookingSnapshot, TourSnapshot } from '../../activities/bookings.activities';
+import type { TourSnapshot } from '../../activities/bookings.activities';
 import {
+  BOOKING_FAILURES,
+  BOOKING_MOVABLE,
+  bookingRefusal,
+  bookingSourcesOf,
   bookingStateQuery,
-  bookingWorkflow,
   bookingWorkflowId,
   cancelUpdate,
   confirmUpdate,
   declineUpdate,
   rescheduleUpdate,
-  tourFinishedSignal,
   type ActorRef,
+  type BookingNotice,
+  type BookingNoticeKind,
+  type BookingSnapshot,
   type BookingState,
-} from '../../workflows/booking.workflow';
-import { tourWorkflowId } from '../../workflows/tour.workflow';
+  type BookingTransitionTarget,
+} from '../../contracts/bookings';
+import { tourFinishedSignal, tourWorkflowId, type TourStatus } from '../../contracts/tours';
+import { bookingWorkflow } from '../../workflows/booking.workflow';
 import { createTimeSkippingEnv, serverClock } from '../support/temporal';
 
 /**
@@ -40,13 +47,7 @@ interface ActivityCall {
   workflowId: string;
 }
 
-interface Notice {
-  bookingId: number;
-  kind: BookingNoticeKind;
-  discriminator: string;
-  actorUserId?: number;
-  previousScheduledAt?: string;
-}
+type Notice = BookingNotice;
 
 interface FakeBooking extends BookingSnapshot {
   icsSequence: number;
@@ -62,14 +63,6 @@ interface FakeTour extends TourSnapshot {
   bookingId: number;
 }
 
-const FROM: Record<string, string[]> = {
-  confirmed: ['pending'],
-  declined: ['pending'],
-  expired: ['pending'],
-  cancelled: ['pending', 'confirmed'],
-  completed: ['confirmed'],
-};
-
 /** The booking tables as the activities see them, in memory. */
 class FakeDb {
   readonly bookings = new Map<number, FakeBooking>();
@@ -83,7 +76,7 @@ class FakeDb {
 
   private booking(id: number): FakeBooking {
     const b = this.bookings.get(id);
-    if (!b) throw ApplicationFailure.nonRetryable(`Booking ${id} does not exist`, 'InvalidTransition');
+    if (!b) throw ApplicationFailure.nonRetryable(`Booking ${id} does not exist`, BOOKING_FAILURES.invalidTransition);
     return b;
   }
 
@@ -113,7 +106,7 @@ class FakeDb {
       const b = this.booking(bookingId);
       if (b.status === 'confirmed' && b.tourId && b.callId) return { tourId: b.tourId, callId: b.callId };
       if (b.confirmFails) throw ApplicationFailure.nonRetryable(b.confirmFails.message, b.confirmFails.type);
-      if (b.status !== 'pending') throw ApplicationFailure.nonRetryable(`This booking is ${b.status}; it cannot be confirmed`, 'InvalidTransition');
+      if (!bookingSourcesOf('confirmed').includes(b.status)) throw ApplicationFailure.nonRetryable(bookingRefusal(b.status, 'confirmed'), BOOKING_FAILURES.invalidTransition);
       const tourId = bookingId * 10;
       const callId = bookingId * 10 + 1;
       Object.assign(b, { status: 'confirmed', tourId, callId });
@@ -129,11 +122,11 @@ class FakeDb {
       return { tourId, callId };
     },
 
-    transitionBooking: async (bookingId: number, to: string, opts: { actorUserId: number | null; reason: string | null }): Promise<void> => {
+    transitionBooking: async (bookingId: number, to: BookingTransitionTarget, opts: { actorUserId: number | null; reason: string | null }): Promise<void> => {
       this.record('transitionBooking', [bookingId, to, opts]);
       const b = this.booking(bookingId);
       if (b.status === to) return;
-      if (!FROM[to]!.includes(b.status)) throw ApplicationFailure.nonRetryable(`This booking is ${b.status}; it cannot be ${to}`, 'InvalidTransition');
+      if (!bookingSourcesOf(to).includes(b.status)) throw ApplicationFailure.nonRetryable(bookingRefusal(b.status, to), BOOKING_FAILURES.invalidTransition);
       b.status = to;
     },
 
@@ -144,7 +137,7 @@ class FakeDb {
     ): Promise<{ scheduledAt: string; durationMinutes: number; icsSequence: number }> => {
       this.record('rescheduleBooking', [bookingId, change, actorUserId]);
       const b = this.booking(bookingId);
-      if (!['pending', 'confirmed'].includes(b.status)) throw ApplicationFailure.nonRetryable(`This booking is ${b.status}; it cannot be rescheduled`, 'InvalidTransition');
+      if (!BOOKING_MOVABLE.includes(b.status)) throw ApplicationFailure.nonRetryable(bookingRefusal(b.status, 'rescheduled'), BOOKING_FAILURES.invalidTransition);
       const at = new Date(change.scheduledAt).toISOString();
       if (at !== b.scheduledAt || change.durationMinutes !== b.durationMinutes) {
         Object.assign(b, { scheduledAt: at, durationMinutes: change.durationMinutes, icsSequence: b.icsSequence + 1 });
@@ -172,7 +165,7 @@ class FakeDb {
       return { status, scheduledAt, durationMinutes, propertyId, realtorId, buyerId };
     },
 
-    setTourStatus: async (tourId: number, status: string, detail: Record<string, unknown> = {}): Promise<void> => {
+    setTourStatus: async (tourId: number, status: TourStatus, detail: Record<string, unknown> = {}): Promise<void> => {
       this.record('setTourStatus', [tourId, status, detail]);
       const t = this.tours.get(tourId);
       if (t) t.status = status;

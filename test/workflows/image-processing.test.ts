@@ -8,11 +8,11 @@ import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { inspectImage } from '../../adapters/images/inspect';
 import { createLogger } from '../../lib/logger';
-import { imageWorkflowId, type ImageProcessingResult } from '../../workflows/image-processing.workflow';
+import { imageWorkflowId, type ImageProcessingResult } from '../../contracts/images';
 import { buildTestApp, type TestApp } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { createTimeSkippingEnv } from '../support/temporal';
-import { signUp, type SignedIn } from '../support/users';
+import { createProperty, createRealtor, type SignedIn } from '../support/factories';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'images');
 const fixture = (name: string) => readFileSync(path.join(FIXTURES, name));
@@ -93,7 +93,7 @@ describe('property images: upload, ImageProcessing workflow and storage, end to 
       activities,
     });
     workerRun = worker.run();
-    realtor = await signUp(t, 'realtor', 'Rita Realtor');
+    realtor = await createRealtor(t, 'Rita Realtor');
   });
 
   afterAll(async () => {
@@ -104,12 +104,6 @@ describe('property images: upload, ImageProcessing workflow and storage, end to 
     t?.cleanup();
     await Promise.all([db?.destroy(), env?.teardown()]);
   });
-
-  async function createProperty(app: TestApp = t, who: SignedIn = realtor): Promise<number> {
-    const res = await request(app.callback).post('/api/v1/realtors/properties').set(who.auth).send({ address: `${Math.random()} Image Lane` });
-    expect(res.status).toBe(201);
-    return Number(res.body.data.id);
-  }
 
   function upload(propertyId: number, files: Upload[], app: TestApp = t, who: SignedIn = realtor) {
     let req = request(app.callback).post(`/api/v1/realtors/properties/${propertyId}/images`).set(who.auth);
@@ -147,7 +141,7 @@ describe('property images: upload, ImageProcessing workflow and storage, end to 
 
   describe('when an accepted image is uploaded', () => {
     it('when a 2400x1600 JPEG with EXIF and a 600x300 PNG are uploaded, then they come back pending at once and end ready with a 1200x800 / 600x300 WebP (never enlarged) and a 300x200 thumbnail, all without EXIF, served as image/webp', async () => {
-      const propertyId = await createProperty();
+      const propertyId = await createProperty(t, realtor);
       const big = await noisy(2400, 1600).jpeg({ quality: 70 }).withMetadata({ exif: { IFD0: { Copyright: 'Rita', Artist: 'GPS-leaking camera' } } }).toBuffer();
       expect((await sharp(big).metadata()).exif).toBeDefined();
       const small = await solid(600, 300, '#2a7').png().toBuffer();
@@ -210,7 +204,7 @@ describe('property images: upload, ImageProcessing workflow and storage, end to 
     });
 
     it('when a 200x100 JPEG (red left, blue right) carries EXIF orientation 6, then both outputs are upright: 100x200 with red on top', async () => {
-      const propertyId = await createProperty();
+      const propertyId = await createProperty(t, realtor);
       const raw = Buffer.alloc(200 * 100 * 3);
       for (let y = 0; y < 100; y++) {
         for (let x = 0; x < 200; x++) raw.set(x < 100 ? [255, 0, 0] : [0, 0, 255], (y * 200 + x) * 3);
@@ -318,7 +312,7 @@ describe('property images: upload, ImageProcessing workflow and storage, end to 
     ];
 
     it.each(cases)('when $when, then $status $code and no row or file is stored', async ({ file, status, code, message }) => {
-      const propertyId = await createProperty();
+      const propertyId = await createProperty(t, realtor);
       const res = await upload(propertyId, [await file()]);
       expect(res.status).toBe(status);
       expect(res.body.success).toBe(false);
@@ -328,7 +322,7 @@ describe('property images: upload, ImageProcessing workflow and storage, end to 
     });
 
     it('when one file of a batch is refused, then the whole request fails naming that file and the good files are not stored either', async () => {
-      const propertyId = await createProperty();
+      const propertyId = await createProperty(t, realtor);
       const good = await noisy(400, 300).jpeg().toBuffer();
       const res = await upload(propertyId, [
         { data: good, filename: 'good.jpg', contentType: 'image/jpeg' },
@@ -343,7 +337,7 @@ describe('property images: upload, ImageProcessing workflow and storage, end to 
     it('when a file is over IMAGE_MAX_BYTES, then 413 before it is judged, and no row or file is stored', async () => {
       const small = await buildTestApp({ knex: db.knex, env, config: { IMAGE_MAX_BYTES: '4096' } });
       try {
-        const who = await signUp(small, 'realtor', 'Sam Small');
+        const who = await createRealtor(small, 'Sam Small');
         const propertyId = await createProperty(small, who);
         const big = await noisy(200, 200).jpeg().toBuffer();
         expect(big.length).toBeGreaterThan(4096);
@@ -367,7 +361,7 @@ describe('property images: upload, ImageProcessing workflow and storage, end to 
       // It passes everything the upload judges: signature, header and structure.
       await expect(inspectImage(png, { maxPixels: 40e6 })).resolves.toMatchObject({ format: 'png', width: 64, height: 48 });
 
-      const propertyId = await createProperty();
+      const propertyId = await createProperty(t, realtor);
       const res = await upload(propertyId, [{ data: png, filename: 'corrupt.png', contentType: 'image/png' }]);
       expect(res.status).toBe(201);
       expect(res.body.data[0].attributes.status).toBe('pending');
@@ -394,7 +388,7 @@ describe('property images: upload, ImageProcessing workflow and storage, end to 
 
   describe('when a property has several images', () => {
     it('when three files are sent in one request, then they get increasing positions; PUT position reorders them; DELETE removes the row and all three files', async () => {
-      const propertyId = await createProperty();
+      const propertyId = await createProperty(t, realtor);
       const files = await Promise.all(
         ['#f00', '#0f0', '#00f'].map(async (c, i) => ({ data: await solid(640 + i, 480, c).jpeg().toBuffer(), filename: `room-${i}.jpg`, contentType: 'image/jpeg' })),
       );
@@ -458,7 +452,7 @@ describe('property images: upload, ImageProcessing workflow and storage, end to 
 
   describe('when an activity is retried', () => {
     it('when renderPropertyImage runs twice for the same image, then it yields the same keys and no extra files, and completing twice records one outcome', async () => {
-      const propertyId = await createProperty();
+      const propertyId = await createProperty(t, realtor);
       const res = await upload(propertyId, [{ data: await noisy(900, 600).jpeg().toBuffer(), filename: 'retry.jpg', contentType: 'image/jpeg' }]);
       const id = Number(res.body.data[0].id);
       expect(await waitForProcessing(id)).toEqual({ status: 'ready' });
@@ -479,7 +473,7 @@ describe('property images: upload, ImageProcessing workflow and storage, end to 
     });
 
     it('when the image was deleted before its activity ran, then renderPropertyImage finds nothing to do and stores nothing', async () => {
-      const propertyId = await createProperty();
+      const propertyId = await createProperty(t, realtor);
       const res = await upload(propertyId, [{ data: await noisy(300, 300).png().toBuffer(), filename: 'gone.png', contentType: 'image/png' }]);
       const id = Number(res.body.data[0].id);
       await waitForProcessing(id);
@@ -489,7 +483,7 @@ describe('property images: upload, ImageProcessing workflow and storage, end to 
     });
 
     it('when the image is deleted while it is being rendered, then completing it reports gone and removes the rendered files', async () => {
-      const propertyId = await createProperty();
+      const propertyId = await createProperty(t, realtor);
       const res = await upload(propertyId, [{ data: await noisy(500, 400).webp().toBuffer(), filename: 'race.webp', contentType: 'image/webp' }]);
       const id = Number(res.body.data[0].id);
       expect(await waitForProcessing(id)).toEqual({ status: 'ready' });

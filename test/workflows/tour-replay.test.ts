@@ -7,12 +7,26 @@ import { historyFromJson, type History } from '../fixtures/history-json';
 
 /**
  * Committed TourWorkflow histories (test/fixtures/histories/tour-*.json, recorded with
- * `node --import tsx scripts/record-tour-history.ts`) replayed against the real workflow
- * bundle: a change that would break tours already running fails here.
+ * `node --import tsx test/tools/record-tour-history.ts`) replayed against the real workflow
+ * bundle: a change that would break tours already running fails here. The `closure-*` ones
+ * were recorded from the workflow as it was just before it became a state class.
  */
 
 const HISTORIES_DIR = path.join(__dirname, '..', 'fixtures', 'histories');
-const EXPECTED = ['tour-cancelled.json', 'tour-lifecycle.json', 'tour-max-call-length.json', 'tour-no-show-rescheduled.json', 'tour-processing-retry.json', 'tour-recorded-notices.json'];
+const EXPECTED = [
+  'tour-cancelled.json',
+  'tour-closure-cancelled.json',
+  'tour-closure-lifecycle.json',
+  'tour-closure-max-call-length.json',
+  'tour-closure-no-show-rescheduled.json',
+  'tour-closure-processing-retry.json',
+  'tour-closure-recorded-notices.json',
+  'tour-lifecycle.json',
+  'tour-max-call-length.json',
+  'tour-no-show-rescheduled.json',
+  'tour-processing-retry.json',
+  'tour-recorded-notices.json',
+];
 
 const files = readdirSync(HISTORIES_DIR)
   .filter((f) => /^tour-.+\.json$/.test(f))

@@ -12,11 +12,12 @@ import {
   tourCancelSignal,
   tourRescheduleSignal,
   tourStateQuery,
-  tourWorkflow,
   tourWorkflowId,
   type TourState,
   type TourWorkflowInput,
-} from '../../workflows/tour.workflow';
+} from '../../contracts/tours';
+import { bookingWorkflowId } from '../../contracts/bookings';
+import { tourWorkflow } from '../../workflows/tour.workflow';
 import { attendeeOf, FakeTourActivities, meetingOf, type FakeTour } from '../fixtures/tour-activity-fakes';
 import { bookingStubSignalsQuery, bookingStubWorkflow } from '../fixtures/workflows/booking-stub.workflow';
 import { createTimeSkippingEnv, serverClock } from '../support/temporal';
@@ -24,7 +25,7 @@ import { createTimeSkippingEnv, serverClock } from '../support/temporal';
 /**
  * TourWorkflow on the time-skipping server with activity fakes that record every call and
  * the server time at which the workflow scheduled it. A stand-in booking workflow under
- * `booking-<id>` records the signal the finished tour sends.
+ * the id the tour's input names records the signal the finished tour sends.
  */
 
 const MINUTE = 60_000;
@@ -116,11 +117,20 @@ describe('TourWorkflow on the time-skipping server with activity fakes', () => {
    * and the tour's workflow (waited on until it has loaded, unless the load is gated).
    */
   async function tour(
-    opts: { scheduledAt?: number; durationMinutes?: number; withBooking?: boolean; loadGate?: Promise<void> } & Partial<Omit<TourWorkflowInput, 'tourId' | 'bookingId'>> = {},
+    opts: {
+      scheduledAt?: number;
+      durationMinutes?: number;
+      withBooking?: boolean;
+      loadGate?: Promise<void>;
+      /** The booking's workflow id in the input (default `bookingWorkflowId(bookingId)`). */
+      bookingWorkflowId?: string;
+      /** An input as tours started before it named the booking's workflow. */
+      legacyInput?: boolean;
+    } & Partial<Omit<TourWorkflowInput, 'tourId' | 'bookingId' | 'bookingWorkflowId'>> = {},
   ): Promise<Started> {
     const tourId = nextTourId++;
     const bookingId = 1000 + tourId;
-    const { scheduledAt = await startIn(HOUR), durationMinutes = 30, withBooking = true, loadGate, ...limits } = opts;
+    const { scheduledAt = await startIn(HOUR), durationMinutes = 30, withBooking = true, loadGate, bookingWorkflowId: bookingWfId = bookingWorkflowId(bookingId), legacyInput = false, ...limits } = opts;
     const row: FakeTour = {
       status: 'scheduled',
       scheduledAt: new Date(scheduledAt).toISOString(),
@@ -133,7 +143,7 @@ describe('TourWorkflow on the time-skipping server with activity fakes', () => {
     fakes.addTour(tourId, row);
     let booking: Started['booking'] = null;
     if (withBooking) {
-      const workflowId = `booking-${bookingId}`;
+      const workflowId = bookingWfId;
       started.push(workflowId);
       booking = await env.client.workflow.start(bookingStubWorkflow, { taskQueue: TASK_QUEUE, workflowId });
     }
@@ -142,7 +152,8 @@ describe('TourWorkflow on the time-skipping server with activity fakes', () => {
     const handle = await env.client.workflow.start(tourWorkflow, {
       taskQueue: TASK_QUEUE,
       workflowId,
-      args: [{ tourId, bookingId, maxCallMinutes: 120, emptyCallEndMinutes: 10, noShowGraceMinutes: 60, ...limits }],
+      // Older inputs lack the booking's workflow id: the cast stands for a payload recorded before it existed.
+      args: [{ tourId, bookingId, ...(legacyInput ? {} : { bookingWorkflowId: bookingWfId }), maxCallMinutes: 120, emptyCallEndMinutes: 10, noShowGraceMinutes: 60, ...limits } as TourWorkflowInput],
     });
     if (!loadGate) await waitFor('the tour to load', async () => (await handle.query(tourStateQuery).catch(() => null))?.stage !== 'loading' || undefined);
     return { tourId, bookingId, handle, booking };
@@ -252,7 +263,7 @@ describe('TourWorkflow on the time-skipping server with activity fakes', () => {
     const tourId = nextTourId++;
     const workflowId = tourWorkflowId(tourId);
     started.push(workflowId);
-    const handle = await env.client.workflow.start(tourWorkflow, { taskQueue: TASK_QUEUE, workflowId, args: [{ tourId, bookingId: 1000 + tourId }] });
+    const handle = await env.client.workflow.start(tourWorkflow, { taskQueue: TASK_QUEUE, workflowId, args: [{ tourId, bookingId: 1000 + tourId, bookingWorkflowId: bookingWorkflowId(1000 + tourId) }] });
     expect((await handle.result()).stage).toBe('missing');
     expect(fakes.namesOf(tourId)).toEqual(['loadTourForWorkflow']);
   });
@@ -539,6 +550,20 @@ describe('TourWorkflow on the time-skipping server with activity fakes', () => {
       expect(fakes.namesOf(t.tourId)).toEqual(['loadTourForWorkflow', 'setTourStatus']);
       expect(fakes.callsOf(t.tourId, 'setTourStatus').map((c) => c.args)).toEqual([[t.tourId, 'cancelled', { reason: 'booking cancelled' }]]);
       expect(fakes.callsOf(t.tourId, 'startCall')).toEqual([]);
+      expect(await t.booking!.result()).toEqual(['cancelled']);
+    });
+
+    it('when the input names the booking\'s workflow, then the finished tour tells that workflow, not one named after the booking id', async () => {
+      const t = await tour({ bookingWorkflowId: `booking-elsewhere-${nextTourId}` });
+      await t.handle.signal(tourCancelSignal);
+      expect((await t.handle.result()).stage).toBe('cancelled');
+      expect(await t.booking!.result()).toEqual(['cancelled']);
+    });
+
+    it('when the input predates bookingWorkflowId (a tour started by older code), then the tour tells booking-<bookingId>', async () => {
+      const t = await tour({ legacyInput: true });
+      await t.handle.signal(tourCancelSignal);
+      expect((await t.handle.result()).stage).toBe('cancelled');
       expect(await t.booking!.result()).toEqual(['cancelled']);
     });
 

@@ -1,5 +1,5 @@
 /**
- * node --import tsx scripts/record-booking-history.ts [outDir]
+ * node --import tsx test/tools/record-booking-history.ts [outDir]
  *
  * Re-records the BookingWorkflow histories (test/fixtures/histories/booking-*.json) that
  * test/workflows/booking-replay.test.ts replays: it runs the real workflow bundle (the
@@ -17,19 +17,22 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, type WorkflowHandle } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
-import type { BookingSnapshot, TourSnapshot } from '../activities/bookings.activities';
 import {
   bookingStateQuery,
-  bookingWorkflow,
   bookingWorkflowId,
   cancelUpdate,
   confirmUpdate,
+  declineUpdate,
   rescheduleUpdate,
   type ActorRef,
-} from '../workflows/booking.workflow';
-import { endTourUpdate, startTourUpdate, tourWorkflowId } from '../workflows/tour.workflow';
-import { historyToJson } from '../test/fixtures/history-json';
-import { createTimeSkippingEnv } from '../test/support/temporal';
+  type BookingSnapshot,
+  type BookingStatus,
+} from '../../contracts/bookings';
+import { endTourUpdate, startTourUpdate, tourWorkflowId, type TourStatus } from '../../contracts/tours';
+import type { TourSnapshot } from '../../activities/bookings.activities';
+import { bookingWorkflow } from '../../workflows/booking.workflow';
+import { historyToJson } from '../fixtures/history-json';
+import { createTimeSkippingEnv } from '../support/temporal';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -37,7 +40,7 @@ const TASK_QUEUE = 'record-booking-history';
 const BUYER: ActorRef = { userId: 7, role: 'buyer' };
 const REALTOR: ActorRef = { userId: 8, role: 'realtor' };
 
-export const DEFAULT_OUT_DIR = path.join(__dirname, '..', 'test', 'fixtures', 'histories');
+export const DEFAULT_OUT_DIR = path.join(__dirname, '..', 'fixtures', 'histories');
 
 /** The rows the activities would read and write, in memory; every call succeeds. */
 function fakeActivities() {
@@ -60,7 +63,7 @@ function fakeActivities() {
         tours.set(id * 10, { status: 'scheduled', scheduledAt: b.scheduledAt, durationMinutes: b.durationMinutes, propertyId: b.propertyId, realtorId: b.realtorId, buyerId: b.buyerId });
         return { tourId: id * 10, callId: id * 10 + 1 };
       },
-      async transitionBooking(id: number, to: string) {
+      async transitionBooking(id: number, to: BookingStatus) {
         bookings.get(id)!.status = to;
       },
       async rescheduleBooking(id: number, change: { scheduledAt: string; durationMinutes: number }) {
@@ -76,11 +79,12 @@ function fakeActivities() {
         const t = tours.get(id);
         return t ? { ...t } : null;
       },
-      async setTourStatus(id: number, status: string) {
+      async setTourStatus(id: number, status: TourStatus) {
         const t = tours.get(id);
         if (t) t.status = status;
       },
       async markStepFailed() {},
+      async sendTourNotice() {},
       async startCall(tourId: number) {
         return { MeetingId: `meeting-${tourId}`, ExternalMeetingId: `tour-${tourId}`, MediaRegion: 'local', MediaPlacement: {} };
       },
@@ -121,7 +125,7 @@ export async function recordBookingHistories(outDir = DEFAULT_OUT_DIR): Promise<
   const worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue: TASK_QUEUE,
-    workflowsPath: require.resolve('../workflows'),
+    workflowsPath: require.resolve('../../workflows'),
     activities: fakes.activities,
   });
   const written: string[] = [];
@@ -203,6 +207,14 @@ export async function recordBookingHistories(outDir = DEFAULT_OUT_DIR): Promise<
         const state = await booking.result();
         if (state.status !== 'cancelled') throw new Error(`booking 4 ended ${state.status}`);
         await save('booking-confirm-cancel', booking);
+      }
+      // request → declined by the realtor
+      {
+        const booking = await book(5, await inTwoHours());
+        await booking.executeUpdate(declineUpdate, { args: [REALTOR, 'Not available then'] });
+        const state = await booking.result();
+        if (state.status !== 'declined') throw new Error(`booking 5 ended ${state.status}`);
+        await save('booking-request-decline', booking);
       }
     });
   } finally {

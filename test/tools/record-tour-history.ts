@@ -1,7 +1,7 @@
 /**
  * Re-records the TourWorkflow histories that `test/workflows/tour-replay.test.ts` replays:
  *
- *   node --import tsx scripts/record-tour-history.ts [scenario ...]
+ *   node --import tsx test/tools/record-tour-history.ts [scenario ...]
  *
  * Runs each scenario on the time-skipping test server with the activity fakes and a booking
  * stand-in, and writes `test/fixtures/histories/tour-<scenario>.json`. Re-record only on
@@ -23,15 +23,16 @@ import {
   tourCancelSignal,
   tourRescheduleSignal,
   tourStateQuery,
-  tourWorkflow,
   tourWorkflowId,
-} from '../workflows/tour.workflow';
-import { historyToJson } from '../test/fixtures/history-json';
-import { FakeTourActivities } from '../test/fixtures/tour-activity-fakes';
-import { bookingStubWorkflow } from '../test/fixtures/workflows/booking-stub.workflow';
-import { createTimeSkippingEnv } from '../test/support/temporal';
+} from '../../contracts/tours';
+import { tourWorkflow } from '../../workflows/tour.workflow';
+import { historyToJson } from '../fixtures/history-json';
+import { FakeTourActivities } from '../fixtures/tour-activity-fakes';
+import { bookingStubWorkflow } from '../fixtures/workflows/booking-stub.workflow';
+import { createTimeSkippingEnv } from '../support/temporal';
+import { bookingWorkflowId } from '../../contracts/bookings';
 
-export const HISTORIES_DIR = path.join(__dirname, '..', 'test', 'fixtures', 'histories');
+export const HISTORIES_DIR = path.join(__dirname, '..', 'fixtures', 'histories');
 const TASK_QUEUE = 'tour-history-recorder';
 const MINUTE = 60_000;
 const REALTOR = 8;
@@ -41,7 +42,7 @@ type Handle = WorkflowHandle<typeof tourWorkflow>;
 
 interface Scenario {
   tourId: number;
-  run(h: Handle, ctx: { env: TestWorkflowEnvironment; fakes: FakeTourActivities }): Promise<void>;
+  run(h: Handle, ctx: { env: TestWorkflowEnvironment; fakes: FakeTourActivities; tourId: number }): Promise<void>;
 }
 
 async function until(what: string, fn: () => Promise<boolean>): Promise<void> {
@@ -67,13 +68,13 @@ export const SCENARIOS: Record<string, Scenario> = {
   },
   'processing-retry': {
     tourId: 9002,
-    async run(h, { fakes }) {
-      fakes.failStep(9002, 'transcription', 'bad audio');
+    async run(h, { fakes, tourId }) {
+      fakes.failStep(tourId, 'transcription', 'bad audio');
       await h.executeUpdate(startTourUpdate, { args: [REALTOR] });
       await h.executeUpdate(joinCallUpdate, { args: [BUYER] });
       await h.executeUpdate(endTourUpdate, { args: [REALTOR] });
       await until('the tour to park', async () => (await h.query(tourStateQuery)).stage === 'processing_failed');
-      fakes.healStep(9002, 'transcription');
+      fakes.healStep(tourId, 'transcription');
       await h.executeUpdate(retryProcessingUpdate, { args: [] });
     },
   },
@@ -115,6 +116,19 @@ export const SCENARIOS: Record<string, Scenario> = {
   },
 };
 
+/**
+ * The same scenarios under `closure-<name>` (ids + 100): recorded from the closure-style
+ * TourWorkflow just before it became a state class, so that change is replayed against
+ * histories of the code it replaced, not only the older committed ones.
+ */
+for (const [name, scenario] of Object.entries(SCENARIOS).filter(([n]) => !n.startsWith('closure-'))) {
+  const tourId = scenario.tourId + 100;
+  SCENARIOS[`closure-${name}`] = {
+    tourId,
+    run: (h, ctx) => scenario.run(h, ctx),
+  };
+}
+
 /** Runs the named scenarios (all when none are named) and writes their histories; returns the files written. */
 export async function recordTourHistories(outDir = HISTORIES_DIR, only: string[] = []): Promise<string[]> {
   const unknown = only.filter((n) => !(n in SCENARIOS));
@@ -124,7 +138,7 @@ export async function recordTourHistories(outDir = HISTORIES_DIR, only: string[]
   const worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue: TASK_QUEUE,
-    workflowsPath: require.resolve('../test/fixtures/workflows/tour-harness.workflows'),
+    workflowsPath: require.resolve('../fixtures/workflows/tour-harness.workflows'),
     activities: fakes.activities,
   });
   const written: string[] = [];
@@ -135,14 +149,14 @@ export async function recordTourHistories(outDir = HISTORIES_DIR, only: string[]
         const bookingId = tourId + 1000;
         const start = Math.ceil(((await env.currentTimeMs()) + 60 * MINUTE) / MINUTE) * MINUTE;
         fakes.addTour(tourId, { status: 'scheduled', scheduledAt: new Date(start).toISOString(), durationMinutes: 30, propertyId: 100, realtorId: REALTOR, buyerId: BUYER });
-        const booking = await env.client.workflow.start(bookingStubWorkflow, { taskQueue: TASK_QUEUE, workflowId: `booking-${bookingId}` });
+        const booking = await env.client.workflow.start(bookingStubWorkflow, { taskQueue: TASK_QUEUE, workflowId: bookingWorkflowId(bookingId) });
         const handle = await env.client.workflow.start(tourWorkflow, {
           taskQueue: TASK_QUEUE,
           workflowId: tourWorkflowId(tourId),
-          args: [{ tourId, bookingId, maxCallMinutes: 60, emptyCallEndMinutes: 10, noShowGraceMinutes: 60 }],
+          args: [{ tourId, bookingId, bookingWorkflowId: bookingWorkflowId(bookingId), maxCallMinutes: 60, emptyCallEndMinutes: 10, noShowGraceMinutes: 60 }],
         });
         await until('the tour to load', async () => (await handle.query(tourStateQuery)).stage !== 'loading');
-        await scenario.run(handle, { env, fakes });
+        await scenario.run(handle, { env, fakes, tourId });
         const result = await handle.result();
         await booking.result();
         const file = path.join(outDir, `tour-${name}.json`);
