@@ -99,13 +99,13 @@ export async function diagnose(d: DiagnoseDeps): Promise<Diagnosis> {
 
   const n = d.iterations;
   const readyImages = found.items.reduce((sum, p) => sum + (p.images ?? []).filter((i) => i.status === 'ready').length, 0);
-  const body = { success: true, data: await Promise.all(found.items.map((p) => presentProperty(p, d.storage, { unfinishedImages: false }))), meta: found.meta };
+  const body = { success: true, data: await Promise.all(found.items.map((p) => presentProperty(p, d.storage))), meta: found.meta };
   const steps = [
     await time('verify access token', 'RS256 signature + Cognito claim checks (aws-jwt-verify)', n, () => d.identity.verifyAccessToken(d.token)),
     await time('users row for the token', 'guard: objection findOne on users.cognito_sub', n, () => userForToken({ identity: d.identity, knex: d.knex }, d.token, 'bench')),
     await time('search service', 'objection: page + realtor/images graph + count (4 queries)', n, () => service.search(actor, d.filters)),
     await time(`present ${found.items.length} properties`, `presenter incl. ${readyImages * 2} signed URLs`, n, () =>
-      Promise.all(found.items.map((p) => presentProperty(p, d.storage, { unfinishedImages: false })))),
+      Promise.all(found.items.map((p) => presentProperty(p, d.storage)))),
     await time('JSON.stringify body', `${Buffer.byteLength(JSON.stringify(body))} bytes`, n, () => JSON.stringify(body)),
   ];
 

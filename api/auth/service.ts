@@ -14,6 +14,7 @@ import { userForToken } from '../middleware/authenticate';
 import type { Actor } from '../routing';
 import { authPolicy } from './policy';
 import { syncRoleAtSignIn } from './role-sync';
+import type { UserCache } from '../middleware/user-cache';
 
 function mapIdentityError(err: unknown): never {
   if (err instanceof IdentityInputError) {
@@ -30,7 +31,8 @@ function mapIdentityError(err: unknown): never {
 export const welcomeKey = (userId: number) => `welcome:user-${userId}`;
 
 export class AuthService {
-  constructor(private readonly deps: { knex: Knex; identity: IdentityProvider; notifier: Notifier; logger: Logger }) {}
+  /** `users`: the guard's cache, forgotten whenever sign-in or a profile change alters a user. */
+  constructor(private readonly deps: { knex: Knex; identity: IdentityProvider; notifier: Notifier; logger: Logger; users?: UserCache }) {}
 
   async register(input: { full_name: string; email: string; password: string; role: 'buyer' | 'realtor' }, requestId: string): Promise<User> {
     authPolicy.assertCanRegisterAs(input.role);
@@ -72,6 +74,7 @@ export class AuthService {
     // user an admin disabled or deleted.
     const found = await userForToken(this.deps, session.accessToken, requestId);
     const user = await syncRoleAtSignIn(this.deps, found, session.idToken, requestId);
+    this.deps.users?.forget(user.cognito_sub);
     await recordAudit(this.deps.knex, { actorId: user.id, action: 'user_logged_in', resourceType: 'user', resourceId: user.id, requestId });
     return { session, user };
   }
@@ -79,6 +82,7 @@ export class AuthService {
   async refresh(refreshToken: string, email: string | undefined, requestId: string): Promise<{ session: Session; user: User }> {
     const session = await this.deps.identity.refresh(refreshToken, email).catch(mapIdentityError);
     const user = await syncRoleAtSignIn(this.deps, await userForToken(this.deps, session.accessToken, requestId), session.idToken, requestId);
+    this.deps.users?.forget(user.cognito_sub);
     return { session: { ...session, refreshToken: session.refreshToken ?? refreshToken }, user };
   }
 
@@ -110,13 +114,15 @@ export class AuthService {
   }
 
   async updateMe(actor: Actor, body: { full_name: string }): Promise<User> {
-    return this.deps.knex.transaction(async (trx) => {
+    const updated = await this.deps.knex.transaction(async (trx) => {
       const changes = changedFields(actor.user, body);
       if (!Object.keys(changes).length) return actor.user;
       const user = await User.query(trx).patchAndFetchById(actor.user.id, { full_name: body.full_name });
       await recordAudit(trx, { actorId: actor.user.id, action: 'profile_updated', resourceType: 'user', resourceId: actor.user.id, details: { changes }, requestId: actor.requestId });
       return user;
     });
+    this.deps.users?.forget(actor.user.cognito_sub);
+    return updated;
   }
 }
 

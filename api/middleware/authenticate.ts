@@ -2,11 +2,13 @@ import type { Middleware } from 'koa';
 import type { Knex } from 'knex';
 import { User } from '../../db/models';
 import { recordAudit } from '../../db/audit';
+import { usersRepository } from '../../db/repositories/users.repository';
 import { roleFromGroups, type IdentityProvider } from '../../adapters/identity/port';
 import { AppError } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import type { Access } from '../access-table';
 import type { Actor } from '../routing';
+import type { UserCache } from './user-cache';
 
 /** One body for every authentication failure, so a caller learns nothing from it. */
 export function unauthorized(): AppError {
@@ -19,13 +21,15 @@ export interface GuardDeps {
   identity: IdentityProvider;
   knex: Knex;
   accessTable: Record<string, Access>;
+  /** Users of recent requests; without one, every request reads `users`. */
+  users?: UserCache;
 }
 
 /**
  * Finds the users row for a verified token, creating it on the user's first request
  * (from the provider's attributes). A disabled or deleted user is refused.
  */
-export async function userForToken(deps: Pick<GuardDeps, 'identity' | 'knex'>, token: string, requestId: string, log?: Logger): Promise<User> {
+export async function userForToken(deps: Pick<GuardDeps, 'identity' | 'knex' | 'users'>, token: string, requestId: string, log?: Logger): Promise<User> {
   let claims;
   try {
     claims = await deps.identity.verifyAccessToken(token);
@@ -33,26 +37,28 @@ export async function userForToken(deps: Pick<GuardDeps, 'identity' | 'knex'>, t
     log?.info({ reason: (err as Error).message }, 'token refused');
     throw unauthorized();
   }
-  let user = await User.query(deps.knex).findOne({ cognito_sub: claims.sub });
+  // The signature and expiry are checked on every request above; only the row is reused.
+  const cached = deps.users?.get(claims.sub);
+  if (cached) return cached;
+  const found = await usersRepository(deps.knex).findBySub(claims.sub);
+  let user = found && User.fromDatabaseJson(found);
   if (!user) {
     const attrs = await deps.identity.getUserAttributes(token).catch(() => {
       throw unauthorized();
     });
     user = await deps.knex.transaction(async (trx) => {
-      const inserted = await trx('users')
-        .insert({ cognito_sub: claims.sub, email: attrs.email.toLowerCase(), full_name: attrs.fullName, role: roleFromGroups(claims.groups) })
-        .onConflict('cognito_sub')
-        .ignore()
-        .returning('*');
-      const row = inserted[0] ? User.fromDatabaseJson(inserted[0]) : await User.query(trx).findOne({ cognito_sub: claims.sub });
-      if (inserted[0] && row) {
-        await recordAudit(trx, { actorId: row.id, action: 'user_created', resourceType: 'user', resourceId: row.id, details: { source: 'first_sign_in', role: row.role }, requestId });
+      const users = usersRepository(trx);
+      const inserted = await users.insertIfAbsent({ cognito_sub: claims.sub, email: attrs.email.toLowerCase(), full_name: attrs.fullName, role: roleFromGroups(claims.groups) });
+      const row = inserted ?? (await users.findBySub(claims.sub));
+      if (inserted) {
+        await recordAudit(trx, { actorId: inserted.id, action: 'user_created', resourceType: 'user', resourceId: inserted.id, details: { source: 'first_sign_in', role: inserted.role }, requestId });
       }
-      return row;
+      return row && User.fromDatabaseJson(row);
     });
     if (!user) throw unauthorized();
   }
   if (user.disabled_at || user.deleted_at) throw unauthorized();
+  deps.users?.set(claims.sub, user);
   return user;
 }
 

@@ -1,23 +1,20 @@
-import type { QueryBuilder } from 'objection';
-import type { Property } from '../../db/models';
+import { AVAILABLE_STATUSES, type PropertyRecord, type PropertyScope } from '../../db/repositories/properties.repository';
 import { AppError } from '../../lib/errors';
 import type { Actor } from '../routing';
-import { AVAILABLE_STATUSES } from './schemas';
 
 /**
  * Realtors see and change their own listings; buyers see available listings only;
  * admins see everything. Lookups go through `scope`, so anything outside it is a 404.
  */
 export const propertyPolicy = {
-  scope(actor: Actor, query: QueryBuilder<Property>): QueryBuilder<Property> {
-    query.whereNull('properties.deleted_at');
+  scope(actor: Actor): PropertyScope {
     switch (actor.user.role) {
       case 'admin':
-        return query;
+        return {};
       case 'realtor':
-        return query.where('properties.realtor_id', actor.user.id);
+        return { realtorId: actor.user.id };
       default:
-        return query.whereIn('properties.status', AVAILABLE_STATUSES);
+        return { statuses: AVAILABLE_STATUSES };
     }
   },
 
@@ -26,7 +23,7 @@ export const propertyPolicy = {
   },
 
   /** Writes: the owning realtor, or an admin. Visibility was already settled by scope. */
-  assertCanChange(actor: Actor, property: Property): void {
+  assertCanChange(actor: Actor, property: Pick<PropertyRecord, 'realtor_id'>): void {
     if (actor.user.role === 'admin') return;
     if (actor.user.role === 'realtor' && property.realtor_id === actor.user.id) return;
     throw new AppError(403, 'FORBIDDEN', 'You may not change this listing');

@@ -1,11 +1,12 @@
-import type { Property, PropertyImage } from '../../db/models';
+import { IMAGE_STATUS } from '../../contracts/images';
+import type { ListedImage, PropertyListing } from '../../db/repositories/properties.repository';
 import type { ObjectStorage } from '../../adapters/storage/port';
 import { resource } from '../envelope';
 
 const num = (v: string | number | null) => (v === null || v === undefined ? null : Number(v));
 
-export async function presentImage(img: PropertyImage, storage: ObjectStorage) {
-  const ready = img.status === 'ready';
+export async function presentImage(img: ListedImage, storage: ObjectStorage) {
+  const ready = img.status === IMAGE_STATUS.ready;
   return resource('property_image', img.id, {
     status: img.status,
     position: img.position,
@@ -20,11 +21,11 @@ export async function presentImage(img: PropertyImage, storage: ObjectStorage) {
   });
 }
 
-/** A property with its realtor and images, as loaded by the service (graph already fetched). */
-export async function presentProperty(p: Property, storage: ObjectStorage, opts: { unfinishedImages: boolean }) {
-  const images = (p.images ?? [])
-    .filter((i) => opts.unfinishedImages || i.status === 'ready')
-    .sort((a, b) => a.position - b.position || a.id - b.id);
+/**
+ * A property with its realtor and images, as the repository lists it (images already in
+ * display order, and already only the ready ones when the caller may see no others).
+ */
+export async function presentProperty(p: PropertyListing, storage: ObjectStorage) {
   return resource(
     'property',
     p.id,
@@ -47,8 +48,8 @@ export async function presentProperty(p: Property, storage: ObjectStorage, opts:
       updated_at: p.updated_at.toISOString(),
     },
     {
-      realtor: { data: { id: String(p.realtor_id), type: 'user', attributes: { full_name: p.realtor?.full_name ?? '' } } },
-      images: { data: await Promise.all(images.map((i) => presentImage(i, storage))) },
+      realtor: { data: { id: String(p.realtor_id), type: 'user', attributes: { full_name: p.realtor.full_name } } },
+      images: { data: await Promise.all(p.images.map((i) => presentImage(i, storage))) },
     },
   );
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ObjectStorage } from '../../adapters/storage/port';
 import { sendData, sendPage } from '../envelope';
-import { actorOf, defineRoute, type AnyRouteSpec, type RouteInput } from '../routing';
+import { actorOf, defineRoute, type AnyRouteSpec } from '../routing';
 import { idParams } from '../schemas';
 import { presentImage, presentProperty } from './presenter';
 import {
@@ -18,6 +18,7 @@ import {
   type SearchFilters,
 } from './schemas';
 import type { PropertyService } from './service';
+import type { PropertyListing } from '../../db/repositories/properties.repository';
 
 export interface PropertyRouteOptions {
   imageMaxBytes: number;
@@ -25,10 +26,8 @@ export interface PropertyRouteOptions {
 }
 
 export function propertyRoutes(properties: PropertyService, storage: ObjectStorage, opts: PropertyRouteOptions): AnyRouteSpec[] {
-  const present = (input: RouteInput<unknown, unknown, unknown>) => {
-    const unfinishedImages = actorOf(input).user.role !== 'buyer';
-    return (p: Parameters<typeof presentProperty>[0]) => presentProperty(p, storage, { unfinishedImages });
-  };
+  // The service already chose which images the caller may see.
+  const present = (p: PropertyListing) => presentProperty(p, storage);
   const notFound = { 404: { description: 'No such property (or not yours)' } };
 
   const list = (area: 'realtors' | 'buyers' | 'admin', query: z.ZodType, summary: string) =>
@@ -41,7 +40,7 @@ export function propertyRoutes(properties: PropertyService, storage: ObjectStora
       responses: { 200: { description: 'A page of properties, each with its realtor and images', data: z.array(propertyResource), paginated: true } },
       async handler(ctx, input) {
         const { items, meta } = await properties.search(actorOf(input), input.query as SearchFilters);
-        sendPage(ctx, await Promise.all(items.map(present(input))), meta);
+        sendPage(ctx, await Promise.all(items.map(present)), meta);
       },
     });
 
@@ -54,7 +53,7 @@ export function propertyRoutes(properties: PropertyService, storage: ObjectStora
       params: idParams,
       responses: { 200: { description: 'The property', data: propertyResource }, ...notFound },
       async handler(ctx, input) {
-        sendData(ctx, await present(input)(await properties.get(actorOf(input), input.params.id)));
+        sendData(ctx, await present(await properties.get(actorOf(input), input.params.id)));
       },
     });
 
@@ -84,7 +83,7 @@ export function propertyRoutes(properties: PropertyService, storage: ObjectStora
       body: createPropertyBody,
       responses: { 201: { description: 'The new property', data: propertyResource }, 409: { description: 'mls_id already used' } },
       async handler(ctx, input) {
-        sendData(ctx, await present(input)(await properties.create(actorOf(input), input.body)), 201);
+        sendData(ctx, await present(await properties.create(actorOf(input), input.body)), 201);
       },
     }),
     get('realtors', realtorTag),
@@ -97,7 +96,7 @@ export function propertyRoutes(properties: PropertyService, storage: ObjectStora
       body: updatePropertyBody,
       responses: { 200: { description: 'The changed property', data: propertyResource }, ...notFound, 409: { description: 'mls_id already used' } },
       async handler(ctx, input) {
-        sendData(ctx, await present(input)(await properties.update(actorOf(input), input.params.id, input.body)));
+        sendData(ctx, await present(await properties.update(actorOf(input), input.params.id, input.body)));
       },
     }),
     remove('realtors', realtorTag),
@@ -161,7 +160,7 @@ export function propertyRoutes(properties: PropertyService, storage: ObjectStora
       body: adminUpdatePropertyBody,
       responses: { 200: { description: 'The changed property', data: propertyResource }, ...notFound },
       async handler(ctx, input) {
-        sendData(ctx, await present(input)(await properties.update(actorOf(input), input.params.id, input.body)));
+        sendData(ctx, await present(await properties.update(actorOf(input), input.params.id, input.body)));
       },
     }),
     remove('admin', adminTag),

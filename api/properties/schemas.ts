@@ -1,13 +1,10 @@
 import { z } from 'zod';
 import { paginationQuery } from '../pagination';
 import { isoDateTime, resourceSchema } from '../schemas';
+import { IMAGE_STATUSES } from '../../contracts/images';
+import { PROPERTY_SORTS as SORTS, PROPERTY_STATUSES as STATUSES, PROPERTY_TYPES } from '../../db/repositories/properties.repository';
 
-/** The listing standard's StandardStatus values, in lower snake case (also a CHECK in the database). */
-export const STATUSES = ['active', 'coming_soon', 'pending', 'active_under_contract', 'closed', 'withdrawn', 'expired'] as const;
-/** Statuses a buyer may browse and book. */
-export const AVAILABLE_STATUSES = ['active', 'coming_soon'] as const;
-export const PROPERTY_TYPES = ['single_family', 'condominium', 'townhouse', 'multi_family', 'manufactured', 'land', 'other'] as const;
-export const SORTS = ['price', '-price', 'newest', 'sqft'] as const;
+export { PROPERTY_STATUSES as STATUSES, AVAILABLE_STATUSES, PROPERTY_TYPES, PROPERTY_SORTS as SORTS } from '../../db/repositories/properties.repository';
 
 const money = z.coerce.number().min(0).max(9_999_999_999.99).multipleOf(0.01, 'at most two decimals');
 const count = z.coerce.number().int().min(0).max(1000);
@@ -80,7 +77,7 @@ export const imagePositionBody = z.object({ position: z.number().int().min(0).ma
 export const imageResource = resourceSchema(
   'property_image',
   z.object({
-    status: z.enum(['pending', 'processing', 'ready', 'failed']),
+    status: z.enum(IMAGE_STATUSES),
     position: z.number().int(),
     url: z.string().nullable(),
     thumbnail_url: z.string().nullable(),

@@ -1,22 +1,23 @@
+import { IMAGE_STATUS } from '../../contracts/images';
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { QueryBuilder } from 'objection';
-import { Property, PropertyImage, User } from '../../db/models';
 import { changedFields, recordAudit } from '../../db/audit';
+import {
+  propertiesRepository,
+  type NewProperty,
+  type PropertyImageRecord,
+  type PropertyListing,
+  type PropertyRecord,
+} from '../../db/repositories/properties.repository';
+import { usersRepository } from '../../db/repositories/users.repository';
 import { ImageRejectedError, inspectImage, type InspectedImage } from '../../adapters/images/inspect';
 import type { ObjectStorage } from '../../adapters/storage/port';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
-import { paginate } from '../pagination';
+import type { PageMeta } from '../envelope';
 import type { Actor, UploadedFile } from '../routing';
 import { propertyPolicy } from './policy';
 import type { SearchFilters } from './schemas';
-
-/** Everything but the generated search vector. */
-const COLUMNS = [
-  'id', 'realtor_id', 'address', 'mls_id', 'description', 'price', 'bedrooms', 'bathrooms', 'sqft', 'status',
-  'city', 'state', 'postal_code', 'property_type', 'latitude', 'longitude', 'deleted_at', 'created_at', 'updated_at',
-].map((c) => `properties.${c}`);
 
 const EXTENSIONS: Record<string, string> = { jpeg: 'jpg', png: 'png', webp: 'webp', heif: 'heic', avif: 'avif' };
 
@@ -33,7 +34,7 @@ export interface PropertyServiceDeps {
   limits: { maxPixels: number };
 }
 
-type ListingInput = Partial<Pick<Property, 'address' | 'mls_id' | 'description' | 'bedrooms' | 'bathrooms' | 'sqft' | 'status' | 'city' | 'state' | 'postal_code' | 'property_type'>> & {
+type ListingInput = Partial<Pick<PropertyRecord, 'address' | 'mls_id' | 'description' | 'bedrooms' | 'bathrooms' | 'sqft' | 'status' | 'city' | 'state' | 'postal_code' | 'property_type'>> & {
   price?: number | null;
   latitude?: number | null;
   longitude?: number | null;
@@ -41,96 +42,60 @@ type ListingInput = Partial<Pick<Property, 'address' | 'mls_id' | 'description' 
 };
 
 /** Numeric columns come back from pg as strings; compare and store them as such. */
-function toRow(input: ListingInput): Record<string, unknown> {
+function toRow(input: ListingInput): Partial<NewProperty> {
   const row: Record<string, unknown> = { ...input };
   for (const k of ['price', 'latitude', 'longitude'] as const) {
     if (input[k] !== undefined) row[k] = input[k] === null ? null : k === 'price' ? input[k].toFixed(2) : input[k].toFixed(6);
   }
-  return row;
-}
-
-export function applySearch(query: QueryBuilder<Property>, f: Partial<SearchFilters>): QueryBuilder<Property> {
-  if (f.q) query.whereRaw(`properties.search @@ websearch_to_tsquery('english', ?)`, [f.q]);
-  if (f.min_price !== undefined) query.where('properties.price', '>=', f.min_price);
-  if (f.max_price !== undefined) query.where('properties.price', '<=', f.max_price);
-  if (f.min_bedrooms !== undefined) query.where('properties.bedrooms', '>=', f.min_bedrooms);
-  if (f.min_bathrooms !== undefined) query.where('properties.bathrooms', '>=', f.min_bathrooms);
-  if (f.city) query.whereRaw('lower(properties.city) = lower(?)', [f.city]);
-  if (f.postal_code) query.where('properties.postal_code', f.postal_code);
-  if (f.property_type) query.where('properties.property_type', f.property_type);
-  if (f.status) query.where('properties.status', f.status);
-  if (f.realtor_id) query.where('properties.realtor_id', f.realtor_id);
-  switch (f.sort ?? 'newest') {
-    case 'price':
-      return query.orderByRaw('properties.price ASC NULLS LAST, properties.id ASC');
-    case '-price':
-      return query.orderByRaw('properties.price DESC NULLS LAST, properties.id DESC');
-    case 'sqft':
-      return query.orderByRaw('properties.sqft ASC NULLS LAST, properties.id ASC');
-    default:
-      return query.orderByRaw('properties.created_at DESC, properties.id DESC');
-  }
+  return row as Partial<NewProperty>;
 }
 
 export class PropertyService {
   constructor(private readonly deps: PropertyServiceDeps) {}
 
-  private query(actor: Actor, trx?: Knex.Transaction): QueryBuilder<Property> {
-    return propertyPolicy.scope(actor, Property.query(trx ?? this.deps.knex).select(COLUMNS));
-  }
-
-  /** Realtor and images come in two batched queries for the whole page, never one per item. */
-  private withGraph(query: QueryBuilder<Property>, actor: Actor): QueryBuilder<Property> {
-    return query
-      .withGraphFetched('[realtor(name), images(visible)]')
-      .modifiers({
-        name: (b) => b.select('id', 'full_name'),
-        visible: (b) => (propertyPolicy.showsUnfinishedImages(actor) ? b : b.where('status', 'ready')),
-      });
-  }
-
-  private async find(actor: Actor, id: number, trx?: Knex.Transaction): Promise<Property> {
-    const property = await this.query(actor, trx).findById(id);
+  private async find(actor: Actor, id: number, trx?: Knex.Transaction): Promise<PropertyRecord> {
+    const property = await propertiesRepository(trx ?? this.deps.knex).find(propertyPolicy.scope(actor), id);
     if (!property) throw new NotFoundError('Property');
     return property;
   }
 
-  async search(actor: Actor, f: SearchFilters) {
-    const query = applySearch(this.query(actor), f);
-    return paginate(this.withGraph(query, actor), f);
+  /** One statement for the page, its realtors, its images and the total (see the repository). */
+  async search(actor: Actor, f: SearchFilters): Promise<{ items: PropertyListing[]; meta: PageMeta }> {
+    const readyImagesOnly = !propertyPolicy.showsUnfinishedImages(actor);
+    const { items, total } = await propertiesRepository(this.deps.knex).search(propertyPolicy.scope(actor), f, { readyImagesOnly });
+    return { items, meta: { current_page: f.page, per_page: f.per_page, total_pages: Math.ceil(total / f.per_page), total_count: total } };
   }
 
-  async get(actor: Actor, id: number): Promise<Property> {
-    const property = await this.withGraph(this.query(actor), actor).findById(id);
+  async get(actor: Actor, id: number): Promise<PropertyListing> {
+    const readyImagesOnly = !propertyPolicy.showsUnfinishedImages(actor);
+    const property = await propertiesRepository(this.deps.knex).findListing(propertyPolicy.scope(actor), id, { readyImagesOnly });
     if (!property) throw new NotFoundError('Property');
     return property;
   }
 
-  async create(actor: Actor, input: ListingInput): Promise<Property> {
+  async create(actor: Actor, input: ListingInput): Promise<PropertyListing> {
     propertyPolicy.assertCanCreate(actor);
     const id = await this.deps.knex.transaction(async (trx) => {
-      const row = await Property.query(trx)
-        .insert({ ...toRow(input), realtor_id: actor.user.id } as Partial<Property>)
-        .returning('id');
-      await recordAudit(trx, { actorId: actor.user.id, action: 'property_created', resourceType: 'property', resourceId: row.id, details: { fields: input }, requestId: actor.requestId });
-      return row.id;
+      const id = await propertiesRepository(trx).insert({ ...toRow(input), realtor_id: actor.user.id } as NewProperty);
+      await recordAudit(trx, { actorId: actor.user.id, action: 'property_created', resourceType: 'property', resourceId: id, details: { fields: input }, requestId: actor.requestId });
+      return id;
     });
     return this.get(actor, id);
   }
 
-  async update(actor: Actor, id: number, input: ListingInput): Promise<Property> {
+  async update(actor: Actor, id: number, input: ListingInput): Promise<PropertyListing> {
     await this.deps.knex.transaction(async (trx) => {
       const property = await this.find(actor, id, trx);
       propertyPolicy.assertCanChange(actor, property);
       if (input.realtor_id !== undefined && input.realtor_id !== property.realtor_id) {
         propertyPolicy.assertCanReassign(actor);
-        const realtor = await User.query(trx).findById(input.realtor_id).whereNull('deleted_at');
-        if (!realtor || realtor.role !== 'realtor') throw new ValidationError([{ field: 'realtor_id', message: 'must be the id of a realtor' }]);
+        const realtor = await usersRepository(trx).findActiveRealtor(input.realtor_id);
+        if (!realtor) throw new ValidationError([{ field: 'realtor_id', message: 'must be the id of a realtor' }]);
       }
       const patch = toRow(input);
       const changes = changedFields(property as unknown as Record<string, unknown>, patch);
       if (!Object.keys(changes).length) return;
-      await Property.query(trx).patch(patch as Partial<Property>).where('id', id);
+      await propertiesRepository(trx).patch(id, patch);
       await recordAudit(trx, { actorId: actor.user.id, action: 'property_updated', resourceType: 'property', resourceId: id, details: { changes }, requestId: actor.requestId });
     });
     return this.get(actor, id);
@@ -145,27 +110,16 @@ export class PropertyService {
     const keys = await this.deps.knex.transaction(async (trx) => {
       const property = await this.find(actor, id, trx);
       propertyPolicy.assertCanChange(actor, property);
-      await trx.raw('SELECT id FROM properties WHERE id = ? FOR UPDATE', [id]);
-      const upcoming = await trx('bookings')
-        .where({ property_id: id, status: 'confirmed' })
-        .where('scheduled_at', '>', new Date())
-        .count<{ count: string }[]>('* as count');
-      const upcomingTours = await trx('tours')
-        .where({ property_id: id })
-        .whereIn('status', ['scheduled', 'in_progress'])
-        .count<{ count: string }[]>('* as count');
-      const n = Number(upcoming[0]!.count) + Number(upcomingTours[0]!.count);
+      const repo = propertiesRepository(trx);
+      await repo.lock(id);
+      const n = await repo.upcomingTourCount(id, new Date());
       if (n > 0) {
         throw new ConflictError(`This listing has ${n} upcoming confirmed tour(s); cancel them or set its status to withdrawn instead`, 'status');
       }
-      const images = await PropertyImage.query(trx).where({ property_id: id });
-      const referenced = Number((await trx('bookings').where({ property_id: id }).count<{ count: string }[]>('* as count'))[0]!.count) > 0;
-      if (referenced) {
-        await Property.query(trx).patch({ deleted_at: new Date() } as Partial<Property>).where('id', id);
-      } else {
-        await trx('property_images').where({ property_id: id }).delete();
-        await trx('properties').where({ id }).delete();
-      }
+      const images = await repo.images.of(id);
+      const referenced = await repo.hasBookings(id);
+      if (referenced) await repo.softDelete(id);
+      else await repo.delete(id);
       await recordAudit(trx, { actorId: actor.user.id, action: 'property_deleted', resourceType: 'property', resourceId: id, details: { address: property.address, kept_for_history: referenced }, requestId: actor.requestId });
       return referenced ? [] : images.flatMap((i) => [i.original_key, i.processed_key, i.thumbnail_key]);
     });
@@ -183,7 +137,7 @@ export class PropertyService {
    * leaves nothing behind. Each accepted file is stored, gets a pending row, and its
    * processing workflow is started.
    */
-  async addImages(actor: Actor, id: number, files: UploadedFile[]): Promise<PropertyImage[]> {
+  async addImages(actor: Actor, id: number, files: UploadedFile[]): Promise<PropertyImageRecord[]> {
     const property = await this.find(actor, id);
     propertyPolicy.assertCanChange(actor, property);
     if (!files.length) throw new ValidationError([{ field: 'images', message: 'Attach one or more image files in the "images" field' }]);
@@ -201,7 +155,7 @@ export class PropertyService {
     }
 
     const stored: string[] = [];
-    let rows: PropertyImage[];
+    let rows: PropertyImageRecord[];
     try {
       for (const [i, file] of files.entries()) {
         const key = `properties/${id}/images/${randomUUID()}/original.${EXTENSIONS[inspected[i]!.format]}`;
@@ -209,17 +163,17 @@ export class PropertyService {
         stored.push(key);
       }
       rows = await this.deps.knex.transaction(async (trx) => {
+        const repo = propertiesRepository(trx);
         // Serialises uploads to one listing so positions stay distinct.
-        await trx.raw('SELECT id FROM properties WHERE id = ? FOR UPDATE', [id]);
-        const max = await trx('property_images').where({ property_id: id }).max<{ max: number | null }[]>('position as max');
-        let position = (max[0]?.max ?? -1) + 1;
-        const out: PropertyImage[] = [];
+        await repo.lock(id);
+        let position = await repo.images.nextPosition(id);
+        const out: PropertyImageRecord[] = [];
         for (const [i, key] of stored.entries()) {
           const meta = inspected[i]!;
-          const row = await PropertyImage.query(trx).insertAndFetch({
+          const row = await repo.images.insert({
             property_id: id,
             original_key: key,
-            status: 'pending',
+            status: IMAGE_STATUS.pending,
             content_type: meta.contentType,
             byte_size: files[i]!.size,
             width: meta.width,
@@ -243,7 +197,7 @@ export class PropertyService {
         // No row without its workflow: an image whose processing could not start is removed.
         this.deps.logger.error({ err, imageId: row.id }, 'image processing did not start');
         const unstarted = rows.slice(rows.indexOf(row));
-        await this.deps.knex('property_images').whereIn('id', unstarted.map((r) => r.id)).delete();
+        await propertiesRepository(this.deps.knex).images.delete(unstarted.map((r) => r.id));
         await this.deleteFiles(unstarted.map((r) => r.original_key));
         throw new AppError(503, 'SERVICE_UNAVAILABLE', 'Image processing is unavailable; try the upload again shortly', 'images');
       }
@@ -251,10 +205,10 @@ export class PropertyService {
     return rows;
   }
 
-  private async findImage(actor: Actor, id: number, imageId: number, trx?: Knex.Transaction): Promise<{ property: Property; image: PropertyImage }> {
+  private async findImage(actor: Actor, id: number, imageId: number, trx?: Knex.Transaction): Promise<{ property: PropertyRecord; image: PropertyImageRecord }> {
     const property = await this.find(actor, id, trx);
     propertyPolicy.assertCanChange(actor, property);
-    const image = await PropertyImage.query(trx ?? this.deps.knex).findOne({ id: imageId, property_id: id });
+    const image = await propertiesRepository(trx ?? this.deps.knex).images.find(id, imageId);
     if (!image) throw new NotFoundError('Image');
     return { property, image };
   }
@@ -262,7 +216,7 @@ export class PropertyService {
   async deleteImage(actor: Actor, id: number, imageId: number): Promise<void> {
     const image = await this.deps.knex.transaction(async (trx) => {
       const { image } = await this.findImage(actor, id, imageId, trx);
-      await trx('property_images').where({ id: imageId }).delete();
+      await propertiesRepository(trx).images.delete([imageId]);
       await recordAudit(trx, { actorId: actor.user.id, action: 'property_image_deleted', resourceType: 'property_image', resourceId: imageId, details: { property_id: id }, requestId: actor.requestId });
       return image;
     });
@@ -270,18 +224,19 @@ export class PropertyService {
   }
 
   /** Moves an image to `position` and renumbers the others 0..n-1 around it. */
-  async setImagePosition(actor: Actor, id: number, imageId: number, position: number): Promise<PropertyImage> {
+  async setImagePosition(actor: Actor, id: number, imageId: number, position: number): Promise<PropertyImageRecord> {
     return this.deps.knex.transaction(async (trx) => {
+      const repo = propertiesRepository(trx);
       const { image } = await this.findImage(actor, id, imageId, trx);
-      const all = await PropertyImage.query(trx).where({ property_id: id }).orderBy([{ column: 'position' }, { column: 'id' }]).forUpdate();
+      const all = await repo.images.of(id, { forUpdate: true });
       const others = all.filter((i) => i.id !== imageId);
       const target = Math.min(position, others.length);
       others.splice(target, 0, image);
       for (const [i, img] of others.entries()) {
-        if (img.position !== i) await trx('property_images').where({ id: img.id }).update({ position: i });
+        if (img.position !== i) await repo.images.setPosition(img.id, i);
       }
       await recordAudit(trx, { actorId: actor.user.id, action: 'property_image_moved', resourceType: 'property_image', resourceId: imageId, details: { property_id: id, position: { from: image.position, to: target } }, requestId: actor.requestId });
-      return (await PropertyImage.query(trx).findById(imageId))!;
+      return (await repo.images.find(id, imageId))!;
     });
   }
 }

@@ -10,6 +10,7 @@ import type { Logger } from '../../lib/logger';
 import { paginate, type PageRequest } from '../pagination';
 import type { Actor, UploadedFile } from '../routing';
 import { userPolicy } from './policy';
+import type { UserCache } from '../middleware/user-cache';
 
 const AVATAR_SIZE = 256;
 const AVATAR_MAX_PIXELS = 40_000_000;
@@ -19,6 +20,8 @@ export interface UserServiceDeps {
   identity: IdentityProvider;
   storage: ObjectStorage;
   logger: Logger;
+  /** The guard's cache of signed-in users: a changed user is read again on their next request. */
+  users?: UserCache;
 }
 
 export class UserService {
@@ -50,7 +53,7 @@ export class UserService {
 
   async update(actor: Actor, id: number, body: { full_name?: string; role?: User['role']; disabled?: boolean }): Promise<User> {
     userPolicy.assertCanManage(actor);
-    return this.deps.knex.transaction(async (trx) => {
+    const updated = await this.deps.knex.transaction(async (trx) => {
       const target = await this.find(actor, id, trx);
       userPolicy.assertCanChange(actor, target, body);
       const patch: Partial<Pick<User, 'full_name' | 'role' | 'disabled_at'>> = {};
@@ -70,12 +73,15 @@ export class UserService {
       if ('disabled_at' in patch) await this.deps.identity.adminSetEnabled(target.cognito_sub, patch.disabled_at === null);
       return updated;
     });
+    // After the commit, so no request can cache the row as it was before it.
+    this.deps.users?.forget(updated.cognito_sub);
+    return updated;
   }
 
   /** Deleting keeps the row (bookings and the audit trail refer to it) but ends the account. */
   async remove(actor: Actor, id: number): Promise<void> {
     userPolicy.assertCanManage(actor);
-    await this.deps.knex.transaction(async (trx) => {
+    const sub = await this.deps.knex.transaction(async (trx) => {
       const target = await this.find(actor, id, trx);
       userPolicy.assertCanChange(actor, target, { delete: true });
       const now = new Date();
@@ -83,7 +89,9 @@ export class UserService {
       await recordAudit(trx, { actorId: actor.user.id, action: 'user_deleted', resourceType: 'user', resourceId: id, details: { email: target.email }, requestId: actor.requestId });
       // Last, as in update: a failed audit write must not leave the account disabled.
       await this.deps.identity.adminSetEnabled(target.cognito_sub, false);
+      return target.cognito_sub;
     });
+    this.deps.users?.forget(sub);
   }
 
   async setAvatar(actor: Actor, id: number, file: UploadedFile | undefined): Promise<User> {
@@ -114,6 +122,7 @@ export class UserService {
       await this.deps.storage.delete(key).catch(() => undefined);
       throw err;
     }
+    this.deps.users?.forget(updated.cognito_sub);
     if (target.avatar_key) {
       await this.deps.storage.delete(target.avatar_key).catch((err) => this.deps.logger.warn({ err, key: target.avatar_key }, 'old avatar not deleted'));
     }

@@ -5,7 +5,7 @@ import { loadOrCreateSigningKey, signJwt } from '../../adapters/identity/local';
 import { buildTestApp, type TestApp } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { createTimeSkippingEnv } from '../support/temporal';
-import { signUp, type SignedIn } from '../support/users';
+import { signUp, signUpAdmin, type SignedIn } from '../support/users';
 
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
 
@@ -103,7 +103,9 @@ describe('access-token verification on a protected route (GET /api/v1/auth/me)',
   it('when an admin has disabled the user, then their still-valid token is refused with the same body', async () => {
     const victim = await signUp(t, 'realtor');
     expect((await me(`Bearer ${victim.accessToken}`)).status).toBe(200);
-    await db.knex('users').where({ id: victim.id }).update({ disabled_at: new Date() });
+    // Through the admin API: the guard caches signed-in users briefly and the admin service invalidates them.
+    const admin = await signUpAdmin(t, db.knex);
+    expect((await request(t.callback).put(`/api/v1/admin/users/${victim.id}`).set(admin.auth).send({ disabled: true })).status).toBe(200);
     const res = await me(`Bearer ${victim.accessToken}`);
     expect(res.status).toBe(401);
     expect(res.body.errors).toEqual([{ code: 'UNAUTHORIZED', message: 'Authentication required', field: null }]);
