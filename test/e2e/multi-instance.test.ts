@@ -8,6 +8,7 @@ import { getConfig } from '../../lib/config';
 import { startTemporalDevServer, type RunningDevServer } from '../../lib/temporal-dev-server';
 import { searchAttributesForCli } from '../../workflows/search-attributes';
 import { count, createTestDatabase, type TestDatabase } from '../support/db';
+import { createProperty, requestBooking } from '../support/factories';
 import { freePort } from '../support/ports';
 import { eventually } from '../support/wait';
 import { FAKE_OPENAI_KEY, FakeOpenAi, verboseJson } from './support/fake-openai';
@@ -63,11 +64,8 @@ describe('two APIs and two workers on one Temporal and one PostgreSQL', () => {
     return { id: Number(res.body.data.relationships.user.data.id), email, auth: { Authorization: `Bearer ${res.body.data.attributes.access_token}` } };
   }
 
-  async function book(buyer: Account, propertyId: number, startMs: number, minutes = 30): Promise<number> {
-    const res = await api().post('/api/v1/buyers/bookings').set(buyer.auth).send({ property_id: propertyId, scheduled_at: new Date(startMs).toISOString(), duration_minutes: minutes });
-    if (res.status !== 201) throw new Error(`booking: ${res.status} ${JSON.stringify(res.body)}`);
-    return Number(res.body.data.id);
-  }
+  const book = async (buyer: Account, propertyId: number, startMs: number, minutes = 30): Promise<number> =>
+    (await requestBooking(api, buyer, propertyId, { scheduledAt: new Date(startMs).toISOString(), durationMinutes: minutes })).id;
 
   /** Starts a confirmed tour, takes notes on both APIs, uploads the recording and ends it. */
   async function runTour(tourId: number, buyer: Account): Promise<void> {
@@ -165,9 +163,7 @@ describe('two APIs and two workers on one Temporal and one PostgreSQL', () => {
   let winner: { bookingId: number; tourId: number; buyer: Account };
 
   it('when 20 overlapping bookings are confirmed at once, half through each API, then exactly one is 200 and 19 are 409', async () => {
-    const property = await api().post('/api/v1/realtors/properties').set(realtor.auth).send({ address: '1 Cluster Court', price: 450000 });
-    expect(property.status).toBe(201);
-    propertyId = Number(property.body.data.id);
+    propertyId = await createProperty(api, realtor, { address: '1 Cluster Court', price: 450000 });
     // Starts one minute apart, 30 minutes long: every pair overlaps.
     const ids = await Promise.all(buyers.map((b, i) => book(b, propertyId, base + i * MINUTE)));
 

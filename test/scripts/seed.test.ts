@@ -8,6 +8,8 @@ import { createApp } from '../../api/app';
 import { loadConfig } from '../../lib/config';
 import { createLogger } from '../../lib/logger';
 import { createTemporalClient, type TemporalHandle } from '../../lib/temporal';
+import { parseSeedArgs, UsageError } from '../../scripts/seed/args';
+import { planProperties, planUsers } from '../../scripts/seed/plan';
 import { runScript, type ScriptRun } from '../support/scripts';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 
@@ -210,4 +212,30 @@ describe('scripts/seed.ts', () => {
     }
     expect(await count(twin, 'properties')).toBe(before);
   }, 120_000);
+});
+
+describe('seed planning, without a database', () => {
+  it('when no options are given, then the documented defaults apply', () => {
+    expect(parseSeedArgs([])).toEqual({ properties: 1000, realtors: 200, buyers: 50, imagesPerProperty: 3, seed: 42, password: PASSWORD, reset: false });
+    expect(() => parseSeedArgs(['--images-per-property', '21'])).toThrow(UsageError);
+  });
+
+  it('when planned twice with the same arguments, then the plans are equal; another run gets its own MLS ids and emails', () => {
+    const args = { count: 40, seed: 7, run: 1, realtors: 5 };
+    expect(planProperties(args)).toEqual(planProperties(args));
+    expect(planProperties({ ...args, run: 2 })[0]!.mls_id).toBe('SEED2-000001');
+    expect(planUsers({ realtors: 1, buyers: 1, seed: 7, run: 3 }).map((u) => [u.role, u.email])).toEqual([
+      ['realtor', 'seed3-realtor-0001@example.com'],
+      ['buyer', 'seed3-buyer-0001@example.com'],
+    ]);
+  });
+
+  it('when the realtor count changes, then the listings stay the same and only their owners move', () => {
+    const few = planProperties({ count: 60, seed: 7, run: 1, realtors: 2 });
+    const many = planProperties({ count: 60, seed: 7, run: 1, realtors: 50 });
+    const listing = ({ realtorIndex: _r, ...p }: (typeof few)[number]) => p;
+    expect(many.map(listing)).toEqual(few.map(listing));
+    expect(new Set(few.map((p) => p.realtorIndex))).toEqual(new Set([0, 1]));
+    expect(Math.max(...many.map((p) => p.realtorIndex))).toBeGreaterThan(1);
+  });
 });
