@@ -17,6 +17,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts=false
 COPY tsconfig.json tsconfig.build.json ./
 COPY api ./api
+COPY contracts ./contracts
 COPY activities ./activities
 COPY adapters ./adapters
 COPY db ./db

@@ -16,7 +16,7 @@ import { PROJECT_ROOT } from '../lib/config';
 
 const DIST = path.join(PROJECT_ROOT, 'dist');
 /** Source folders whose non-TypeScript files the code may read at run time. */
-const SOURCE_DIRS = ['api', 'activities', 'adapters', 'db', 'lib', 'workers', 'workflows', 'scripts'];
+const SOURCE_DIRS = ['api', 'contracts', 'activities', 'adapters', 'db', 'lib', 'workers', 'workflows', 'scripts'];
 
 /** Every file that is not TypeScript, at the same place under dist/. */
 function copyAssets(dir: string): number {
