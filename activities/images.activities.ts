@@ -4,7 +4,8 @@ import { recordAudit } from '../db/audit';
 import { ImageRejectedError, renderWebp } from '../adapters/images/inspect';
 import type { ObjectStorage } from '../adapters/storage/port';
 import type { Logger } from '../lib/logger';
-import { IMAGE_FAILURES, type ImageOutcome, type RenderedImage, IMAGE_STATUS } from '../contracts/images';
+import { IMAGE_FAILURES, IMAGE_STATUS, isImageFinal, type ImageOutcome, type RenderedImage } from '../contracts/images';
+import { propertiesRepository } from '../db/repositories/properties.repository';
 
 /** The property-image pipeline's side effects. Each is safe to retry. */
 
@@ -34,9 +35,10 @@ export function createImageActivities(deps: Deps) {
      * no longer exists. A file that cannot be decoded fails for good (ImageRejected).
      */
     async renderPropertyImage(imageId: number): Promise<RenderedImage | null> {
-      const row = await deps.knex('property_images').where({ id: imageId }).first<{ original_key: string; property_id: number } | undefined>();
+      const images = propertiesRepository(deps.knex).images;
+      const row = await images.byId(imageId);
       if (!row) return null;
-      await deps.knex('property_images').where({ id: imageId, status: IMAGE_STATUS.pending }).update({ status: IMAGE_STATUS.processing });
+      await images.moveStatus(imageId, IMAGE_STATUS.pending, IMAGE_STATUS.processing);
       const original = await readAll((await deps.storage.get(row.original_key)).body);
       const base = row.original_key.replace(/\/[^/]+$/, '');
       try {
@@ -58,23 +60,12 @@ export function createImageActivities(deps: Deps) {
      */
     async completePropertyImage(imageId: number, outcome: ImageOutcome): Promise<'done' | 'gone'> {
       const result = await deps.knex.transaction(async (trx) => {
-        const row = await trx('property_images').where({ id: imageId }).forUpdate().first<{ status: string; property_id: number } | undefined>();
+        const images = propertiesRepository(trx).images;
+        const row = await images.byId(imageId, { forUpdate: true });
         if (!row) return 'gone' as const;
-        if (row.status === IMAGE_STATUS.ready || row.status === IMAGE_STATUS.failed) return 'done' as const;
-        if (outcome.status === IMAGE_STATUS.ready) {
-          await trx('property_images').where({ id: imageId }).update({
-            status: IMAGE_STATUS.ready,
-            processed_key: outcome.processedKey,
-            thumbnail_key: outcome.thumbnailKey,
-            processed_width: outcome.width,
-            processed_height: outcome.height,
-            thumbnail_width: outcome.thumbnailWidth,
-            thumbnail_height: outcome.thumbnailHeight,
-            failure_reason: null,
-          });
-        } else {
-          await trx('property_images').where({ id: imageId }).update({ status: IMAGE_STATUS.failed, failure_reason: outcome.reason.slice(0, 2000) });
-        }
+        if (isImageFinal(row.status)) return 'done' as const;
+        if (outcome.status === IMAGE_STATUS.ready) await images.markReady(imageId, outcome);
+        else await images.markFailed(imageId, outcome.reason);
         await recordAudit(trx, {
           actorId: null,
           action: outcome.status === IMAGE_STATUS.ready ? 'property_image_ready' : 'property_image_failed',

@@ -118,26 +118,38 @@ export interface TourState {
 }
 
 /**
- * The meeting and attendee as Chime shapes them, answered to a join. The same shapes as the
- * meetings port's (repeated here, field for field, so a contract stays a leaf).
+ * Join information shaped as Chime returns it, so a client written for Chime works against
+ * either meetings provider. Declared here (the meetings port uses these very types), so the
+ * contract stays a leaf.
  */
+export interface MediaPlacement {
+  AudioHostUrl: string;
+  AudioFallbackUrl: string;
+  SignalingUrl: string;
+  TurnControlUrl: string;
+  ScreenDataUrl?: string;
+  ScreenViewingUrl?: string;
+  ScreenSharingUrl?: string;
+  EventIngestionUrl?: string;
+}
+
+export interface Meeting {
+  MeetingId: string;
+  ExternalMeetingId: string;
+  MediaRegion: string;
+  MediaPlacement: MediaPlacement;
+}
+
+export interface Attendee {
+  AttendeeId: string;
+  ExternalUserId: string;
+  JoinToken: string;
+}
+
+/** What a join answers: the meeting and the caller's own attendee. */
 export interface JoinInfo {
-  Meeting: {
-    MeetingId: string;
-    ExternalMeetingId: string;
-    MediaRegion: string;
-    MediaPlacement: {
-      AudioHostUrl: string;
-      AudioFallbackUrl: string;
-      SignalingUrl: string;
-      TurnControlUrl: string;
-      ScreenDataUrl?: string;
-      ScreenViewingUrl?: string;
-      ScreenSharingUrl?: string;
-      EventIngestionUrl?: string;
-    };
-  };
-  Attendee: { AttendeeId: string; ExternalUserId: string; JoinToken: string };
+  Meeting: Meeting;
+  Attendee: Attendee;
 }
 
 export const tourCancelSignal = defineSignal('cancelTour');

@@ -10,8 +10,8 @@ import { IdentityInputError } from '../adapters/identity/port';
 import { emailField, passwordField } from '../api/schemas';
 import { fullNameField } from '../api/users/schemas';
 import { createAdminAccount } from '../api/users/service';
-import { openEmbeddedPostgres, type RunningPostgres } from '../db/embedded';
-import { createKnex, migrateLatest } from '../db/knex';
+import { migrateLatest } from '../db/knex';
+import { openScriptDatabase } from '../db/script-database';
 import { ConfigError, getConfig } from '../lib/config';
 import { AppError } from '../lib/errors';
 import { createLogger } from '../lib/logger';
@@ -49,31 +49,22 @@ async function main(): Promise<number> {
     return 1;
   }
   const logger = createLogger({ ...config, logLevel: 'warn' }, 'create-admin');
-  let embedded: RunningPostgres | undefined;
+  let db: Awaited<ReturnType<typeof openScriptDatabase>> | undefined;
   try {
-    let url = config.database.url;
-    if (!url) {
-      // npm start's server when it runs, else one of the script's own.
-      embedded = await openEmbeddedPostgres({ ...config.database.embedded, database: 'realtyforyou', logger });
-      url = embedded.url;
-    }
-    const knex = createKnex({ url, pool: { min: 0, max: 2 }, logger });
-    try {
-      await migrateLatest(knex);
-      const { identity } = buildAdapters(config, knex, logger);
-      await identity.init();
-      const user = await createAdminAccount({ knex, identity }, { email: input.data.email, password: input.data.password, fullName: input.data.name });
-      process.stdout.write(`admin created: id ${user.id}, ${user.email} (identity provider: ${identity.name})\n`);
-      return 0;
-    } finally {
-      await knex.destroy();
-    }
+    db = await openScriptDatabase(config, logger);
+    const { knex } = db;
+    await migrateLatest(knex);
+    const { identity } = buildAdapters(config, knex, logger);
+    await identity.init();
+    const user = await createAdminAccount({ knex, identity }, { email: input.data.email, password: input.data.password, fullName: input.data.name });
+    process.stdout.write(`admin created: id ${user.id}, ${user.email} (identity provider: ${identity.name})\n`);
+    return 0;
   } catch (err) {
     const known = err instanceof AppError || err instanceof IdentityInputError || err instanceof StartupError;
     process.stderr.write(`create-admin failed: ${known ? (err as Error).message : String((err as Error).stack ?? err)}\n`);
     return 1;
   } finally {
-    await embedded?.stop();
+    await db?.close();
   }
 }
 

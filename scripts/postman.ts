@@ -16,6 +16,7 @@ import { createApp } from '../api/app';
 import { createKnex } from '../db/knex';
 import { loadConfig, PROJECT_ROOT } from '../lib/config';
 import { createLogger } from '../lib/logger';
+import { createRng } from './seed/random';
 
 export const POSTMAN_DIR = path.join(PROJECT_ROOT, 'docs', 'postman');
 export const COLLECTION_FILE = 'realtyforyou.postman_collection.json';
@@ -84,17 +85,6 @@ export async function fetchDocument(baseUrl: string): Promise<Json> {
   return (await res.json()) as Json;
 }
 
-/** mulberry32: a small seeded generator, enough to make the faker's picks repeatable. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * The converter's schema faker (json-schema-faker, bundled in the package, a module
@@ -109,8 +99,8 @@ const schemaFaker = require('openapi-to-postmanv2/assets/json-schema-faker.js') 
 
 async function convert(document: Json): Promise<Collection> {
   const random = Math.random;
-  Math.random = seededRandom(20261202);
-  schemaFaker.option({ random: seededRandom(1202) });
+  Math.random = createRng(20261202);
+  schemaFaker.option({ random: createRng(1202) });
   try {
     return await convertOnce(withEnumDefaults(document) as Json);
   } finally {

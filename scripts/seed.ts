@@ -13,8 +13,8 @@
  * "run": new emails (`seed<run>-realtor-0001@example.com`) and MLS ids (`SEED<run>-000001`).
  */
 import { buildAdapters } from '../adapters';
-import { openEmbeddedPostgres, type RunningPostgres } from '../db/embedded';
-import { createKnex, migrateLatest } from '../db/knex';
+import { openScriptDatabase } from '../db/script-database';
+import { migrateLatest } from '../db/knex';
 import { ConfigError, getConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { StartupError } from '../lib/shutdown';
@@ -38,33 +38,24 @@ async function main(): Promise<number> {
     process.stderr.write(`${err.message}\n${USAGE}\n`);
     return 2;
   }
-  let embedded: RunningPostgres | undefined;
+  let db: Awaited<ReturnType<typeof openScriptDatabase>> | undefined;
   try {
     const config = getConfig();
     const logger = createLogger({ ...config, logLevel: config.logLevel === 'silent' ? 'silent' : 'warn' }, 'seed');
-    let url = config.database.url;
-    if (!url) {
-      // npm start's server when it runs, else one of the script's own.
-      embedded = await openEmbeddedPostgres({ ...config.database.embedded, database: 'realtyforyou', logger });
-      url = embedded.url;
-    }
-    const knex = createKnex({ url, pool: { min: 0, max: 6 }, logger });
-    try {
-      await migrateLatest(knex);
-      const { identity, storage } = buildAdapters(config, knex, logger);
-      await identity.init();
-      process.stdout.write(formatSummary(await seedDatabase({ knex, identity, storage }, opts)));
-      return 0;
-    } finally {
-      await knex.destroy();
-    }
+    db = await openScriptDatabase(config, logger, 6);
+    const { knex } = db;
+    await migrateLatest(knex);
+    const { identity, storage } = buildAdapters(config, knex, logger);
+    await identity.init();
+    process.stdout.write(formatSummary(await seedDatabase({ knex, identity, storage }, opts)));
+    return 0;
   } catch (err) {
     const known = err instanceof ConfigError || err instanceof StartupError;
     const message = known ? (err as Error).message : String((err as Error).stack ?? err);
     process.stderr.write(`seed failed: ${message}\n`);
     return 1;
   } finally {
-    await embedded?.stop();
+    await db?.close();
   }
 }
 

@@ -11,8 +11,7 @@
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { findParkedTours, resumeParkedTours, type ResumeFilter } from '../api/tours/resume-parked';
-import { openEmbeddedPostgres, type RunningPostgres } from '../db/embedded';
-import { createKnex } from '../db/knex';
+import { openScriptDatabase } from '../db/script-database';
 import { ConfigError, getConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { PROCESSING_STEPS } from '../contracts/tours';
@@ -45,13 +44,8 @@ async function main(): Promise<number> {
   const args = parseResumeArgs(process.argv.slice(2));
   const config = getConfig();
   const logger = createLogger({ ...config, logLevel: 'warn' }, 'tours-resume-parked');
-  let embedded: RunningPostgres | undefined;
-  let url = config.database.url;
-  if (!url) {
-    embedded = await openEmbeddedPostgres({ ...config.database.embedded, database: 'realtyforyou', logger });
-    url = embedded.url;
-  }
-  const knex = createKnex({ url, pool: { min: 0, max: 2 } });
+  const db = await openScriptDatabase(config, logger);
+  const { knex } = db;
   try {
     if (args.dryRun) {
       const tours = await findParkedTours(knex, args.filter);
@@ -78,8 +72,7 @@ async function main(): Promise<number> {
       await connection.close();
     }
   } finally {
-    await knex.destroy();
-    await embedded?.stop();
+    await db.close();
   }
 }
 

@@ -4,29 +4,9 @@
  * it, so a client written for Chime works against either.
  */
 
-export interface MediaPlacement {
-  AudioHostUrl: string;
-  AudioFallbackUrl: string;
-  SignalingUrl: string;
-  TurnControlUrl: string;
-  ScreenDataUrl?: string;
-  ScreenViewingUrl?: string;
-  ScreenSharingUrl?: string;
-  EventIngestionUrl?: string;
-}
+import type { Attendee, MediaPlacement, Meeting } from '../../contracts/tours';
 
-export interface Meeting {
-  MeetingId: string;
-  ExternalMeetingId: string;
-  MediaRegion: string;
-  MediaPlacement: MediaPlacement;
-}
-
-export interface Attendee {
-  AttendeeId: string;
-  ExternalUserId: string;
-  JoinToken: string;
-}
+export type { Attendee, MediaPlacement, Meeting };
 
 import type { SpeakerTurn } from './speakers';
 

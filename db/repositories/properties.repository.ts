@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import pg from 'pg';
-import type { ImageStatus } from '../../contracts/images';
+import { IMAGE_STATUS, type ImageStatus } from '../../contracts/images';
 import { TOUR_CANCELLABLE } from '../../contracts/tours';
 
 /** The listing standard's StandardStatus values, in lower snake case (also a CHECK in the database). */
@@ -268,6 +268,35 @@ export function propertiesRepository(db: Knex | Knex.Transaction) {
 
       async delete(imageIds: number[]): Promise<void> {
         if (imageIds.length) await db('property_images').whereIn('id', imageIds).delete();
+      },
+
+      /** An image by id alone (the processing pipeline knows no property); locked with `forUpdate` inside a transaction. */
+      async byId(imageId: number, opts: { forUpdate?: boolean } = {}): Promise<PropertyImageRecord | undefined> {
+        const q = db('property_images').where({ id: imageId });
+        if (opts.forUpdate) q.forUpdate();
+        return (await q.first()) as PropertyImageRecord | undefined;
+      },
+
+      /** Moves the image from `from` to `to`, only if it is still in `from`; true when it moved. */
+      async moveStatus(imageId: number, from: ImageStatus, to: ImageStatus): Promise<boolean> {
+        return (await db('property_images').where({ id: imageId, status: from }).update({ status: to })) > 0;
+      },
+
+      async markReady(imageId: number, r: { processedKey: string; thumbnailKey: string; width: number; height: number; thumbnailWidth: number; thumbnailHeight: number }): Promise<void> {
+        await db('property_images').where({ id: imageId }).update({
+          status: IMAGE_STATUS.ready,
+          processed_key: r.processedKey,
+          thumbnail_key: r.thumbnailKey,
+          processed_width: r.width,
+          processed_height: r.height,
+          thumbnail_width: r.thumbnailWidth,
+          thumbnail_height: r.thumbnailHeight,
+          failure_reason: null,
+        });
+      },
+
+      async markFailed(imageId: number, reason: string): Promise<void> {
+        await db('property_images').where({ id: imageId }).update({ status: IMAGE_STATUS.failed, failure_reason: reason.slice(0, 2000) });
       },
     },
   };

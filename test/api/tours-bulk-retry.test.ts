@@ -7,6 +7,7 @@ import { count, createTestDatabase, type TestDatabase } from '../support/db';
 import { toneWav } from '../e2e/support/wav';
 import { runScript } from '../support/scripts';
 import { createTimeSkippingEnv } from '../support/temporal';
+import { createProperty, createTour, serverSlot } from '../support/factories';
 import { signUp, signUpAdmin, type SignedIn } from '../support/users';
 import { eventually } from '../support/wait';
 import { startTestWorker } from '../support/worker';
@@ -17,7 +18,6 @@ import { startTestWorker } from '../support/worker';
  * audit-logged, with a dry run that changes nothing.
  */
 
-const HOUR = 3_600_000;
 
 describe('resuming parked tours in bulk', () => {
   let db: TestDatabase;
@@ -46,8 +46,7 @@ describe('resuming parked tours in bulk', () => {
     };
     worker = await startTestWorker(env, t, db.knex, { transcriber });
     [realtor, buyer, admin] = await Promise.all([signUp(t, 'realtor', 'Rhea Realtor'), signUp(t, 'buyer', 'Bo Buyer'), signUpAdmin(t, db.knex)]);
-    const p = await http().post('/api/v1/realtors/properties').set(realtor.auth).send({ address: '3 Outage Way', city: 'Springfield' });
-    propertyId = Number(p.body.data.id);
+    propertyId = await createProperty(t, realtor, { address: '3 Outage Way', city: 'Springfield' });
   }, 120_000);
 
   afterAll(async () => {
@@ -58,11 +57,7 @@ describe('resuming parked tours in bulk', () => {
 
   /** A tour that was held, recorded and ended while transcription was down: parked at transcription. */
   async function parkedTour(): Promise<number> {
-    const at = new Date(Math.ceil(((await env.currentTimeMs()) + 2 * HOUR) / HOUR) * HOUR + slot++ * 2 * HOUR).toISOString();
-    const booking = await http().post('/api/v1/buyers/bookings').set(buyer.auth).send({ property_id: propertyId, scheduled_at: at });
-    expect(booking.status).toBe(201);
-    const confirmed = await http().put(`/api/v1/realtors/bookings/${Number(booking.body.data.id)}/confirm`).set(realtor.auth);
-    const tourId = Number(confirmed.body.data.tour.id);
+    const { tourId } = await createTour(t, { realtor, buyer }, { propertyId, scheduledAt: await serverSlot(env, slot++) });
     expect((await http().post(`/api/v1/realtors/tours/${tourId}/start`).set(realtor.auth)).status).toBe(200);
     expect((await http().post(`/api/v1/realtors/tours/${tourId}/recording`).set(realtor.auth).attach('recording', toneWav({ seconds: 1 }), 'a.wav')).status).toBe(201);
     expect((await http().post(`/api/v1/realtors/tours/${tourId}/end`).set(realtor.auth)).status).toBe(200);

@@ -23,6 +23,7 @@ import { ffmpegPath, probeMedia } from '../../adapters/media/ffmpeg';
 import { buildTestApp, type TestApp } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { createTimeSkippingEnv } from '../support/temporal';
+import { createProperty, createTour, serverSlot } from '../support/factories';
 import { signUp, type SignedIn } from '../support/users';
 import { eventually } from '../support/wait';
 import { wordErrorRate } from '../support/wer';
@@ -38,7 +39,6 @@ import { startTestWorker } from '../support/worker';
  * speaker timeline labels its segments.
  */
 
-const HOUR = 3_600_000;
 const ACCOUNT = '111122223333';
 const AUDIO = path.join(__dirname, '..', 'fixtures', 'audio');
 const SCRIPT = readFileSync(path.join(AUDIO, 'tour-sample.txt'), 'utf8');
@@ -145,13 +145,10 @@ describe('a Chime tour recorded in two captures', () => {
       return { MediaConcatenationPipeline: { MediaPipelineId: `concat-${n}`, Status: 'Stopped' } };
     });
 
-    const property = await http().post('/api/v1/realtors/properties').set(realtor.auth).send({ address: '12 Oak Street', city: 'Springfield', price: 450000 });
-    const at = new Date(Math.ceil(((await env.currentTimeMs()) + 2 * HOUR) / HOUR) * HOUR).toISOString();
-    const booking = await http().post('/api/v1/buyers/bookings').set(buyer.auth).send({ property_id: Number(property.body.data.id), scheduled_at: at });
-    const confirmed = await http().put(`/api/v1/realtors/bookings/${Number(booking.body.data.id)}/confirm`).set(realtor.auth);
-    expect(confirmed.status).toBe(200);
-    tourId = Number(confirmed.body.data.tour.id);
-    const callId = Number(confirmed.body.data.call.id);
+    const propertyId = await createProperty(t, realtor, { address: '12 Oak Street', city: 'Springfield', price: 450000 });
+    const created = await createTour(t, { realtor, buyer }, { propertyId, scheduledAt: await serverSlot(env) });
+    tourId = created.tourId;
+    const callId = created.callId;
 
     expect((await http().post(`/api/v1/realtors/tours/${tourId}/start`).set(realtor.auth)).status).toBe(200);
     // The meeting was created with echo reduction and the tour's own id.

@@ -6,6 +6,7 @@ import { buildTestApp, type TestApp } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { readOutbox } from '../support/outbox';
 import { createTimeSkippingEnv } from '../support/temporal';
+import { createProperty, createTour, serverSlot } from '../support/factories';
 import { signUp, type SignedIn } from '../support/users';
 import { eventually } from '../support/wait';
 import { normalizeForWer, wordErrorRate } from '../support/wer';
@@ -19,7 +20,6 @@ import { startTestWorker } from '../support/worker';
  * highlights, the summary and the emails all come from it.
  */
 
-const HOUR = 3_600_000;
 const AUDIO_DIR = path.join(__dirname, '..', 'fixtures', 'audio');
 const RECORDING = path.join(AUDIO_DIR, 'tour-sample.ogg');
 const SCRIPT = readFileSync(path.join(AUDIO_DIR, 'tour-sample.txt'), 'utf8');
@@ -56,15 +56,8 @@ describe('the tour recap from a spoken recording, offline', () => {
   }, 60_000);
 
   it('when the spoken recording of a tour is uploaded and the tour ends, then transcript, highlights, summary and emails all come from what was said', async () => {
-    const property = await http().post('/api/v1/realtors/properties').set(realtor.auth).send({ address: '12 Oak Street', city: 'Springfield', price: 450000 });
-    expect(property.status).toBe(201);
-    const at = new Date(Math.ceil(((await env.currentTimeMs()) + 2 * HOUR) / HOUR) * HOUR).toISOString();
-    const booking = await http().post('/api/v1/buyers/bookings').set(buyer.auth).send({ property_id: Number(property.body.data.id), scheduled_at: at });
-    expect(booking.status).toBe(201);
-    const confirmed = await http().put(`/api/v1/realtors/bookings/${Number(booking.body.data.id)}/confirm`).set(realtor.auth);
-    expect(confirmed.status).toBe(200);
-    const tourId = Number(confirmed.body.data.tour.id);
-    const callId = Number(confirmed.body.data.call.id);
+    const propertyId = await createProperty(t, realtor, { address: '12 Oak Street', city: 'Springfield', price: 450000 });
+    const { tourId, callId } = await createTour(t, { realtor, buyer }, { propertyId, scheduledAt: await serverSlot(env) });
 
     const started = await http().post(`/api/v1/realtors/tours/${tourId}/start`).set(realtor.auth);
     expect(started.status).toBe(200);

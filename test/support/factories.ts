@@ -96,6 +96,15 @@ export function nextSlot(): string {
   return new Date(FIRST_SLOT + slots * 3 * HOUR).toISOString();
 }
 
+/**
+ * A whole hour at least two hours after the Temporal server's clock (which a time-skipping
+ * test may have moved ahead of the wall clock), `n` two-hour slots later: a tour that a test
+ * with a long TOUR_EARLY_START_MINUTES can start at once.
+ */
+export async function serverSlot(env: { currentTimeMs(): Promise<number> }, n = 0): Promise<string> {
+  return new Date(Math.ceil(((await env.currentTimeMs()) + 2 * HOUR) / HOUR) * HOUR + n * 2 * HOUR).toISOString();
+}
+
 export interface BookingOptions {
   scheduledAt?: string;
   durationMinutes?: number;

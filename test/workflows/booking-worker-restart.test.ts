@@ -1,14 +1,12 @@
 import request from 'supertest';
 import { Context } from '@temporalio/activity';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { createActivities, type ActivityDeps } from '../../activities';
 import { readOutbox } from '../support/outbox';
 import type { Notification, Notifier } from '../../adapters/email/notifier';
-import { createLogger } from '../../lib/logger';
 import { bookingStateQuery, bookingWorkflowId } from '../../contracts/bookings';
 import { buildTestApp, type TestApp } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/db';
+import { RestartableWorker } from '../support/restartable-worker';
 import { createTimeSkippingEnv } from '../support/temporal';
 import { signUp, type SignedIn } from '../support/users';
 import { eventually } from '../support/wait';
@@ -23,11 +21,6 @@ import { eventually } from '../support/wait';
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
-interface TestWorker {
-  worker: Worker;
-  running: Promise<void>;
-}
-
 interface NotificationRow {
   idempotency_key: string;
   template: string;
@@ -40,7 +33,7 @@ describe('BookingWorkflow reminder across worker restarts (real app and activiti
   let db: TestDatabase;
   let env: TestWorkflowEnvironment;
   let t: TestApp;
-  let worker: TestWorker | undefined;
+  let worker: RestartableWorker;
   let buyer: SignedIn;
   let realtor: SignedIn;
   let propertyId: number;
@@ -49,6 +42,7 @@ describe('BookingWorkflow reminder across worker restarts (real app and activiti
   beforeAll(async () => {
     [db, env] = await Promise.all([createTestDatabase(), createTimeSkippingEnv()]);
     t = await buildTestApp({ knex: db.knex, env });
+    worker = new RestartableWorker(env, t, db.knex);
     [buyer, realtor] = await Promise.all([signUp(t, 'buyer', 'Bea Buyer'), signUp(t, 'realtor', 'Rita Realtor')]);
     const res = await http().post('/api/v1/realtors/properties').set(realtor.auth).send({ address: '5 Restart Row', city: 'Springfield' });
     expect(res.status).toBe(201);
@@ -56,38 +50,12 @@ describe('BookingWorkflow reminder across worker restarts (real app and activiti
   });
 
   afterAll(async () => {
-    if (worker) await stopWorker();
+    if (worker?.running) await worker.stop();
     t?.cleanup();
     await Promise.all([db?.destroy(), env?.teardown()]);
   });
 
-  /**
-   * A real worker as test/support/worker.ts builds it (every workflow, the real
-   * activities), but without a workflow cache: a cached workflow's next task goes to its
-   * worker's sticky queue, and the time-skipping test server never moves it off the queue
-   * of a worker that is gone (a real server does, after the sticky schedule-to-start
-   * timeout or when the worker says goodbye). Without a cache every task is replayed from
-   * history, which is what a fresh worker has to do anyway.
-   */
-  async function startWorker(overrides: Partial<ActivityDeps> = {}): Promise<void> {
-    expect(worker).toBeUndefined();
-    const w = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue: t.config.temporal.taskQueue,
-      workflowsPath: require.resolve('../../workflows'),
-      activities: createActivities({ config: t.config, logger: createLogger(t.config, 'test-worker'), knex: db.knex, ...t.adapters, ...overrides }),
-      maxCachedWorkflows: 0,
-    });
-    worker = { worker: w, running: w.run() };
-  }
 
-  async function stopWorker(): Promise<void> {
-    const { worker: w, running } = worker!;
-    worker = undefined;
-    if (w.getState() === 'RUNNING') w.shutdown();
-    await running;
-    expect(w.getState()).toBe('STOPPED');
-  }
 
   /** Moves server time forward to `atMs`. */
   async function sleepUntil(atMs: number): Promise<void> {
@@ -155,32 +123,32 @@ describe('BookingWorkflow reminder across worker restarts (real app and activiti
   }
 
   it('when the worker is stopped while a confirmed booking waits for its reminder and time passes T−15 min, then a new worker sends exactly one reminder to each party', async () => {
-    await startWorker();
+    await worker.start();
     const { id, T } = await confirmedBooking();
-    await stopWorker();
+    await worker.stop();
 
     // Past the reminder time with no worker: the timer fires, nothing can be sent yet.
     await sleepUntil(T - 15 * MINUTE + 5_000);
     expect(await notifications(id, 'reminder')).toEqual([]);
     expect(await reminderMails(id)).toEqual([]);
 
-    await startWorker();
+    await worker.start();
     await expectOneReminderEach(id, T, 1);
     expect((await db.knex('bookings').where({ id }).first()).status).toBe('confirmed');
-    await stopWorker();
+    await worker.stop();
   }, 120_000);
 
   it('when the worker is stopped half-way through the wait and again half-way through sending the reminder, then after restarting each time each party still has exactly one reminder', async () => {
-    await startWorker();
+    await worker.start();
     const { id, T } = await confirmedBooking();
-    await stopWorker();
+    await worker.stop();
 
     // Restart 1, half-way through the wait: the new worker rebuilds the booking from history.
     await sleepUntil(T - 45 * MINUTE);
-    await startWorker();
+    await worker.start();
     expect(await env.client.workflow.getHandle(bookingWorkflowId(id)).query(bookingStateQuery)).toMatchObject({ status: 'confirmed', reminderSentFor: null });
     expect(await notifications(id, 'reminder')).toEqual([]);
-    await stopWorker();
+    await worker.stop();
 
     // A worker whose mail gets stuck after the first reminder of the two went out.
     let stuck!: () => void;
@@ -199,7 +167,7 @@ describe('BookingWorkflow reminder across worker restarts (real app and activiti
         };
       },
     }) satisfies Notifier;
-    await startWorker({ notifier });
+    await worker.start({ notifier });
     await sleepUntil(T - 15 * MINUTE + 5_000);
     await isStuck;
     const [first, ...none] = await notifications(id, 'reminder');
@@ -208,13 +176,13 @@ describe('BookingWorkflow reminder across worker restarts (real app and activiti
     expect(await reminderMails(id)).toHaveLength(1);
 
     // Restart 2, half-way through the reminder activity.
-    await stopWorker();
-    await startWorker();
+    await worker.stop();
+    await worker.start();
     // One reminder activity, run a second time by the new worker after the first attempt
     // was cancelled with its worker; the retry sent only what was left, so no recipient
     // went to the provider twice.
     const rows = await expectOneReminderEach(id, T, 2);
     expect(rows.map((n) => n.attempts)).toEqual([1, 1]);
-    await stopWorker();
+    await worker.stop();
   }, 120_000);
 });

@@ -1,14 +1,13 @@
 import request from 'supertest';
 import { Context } from '@temporalio/activity';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { createActivities, type ActivityDeps } from '../../activities';
 import type { Notification, Notifier } from '../../adapters/email/notifier';
-import { createLogger } from '../../lib/logger';
 import { buildTestApp, type TestApp } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { readOutbox } from '../support/outbox';
+import { RestartableWorker } from '../support/restartable-worker';
 import { createTimeSkippingEnv } from '../support/temporal';
+import { createProperty, createTour, serverSlot } from '../support/factories';
 import { signUp, type SignedIn } from '../support/users';
 import { eventually } from '../support/wait';
 
@@ -20,7 +19,6 @@ import { eventually } from '../support/wait';
  * of each.
  */
 
-const HOUR = 3_600_000;
 
 interface Row {
   idempotency_key: string;
@@ -34,7 +32,7 @@ describe('tour_start / tour_end notices across worker restarts', () => {
   let db: TestDatabase;
   let env: TestWorkflowEnvironment;
   let t: TestApp;
-  let worker: { worker: Worker; running: Promise<void> } | undefined;
+  let worker: RestartableWorker;
   let buyer: SignedIn;
   let realtor: SignedIn;
   const http = () => request(t.callback);
@@ -42,34 +40,17 @@ describe('tour_start / tour_end notices across worker restarts', () => {
   beforeAll(async () => {
     [db, env] = await Promise.all([createTestDatabase(), createTimeSkippingEnv()]);
     t = await buildTestApp({ knex: db.knex, env, config: { TOUR_EARLY_START_MINUTES: String(24 * 60), TEMPORAL_TASK_QUEUE: 'rfy-tour-notices' } });
+    worker = new RestartableWorker(env, t, db.knex);
     [buyer, realtor] = await Promise.all([signUp(t, 'buyer', 'Nia Buyer'), signUp(t, 'realtor', 'Omar Realtor')]);
   });
 
   afterAll(async () => {
-    if (worker) await stopWorker();
+    if (worker?.running) await worker.stop();
     t?.cleanup();
     await Promise.all([db?.destroy(), env?.teardown()]);
   });
 
-  /** Without a workflow cache: the test server never moves a sticky task off a stopped worker. */
-  async function startWorker(overrides: Partial<ActivityDeps> = {}): Promise<void> {
-    expect(worker).toBeUndefined();
-    const w = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue: t.config.temporal.taskQueue,
-      workflowsPath: require.resolve('../../workflows'),
-      activities: createActivities({ config: t.config, logger: createLogger(t.config, 'test-worker'), knex: db.knex, ...t.adapters, ...overrides }),
-      maxCachedWorkflows: 0,
-    });
-    worker = { worker: w, running: w.run() };
-  }
 
-  async function stopWorker(): Promise<void> {
-    const { worker: w, running } = worker!;
-    worker = undefined;
-    if (w.getState() === 'RUNNING') w.shutdown();
-    await running;
-  }
 
   /** A notifier that hangs on the second mail of `template` until its worker stops. */
   function stuckOnSecond(template: string): { notifier: Notifier; stuck: Promise<void> } {
@@ -108,38 +89,32 @@ describe('tour_start / tour_end notices across worker restarts', () => {
   }
 
   it('when the worker stops half-way through the tour_start and then the tour_end notice, then each person still gets exactly one of each', async () => {
-    await startWorker();
-    const property = await http().post('/api/v1/realtors/properties').set(realtor.auth).send({ address: '9 Notice Lane', city: 'Springfield' });
-    expect(property.status).toBe(201);
-    const at = new Date(Math.ceil(((await env.currentTimeMs()) + 2 * HOUR) / HOUR) * HOUR).toISOString();
-    const booking = await http().post('/api/v1/buyers/bookings').set(buyer.auth).send({ property_id: Number(property.body.data.id), scheduled_at: at });
-    expect(booking.status).toBe(201);
-    const confirmed = await http().put(`/api/v1/realtors/bookings/${Number(booking.body.data.id)}/confirm`).set(realtor.auth);
-    expect(confirmed.status).toBe(200);
-    const tourId = Number(confirmed.body.data.tour.id);
-    await stopWorker();
+    await worker.start();
+    const propertyId = await createProperty(t, realtor, { address: '9 Notice Lane', city: 'Springfield' });
+    const { tourId } = await createTour(t, { realtor, buyer }, { propertyId, scheduledAt: await serverSlot(env) });
+    await worker.stop();
 
     // The start: one of the two tour_start mails goes out, then the worker goes away.
     const start = stuckOnSecond('tour-start');
-    await startWorker({ notifier: start.notifier });
+    await worker.start({ notifier: start.notifier });
     expect((await http().post(`/api/v1/realtors/tours/${tourId}/start`).set(realtor.auth)).status).toBe(200);
     await start.stuck;
     expect((await rows(tourId, 'tour_start')).filter((r) => r.status === 'sent')).toHaveLength(1);
-    await stopWorker();
-    await startWorker();
+    await worker.stop();
+    await worker.start();
     await expectOneEach(tourId, 'tour_start', 'tour-start');
-    await stopWorker();
+    await worker.stop();
 
     // The end: the same again for tour_end.
     const end = stuckOnSecond('tour-end');
-    await startWorker({ notifier: end.notifier });
+    await worker.start({ notifier: end.notifier });
     expect((await http().post(`/api/v1/realtors/tours/${tourId}/end`).set(realtor.auth)).status).toBe(200);
     await end.stuck;
     expect((await rows(tourId, 'tour_end')).filter((r) => r.status === 'sent')).toHaveLength(1);
-    await stopWorker();
-    await startWorker();
+    await worker.stop();
+    await worker.start();
     await expectOneEach(tourId, 'tour_end', 'tour-end');
     await eventually('the tour completed', async () => (await db.knex('tours').where({ id: tourId }).first()).status === 'completed', 60_000);
-    await stopWorker();
+    await worker.stop();
   }, 240_000);
 });
