@@ -108,7 +108,7 @@ export class Booking extends BaseModel {
   duration_minutes!: number;
   notes!: string | null;
   ends_at!: Date;
-  realtor_id!: number | null;
+  realtor_id!: number;
   cancellation_reason!: string | null;
   decline_reason!: string | null;
   cancelled_by!: number | null;

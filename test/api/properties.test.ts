@@ -129,7 +129,8 @@ describe('properties API', () => {
 
   describe('delete', () => {
     async function confirmedBookingFor(propertyId: number, inHours: number) {
-      await db.knex('bookings').insert({ buyer_id: buyer.id, property_id: propertyId, scheduled_at: new Date(Date.now() + inHours * 3_600_000), status: 'confirmed' });
+      const { realtor_id } = await db.knex('properties').where({ id: propertyId }).first('realtor_id');
+      await db.knex('bookings').insert({ buyer_id: buyer.id, realtor_id, property_id: propertyId, scheduled_at: new Date(Date.now() + inHours * 3_600_000), status: 'confirmed' });
     }
 
     it('when a listing has an upcoming confirmed tour, then delete is 409 saying why, and withdrawing works', async () => {

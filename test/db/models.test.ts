@@ -16,7 +16,7 @@ describe('objection models', () => {
     const realtor = await User.query(db.knex).insertAndFetch({ full_name: 'Rita', email: 'rita@example.com', cognito_sub: 'r1', role: 'realtor' });
     const buyer = await User.query(db.knex).insertAndFetch({ full_name: 'Ben', email: 'ben@example.com', cognito_sub: 'b1', role: 'buyer' });
     const property = await Property.query(db.knex).insertAndFetch({ realtor_id: realtor.id, address: '9 Elm St', price: '450000.00' });
-    const booking = await Booking.query(db.knex).insertAndFetch({ buyer_id: buyer.id, property_id: property.id, scheduled_at: new Date('2026-12-01T15:00:00Z') });
+    const booking = await Booking.query(db.knex).insertAndFetch({ buyer_id: buyer.id, realtor_id: realtor.id, property_id: property.id, scheduled_at: new Date('2026-12-01T15:00:00Z') });
     const tour = await Tour.query(db.knex).insertAndFetch({
       property_id: property.id, realtor_id: realtor.id, buyer_id: buyer.id, booking_id: booking.id, scheduled_at: booking.scheduled_at,
     });

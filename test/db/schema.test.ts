@@ -100,7 +100,7 @@ describe('migrations', () => {
     const [property] = await db.knex('properties').insert({ realtor_id: user.id, address: '1 Main St' }).returning('*');
     expect(property.status).toBe('active');
     const [booking] = await db.knex('bookings')
-      .insert({ buyer_id: user.id, property_id: property.id, scheduled_at: new Date() })
+      .insert({ buyer_id: user.id, realtor_id: user.id, property_id: property.id, scheduled_at: new Date() })
       .returning('*');
     expect(booking).toMatchObject({ status: 'pending', duration_minutes: 30 });
     expect(typeof booking.id).toBe('number');
