@@ -17,6 +17,14 @@ import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { ConfigError, getConfig, PROJECT_ROOT } from '../lib/config';
 
+/** Wrong command-line arguments: each problem on a line of its own. */
+export class ArgumentError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`replay: ${problems.join('\n  ')}`);
+    this.name = 'ArgumentError';
+  }
+}
+
 type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
 
 export const DEFAULT_WORKFLOW_TYPES = ['bookingWorkflow', 'tourWorkflow'];
@@ -105,16 +113,16 @@ function parseArgs(argv: string[]): { query?: string; limit: number; workflows?:
     const a = argv[i]!;
     const value = () => {
       const v = argv[i + 1];
-      if (v === undefined) throw new ConfigError([`${a} needs a value`]);
+      if (v === undefined) throw new ArgumentError([`${a} needs a value`]);
       i += 1;
       return v;
     };
     if (a === '--query') out.query = value();
     else if (a === '--limit') {
       out.limit = Number(value());
-      if (!Number.isInteger(out.limit) || out.limit < 1) throw new ConfigError(['--limit must be a whole number of at least 1']);
+      if (!Number.isInteger(out.limit) || out.limit < 1) throw new ArgumentError(['--limit must be a whole number of at least 1']);
     } else if (a === '--workflows') out.workflows = value();
-    else throw new ConfigError([`unknown option ${a} (known: --query, --limit, --workflows)`]);
+    else throw new ArgumentError([`unknown option ${a} (known: --query, --limit, --workflows)`]);
   }
   return out;
 }
@@ -125,7 +133,7 @@ async function main(): Promise<number> {
   const address = config.temporal.address ?? `127.0.0.1:${config.temporal.dev.port}`;
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const connection = await Connection.connect({ address }).catch((err: Error) => {
-    throw new ConfigError([`cannot reach Temporal at ${address} (${err.message}); start it (npm start) or set TEMPORAL_ADDRESS`]);
+    throw new Error(`cannot reach Temporal at ${address} (${err.message}); start it (npm start) or set TEMPORAL_ADDRESS`);
   });
   try {
     const client = new Client({ connection, namespace: config.temporal.namespace });
@@ -144,7 +152,7 @@ if (require.main === module) {
   main().then(
     (code) => process.exit(code),
     (err: unknown) => {
-      process.stderr.write(`${err instanceof ConfigError ? err.message : `replay: ${(err as Error).stack ?? String(err)}`}\n`);
+      process.stderr.write(`${err instanceof ConfigError || err instanceof ArgumentError ? err.message : `replay: ${(err as Error).message ?? String(err)}`}\n`);
       process.exit(2);
     },
   );

@@ -16,6 +16,14 @@ import { ConfigError, getConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { PROCESSING_STEPS } from '../contracts/tours';
 
+/** Wrong command-line arguments: each problem on a line of its own. */
+export class ArgumentError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`tours:resume-parked: ${problems.join('\n  ')}`);
+    this.name = 'ArgumentError';
+  }
+}
+
 export function parseResumeArgs(argv: string[]): { filter: ResumeFilter; dryRun: boolean; perSecond: number } {
   const { values } = parseArgs({
     args: argv,
@@ -36,7 +44,7 @@ export function parseResumeArgs(argv: string[]): { filter: ResumeFilter; dryRun:
   if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) problems.push('--limit must be a whole number from 1 to 100000');
   const perSecond = Number(values.rate);
   if (!(perSecond > 0 && perSecond <= 100)) problems.push('--rate must be a number of resumes per second, above 0 and at most 100');
-  if (problems.length) throw new ConfigError(problems);
+  if (problems.length) throw new ArgumentError(problems);
   return { filter: { step: values.step, since, limit }, dryRun: values['dry-run'], perSecond };
 }
 
@@ -55,7 +63,7 @@ async function main(): Promise<number> {
     }
     const address = config.temporal.address ?? `127.0.0.1:${config.temporal.dev.port}`;
     const connection = await Connection.connect({ address }).catch((err: Error) => {
-      throw new ConfigError([`cannot reach Temporal at ${address} (${err.message}); start it (npm start) or set TEMPORAL_ADDRESS`]);
+      throw new Error(`cannot reach Temporal at ${address} (${err.message}); start it (npm start) or set TEMPORAL_ADDRESS`);
     });
     try {
       const temporal = new Client({ connection, namespace: config.temporal.namespace });
@@ -80,7 +88,7 @@ if (require.main === module) {
   main().then(
     (code) => process.exit(code),
     (err: unknown) => {
-      process.stderr.write(`${err instanceof ConfigError ? err.message : `tours:resume-parked: ${(err as Error).message}`}\n`);
+      process.stderr.write(`${err instanceof ConfigError || err instanceof ArgumentError ? err.message : `tours:resume-parked: ${(err as Error).message}`}\n`);
       process.exit(2);
     },
   );
