@@ -1,6 +1,5 @@
 import Koa from 'koa';
 import Router from '@koa/router';
-import { bodyParser } from '@koa/bodyparser';
 import cors from '@koa/cors';
 import helmet from 'koa-helmet';
 import type { Knex } from 'knex';
@@ -20,6 +19,8 @@ import { healthRoutes } from './health/routes';
 import { guard } from './middleware/authenticate';
 import { UserCache } from './middleware/user-cache';
 import { errorHandler } from './middleware/error-handler';
+import { routesWithAllowedMethods } from './middleware/allowed-methods';
+import { jsonBody } from './middleware/json-body';
 import { createRateLimits } from './middleware/rate-limit';
 import { requestContext } from './middleware/request-id';
 import { buildOpenApiDocument } from './openapi';
@@ -57,6 +58,7 @@ export function apiRoutes(deps: AppDeps, userCache = new UserCache()): AnyRouteS
     temporal: deps.temporal,
     taskQueue: config.temporal.taskQueue,
     minNoticeMinutes: config.bookings.minNoticeMinutes,
+    maxAheadDays: config.bookings.maxAheadDays,
     workflowSettings: bookingWorkflowSettings(config),
     logger,
   });
@@ -121,16 +123,15 @@ export function createApp(deps: AppDeps): Koa {
   const limits = createRateLimits(deps.knex, config.api.rateLimits);
   // Before the body is read, so a flood of large bodies is refused cheaply.
   app.use(limits.authAddress);
-  // DELETE carries an optional body too (a cancellation's reason).
-  app.use(bodyParser({ enableTypes: ['json'], jsonLimit: config.api.jsonBodyLimitBytes, encoding: 'utf-8', parsedMethods: ['POST', 'PUT', 'PATCH', 'DELETE'] }));
+  app.use(jsonBody(config.api.jsonBodyLimitBytes));
   app.use(limits.authAccount);
   app.use(signedFiles(adapters.storage, adapters.storageSecret));
 
   const root = new Router();
   const health = healthRoutes(deps);
-  root.use(health.routes(), health.allowedMethods({ throw: true }));
+  root.use(health.routes());
   const docs = docsRoutes(openApi);
-  root.use(docs.routes(), docs.allowedMethods({ throw: true }));
+  root.use(docs.routes());
   if (adapters.localIdentity) {
     const local = adapters.localIdentity;
     root.get('/.well-known/jwks.json', (ctx) => {
@@ -147,7 +148,6 @@ export function createApp(deps: AppDeps): Koa {
     },
   });
 
-  app.use(root.routes());
-  app.use(root.allowedMethods({ throw: true }));
+  app.use(routesWithAllowedMethods(root));
   return app;
 }

@@ -1,17 +1,15 @@
 import type { QueryBuilder, Model } from 'objection';
 import { z } from 'zod';
 import type { PageMeta } from './envelope';
+import { queryInt } from './schemas';
 
 export const MAX_PER_PAGE = 100;
 
 /** `?page=&per_page=`; per_page above 100 is clamped to 100, as documented. */
 export const paginationQuery = {
-  page: z.coerce.number().int().min(1).default(1).describe('1-based page number'),
-  per_page: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .default(20)
+  page: queryInt(1).prefault(1).describe('1-based page number'),
+  per_page: queryInt(1)
+    .prefault(20)
     .transform((n) => Math.min(n, MAX_PER_PAGE))
     .describe(`items per page, at most ${MAX_PER_PAGE} (larger values are clamped)`),
 };

@@ -78,6 +78,7 @@ const envSchema = z.object({
   SENDGRID_BASE_URL: z.url().optional(),
 
   BOOKING_MIN_NOTICE_MINUTES: z.coerce.number().int().min(0).max(60 * 24 * 30).default(60),
+  BOOKING_MAX_AHEAD_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
   BOOKING_EXPIRY_LEAD_MINUTES: z.coerce.number().int().min(0).max(60 * 24 * 7).default(0),
   TOUR_EARLY_START_MINUTES: z.coerce.number().int().min(0).max(24 * 60).default(15),
   TOUR_MAX_CALL_MINUTES: z.coerce.number().int().min(5).max(24 * 60).default(120),
@@ -232,6 +233,8 @@ export interface Config {
   };
   bookings: {
     minNoticeMinutes: number;
+    /** Latest a tour can be booked (or rescheduled to), in days from now. */
+    maxAheadDays: number;
     /** A pending request expires this long before its time (0: at its time). */
     expiryLeadMinutes: number;
     /** How often the worker starts workflows for bookings whose start failed. */
@@ -371,6 +374,7 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
     },
     bookings: {
       minNoticeMinutes: e.BOOKING_MIN_NOTICE_MINUTES,
+      maxAheadDays: e.BOOKING_MAX_AHEAD_DAYS,
       expiryLeadMinutes: e.BOOKING_EXPIRY_LEAD_MINUTES,
       sweepIntervalSeconds: e.BOOKING_SWEEP_INTERVAL_SECONDS,
     },

@@ -2,7 +2,8 @@ import sharp from 'sharp';
 
 /**
  * Judges an upload by its bytes, never by its name or Content-Type: the file signature
- * picks the format, then sharp must be able to read its header within the pixel limit.
+ * picks the format, then sharp must be able to read its header within the pixel limit
+ * and decode its pixels.
  */
 
 export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'heif' | 'avif';
@@ -70,6 +71,13 @@ export async function inspectImage(buf: Buffer, opts: { maxPixels: number }): Pr
   // file now rather than accept it and fail in the background.
   if (format === 'heif' && meta.compression === 'hevc') {
     throw new ImageRejectedError('unsupported_type', 'HEVC-coded HEIC images cannot be processed here; upload JPEG, PNG, WebP or AVIF');
+  }
+  try {
+    // A full decode (stats read every pixel): a file whose structure is sound but whose
+    // compressed data is not is refused now, not accepted and failed in the background.
+    await sharp(buf, { failOn: 'error', limitInputPixels: opts.maxPixels }).stats();
+  } catch {
+    throw new ImageRejectedError('corrupt', 'The image data could not be decoded; it may be corrupt');
   }
   return { format, width, height, contentType: CONTENT_TYPES[format] };
 }

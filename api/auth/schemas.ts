@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { emailField, passwordField, resourceSchema } from '../schemas';
+import { emailField, passwordField, resourceSchema, textField } from '../schemas';
 import { fullNameField } from '../users/schemas';
 
 export const registerBody = z
@@ -12,21 +12,21 @@ export const registerBody = z
   })
   .strict();
 
-export const loginBody = z.object({ email: emailField, password: z.string().min(1).max(256) }).strict();
+export const loginBody = z.object({ email: emailField, password: textField().min(1).max(256) }).strict();
 
 export const refreshBody = z
   .object({
-    refresh_token: z.string().min(1).max(4096),
+    refresh_token: textField().min(1).max(4096),
     email: emailField.optional().describe('needed only with Cognito app clients that have a secret'),
   })
   .strict();
 
-export const logoutBody = z.object({ refresh_token: z.string().min(1).max(4096) }).strict();
+export const logoutBody = z.object({ refresh_token: textField().min(1).max(4096) }).strict();
 
 export const resetRequestBody = z.object({ email: emailField }).strict();
 
 export const resetConfirmBody = z
-  .object({ email: emailField, code: z.string().trim().min(1).max(64), new_password: passwordField })
+  .object({ email: emailField, code: textField().trim().min(1).max(64), new_password: passwordField })
   .strict();
 
 export const updateMeBody = z.object({ full_name: fullNameField }).strict();
@@ -36,7 +36,7 @@ export const sessionResource = resourceSchema(
   z.object({
     access_token: z.string(),
     id_token: z.string(),
-    refresh_token: z.string(),
+    refresh_token: textField(),
     expires_in: z.number().int(),
     token_type: z.literal('Bearer'),
   }),

@@ -2,16 +2,16 @@ import { z } from 'zod';
 import { callResource, tourResource } from '../tours/schemas';
 import { paginationQuery } from '../pagination';
 import { BOOKING_STATUSES } from '../../contracts/bookings';
-import { isoDateTime, resourceSchema } from '../schemas';
+import { bodyInt, dateTimeInput, idParam, isoDateTime, resourceSchema, textField } from '../schemas';
 
-const when = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone, e.g. 2026-12-01T15:00:00Z' });
-const duration = z.number().int().min(15, 'must be at least 15').max(240, 'must be at most 240');
-const notes = z.string().trim().max(2000).nullable();
-const reason = z.string().trim().min(1).max(1000);
+const when = dateTimeInput();
+const duration = bodyInt().min(15, 'must be at least 15').max(240, 'must be at most 240');
+const notes = textField().trim().max(2000).nullable();
+const reason = textField().trim().min(1).max(1000);
 
 export const createBookingBody = z
   .object({
-    property_id: z.number().int().positive(),
+    property_id: bodyInt(1),
     scheduled_at: when,
     duration_minutes: duration.default(30),
     notes: notes.optional(),
@@ -37,15 +37,15 @@ export const reasonBody = z.object({ reason: reason.optional() }).strict();
 const listFields = {
   ...paginationQuery,
   status: z.enum(BOOKING_STATUSES).optional(),
-  property_id: z.coerce.number().int().positive().optional(),
-  from: z.iso.datetime({ offset: true }).optional().describe('scheduled at or after'),
-  to: z.iso.datetime({ offset: true }).optional().describe('scheduled before'),
+  property_id: idParam.optional(),
+  from: dateTimeInput().optional().describe('scheduled at or after'),
+  to: dateTimeInput().optional().describe('scheduled before'),
 };
 const range = (q: { from?: string; to?: string }) => !q.from || !q.to || new Date(q.from) <= new Date(q.to);
 
 export const bookingListQuery = z.object(listFields).strict().refine(range, { message: 'from must not be after to', path: ['from'] });
 export const adminBookingListQuery = z
-  .object({ ...listFields, buyer_id: z.coerce.number().int().positive().optional(), realtor_id: z.coerce.number().int().positive().optional() })
+  .object({ ...listFields, buyer_id: idParam.optional(), realtor_id: idParam.optional() })
   .strict()
   .refine(range, { message: 'from must not be after to', path: ['from'] });
 

@@ -28,6 +28,8 @@ export interface BookingServiceDeps {
   temporal: Client;
   taskQueue: string;
   minNoticeMinutes: number;
+  /** Latest a booking may be for, in days from now: no workflow sleeping until year 9999. */
+  maxAheadDays: number;
   workflowSettings: BookingWorkflowSettings;
   logger: Logger;
   now?: () => number;
@@ -86,6 +88,12 @@ export class BookingService {
     if (at.getTime() < earliest) {
       throw new ValidationError([
         { field: 'scheduled_at', message: `must be at least ${this.deps.minNoticeMinutes} minutes from now (${new Date(earliest).toISOString()} or later)` },
+      ]);
+    }
+    const latest = this.now() + this.deps.maxAheadDays * 86_400_000;
+    if (at.getTime() > latest) {
+      throw new ValidationError([
+        { field: 'scheduled_at', message: `must be at most ${this.deps.maxAheadDays} days from now (${new Date(latest).toISOString()} or earlier)` },
       ]);
     }
     return at;

@@ -1,27 +1,29 @@
 import { z } from 'zod';
 import { paginationQuery } from '../pagination';
-import { isoDateTime, resourceSchema } from '../schemas';
+import { bodyInt, idParam, isoDateTime, queryInt, queryNumber, resourceSchema, textField } from '../schemas';
 import { IMAGE_STATUSES } from '../../contracts/images';
 import { PROPERTY_SORTS as SORTS, PROPERTY_STATUSES as STATUSES, PROPERTY_TYPES } from '../../db/repositories/properties.repository';
 
 export { PROPERTY_STATUSES as STATUSES, AVAILABLE_STATUSES, PROPERTY_TYPES, PROPERTY_SORTS as SORTS } from '../../db/repositories/properties.repository';
 
-const money = z.coerce.number().min(0).max(9_999_999_999.99).multipleOf(0.01, 'at most two decimals');
-const count = z.coerce.number().int().min(0).max(1000);
+const MAX_PRICE = 9_999_999_999.99;
+// JSON numbers only: `[]`, `""` and `"3"` are refused rather than coerced.
+const money = z.number({ error: 'must be a number' }).min(0).max(MAX_PRICE).multipleOf(0.01, 'at most two decimals');
+const count = bodyInt(0, 1000);
 
 /** The fields a realtor writes. */
 const listingFields = {
-  address: z.string().trim().min(1).max(500),
-  mls_id: z.string().trim().min(1).max(255).nullable().optional(),
-  description: z.string().trim().max(20_000).nullable().optional(),
+  address: textField().trim().min(1).max(500),
+  mls_id: textField().trim().min(1).max(255).nullable().optional(),
+  description: textField().trim().max(20_000).nullable().optional(),
   price: money.nullable().optional(),
   bedrooms: count.nullable().optional(),
   bathrooms: count.nullable().optional(),
-  sqft: z.coerce.number().int().min(0).max(10_000_000).nullable().optional(),
+  sqft: bodyInt(0, 10_000_000).nullable().optional(),
   status: z.enum(STATUSES).optional(),
-  city: z.string().trim().min(1).max(120).nullable().optional(),
-  state: z.string().trim().min(1).max(50).nullable().optional(),
-  postal_code: z.string().trim().min(1).max(20).nullable().optional(),
+  city: textField().trim().min(1).max(120).nullable().optional(),
+  state: textField().trim().min(1).max(50).nullable().optional(),
+  postal_code: textField().trim().min(1).max(20).nullable().optional(),
   property_type: z.enum(PROPERTY_TYPES).nullable().optional(),
   latitude: z.number().min(-90).max(90).nullable().optional(),
   longitude: z.number().min(-180).max(180).nullable().optional(),
@@ -35,19 +37,19 @@ export const updatePropertyBody = z
   .refine((b) => Object.keys(b).length > 0, { message: 'nothing to change' });
 
 export const adminUpdatePropertyBody = z
-  .object({ ...listingFields, address: listingFields.address.optional(), realtor_id: z.number().int().positive().optional() })
+  .object({ ...listingFields, address: listingFields.address.optional(), realtor_id: bodyInt(1).optional() })
   .strict()
   .refine((b) => Object.keys(b).length > 0, { message: 'nothing to change' });
 
 const searchFields = {
   ...paginationQuery,
-  q: z.string().trim().min(1).max(200).optional().describe('full-text search over address, city and description'),
-  min_price: z.coerce.number().min(0).optional(),
-  max_price: z.coerce.number().min(0).optional(),
-  min_bedrooms: z.coerce.number().int().min(0).optional(),
-  min_bathrooms: z.coerce.number().int().min(0).optional(),
-  city: z.string().trim().min(1).max(120).optional().describe('exact city, case-insensitive'),
-  postal_code: z.string().trim().min(1).max(20).optional(),
+  q: textField().trim().min(1).max(200).optional().describe('full-text search over address, city and description'),
+  min_price: queryNumber(0, MAX_PRICE).optional(),
+  max_price: queryNumber(0, MAX_PRICE).optional(),
+  min_bedrooms: queryInt().optional(),
+  min_bathrooms: queryInt().optional(),
+  city: textField().trim().min(1).max(120).optional().describe('exact city, case-insensitive'),
+  postal_code: textField().trim().min(1).max(20).optional(),
   property_type: z.enum(PROPERTY_TYPES).optional(),
   sort: z.enum(SORTS).default('newest').describe('price, -price, newest or sqft; ties broken by id'),
 };
@@ -62,17 +64,17 @@ export const realtorListQuery = z
   .refine(priceRange, { message: 'min_price must not exceed max_price', path: ['min_price'] });
 
 export const adminListQuery = z
-  .object({ ...searchFields, status: z.enum(STATUSES).optional(), realtor_id: z.coerce.number().int().positive().optional() })
+  .object({ ...searchFields, status: z.enum(STATUSES).optional(), realtor_id: idParam.optional() })
   .strict()
   .refine(priceRange, { message: 'min_price must not exceed max_price', path: ['min_price'] });
 
 export type SearchFilters = z.infer<typeof adminListQuery>;
 
 export const imageParams = z
-  .object({ id: z.coerce.number().int().positive(), image_id: z.coerce.number().int().positive() })
+  .object({ id: idParam, image_id: idParam })
   .strict();
 
-export const imagePositionBody = z.object({ position: z.number().int().min(0).max(10_000) }).strict();
+export const imagePositionBody = z.object({ position: bodyInt(0, 10_000) }).strict();
 
 export const imageResource = resourceSchema(
   'property_image',

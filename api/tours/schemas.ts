@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { paginationQuery } from '../pagination';
-import { isoDateTime, resourceSchema } from '../schemas';
+import { bodyInt, dateTimeInput, isoDateTime, resourceSchema, textField } from '../schemas';
 import { PROCESSING_STEPS, TOUR_STATUSES } from '../../contracts/tours';
 
 export const ARTIFACT_STATUSES = ['processing', 'ready', 'skipped', 'failed'] as const;
@@ -9,9 +9,9 @@ export const tourListQuery = z.object({ ...paginationQuery, status: z.enum(TOUR_
 
 export const noteBody = z
   .object({
-    content: z.string().trim().min(1).max(5000),
-    tag: z.string().trim().min(1).max(100).optional(),
-    timestamp_ms: z.number().int().min(0).optional().describe('milliseconds from the tour start; the server fills it in when absent'),
+    content: textField().trim().min(1).max(5000),
+    tag: textField().trim().min(1).max(100).optional(),
+    timestamp_ms: bodyInt(0).optional().describe('milliseconds from the tour start; the server fills it in when absent'),
   })
   .strict();
 
@@ -21,11 +21,11 @@ export const adminTourUpdateBody = z
   .object({
     summary: z
       .object({
-        overview: z.string().max(5000),
-        key_points: z.array(z.string().max(1000)).max(50),
-        buyer_interest: z.string().max(2000),
-        concerns: z.array(z.string().max(1000)).max(50),
-        next_steps: z.array(z.string().max(1000)).max(50),
+        overview: textField().max(5000),
+        key_points: z.array(textField().max(1000)).max(50),
+        buyer_interest: textField().max(2000),
+        concerns: z.array(textField().max(1000)).max(50),
+        next_steps: z.array(textField().max(1000)).max(50),
       })
       .strict()
       .describe('an edited summary (kept marked as AI-generated with an editor note)'),
@@ -107,8 +107,8 @@ export const joinData = z.object({
 export const bulkRetryBody = z
   .object({
     step: z.enum(PROCESSING_STEPS).optional().describe('only tours parked at this step'),
-    since: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone, e.g. 2026-12-01T00:00:00Z' }).optional().describe('only tours that failed at or after this time'),
-    limit: z.number().int().min(1).max(200).default(50),
+    since: dateTimeInput('must be an ISO 8601 date-time with a time zone, e.g. 2026-12-01T00:00:00Z').optional().describe('only tours that failed at or after this time'),
+    limit: bodyInt(1, 200).default(50),
     per_second: z.number().gt(0).max(20).default(5).describe('resumes per second at most, so a provider that just came back is not flooded'),
     dry_run: z.boolean().default(false).describe('list what would be resumed, change nothing'),
   })

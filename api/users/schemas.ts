@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { paginationQuery } from '../pagination';
-import { isoDateTime, resourceSchema } from '../schemas';
+import { isoDateTime, resourceSchema, textField } from '../schemas';
 
 export const ROLES = ['buyer', 'realtor', 'admin'] as const;
 
@@ -16,12 +16,12 @@ export const userAttributes = z.object({
 
 export const userResource = resourceSchema('user', userAttributes);
 
-export const fullNameField = z.string().trim().min(1, 'must not be empty').max(255);
+export const fullNameField = textField().trim().min(1, 'must not be empty').max(255);
 
 export const adminUserListQuery = z
   .object({
     ...paginationQuery,
-    q: z.string().trim().max(200).optional().describe('matches name or email'),
+    q: textField().trim().max(200).optional().describe('matches name or email'),
     role: z.enum(ROLES).optional(),
     status: z.enum(['active', 'disabled']).optional(),
   })

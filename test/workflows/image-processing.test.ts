@@ -9,6 +9,7 @@ import { createActivities } from '../../activities';
 import { inspectImage } from '../../adapters/images/inspect';
 import { createLogger } from '../../lib/logger';
 import { imageWorkflowId, type ImageProcessingResult } from '../../contracts/images';
+import { startImageProcessing } from '../../api/workflow-starters';
 import { buildTestApp, type TestApp } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { createTimeSkippingEnv } from '../support/temporal';
@@ -356,16 +357,34 @@ describe('property images: upload, ImageProcessing workflow and storage, end to 
   });
 
   describe('when processing fails', () => {
-    it('when a PNG with a valid header and a garbage IDAT is uploaded, then it is accepted as pending and its workflow ends { status: "failed" } with the reason on the row, without retrying', async () => {
+    it('when a PNG with a valid header and a garbage IDAT is uploaded, then the upload decodes it and refuses it with 422, storing nothing', async () => {
       const png = fixture('garbage-idat.png');
-      // It passes everything the upload judges: signature, header and structure.
-      await expect(inspectImage(png, { maxPixels: 40e6 })).resolves.toMatchObject({ format: 'png', width: 64, height: 48 });
+      // Signature, header and structure are sound: only decoding the pixels finds the damage.
+      await expect(sharp(png).metadata()).resolves.toMatchObject({ format: 'png', width: 64, height: 48 });
+      await expect(inspectImage(png, { maxPixels: 40e6 })).rejects.toMatchObject({ reason: 'corrupt' });
 
       const propertyId = await createProperty(t, realtor);
       const res = await upload(propertyId, [{ data: png, filename: 'corrupt.png', contentType: 'image/png' }]);
-      expect(res.status).toBe(201);
-      expect(res.body.data[0].attributes.status).toBe('pending');
-      const id = Number(res.body.data[0].id);
+      expect({ status: res.status, error: res.body.errors?.[0] }).toEqual({
+        status: 422,
+        error: { code: 'UNPROCESSABLE_ENTITY', field: 'images', message: expect.stringMatching(/^corrupt\.png: .*could not be decoded/) },
+      });
+      expect(await rowsOf(propertyId)).toEqual([]);
+      expect(propertyFiles(propertyId)).toEqual([]);
+    });
+
+    it('when a stored image turns out undecodable (stored before uploads were decoded), then its workflow ends { status: "failed" } with the reason on the row, without retrying', async () => {
+      const png = fixture('garbage-idat.png');
+      const propertyId = await createProperty(t, realtor);
+      // As an upload stored it before the upload-time decode existed: the original and a pending row.
+      const key = `properties/${propertyId}/images/legacy/original.png`;
+      await t.adapters.storage.put(key, png, 'image/png');
+      const [inserted] = await db
+        .knex('property_images')
+        .insert({ property_id: propertyId, original_key: key, status: 'pending', content_type: 'image/png', byte_size: png.length, width: 64, height: 48, position: 0 })
+        .returning('id');
+      const id = Number((inserted as { id: number }).id);
+      await startImageProcessing(env.client, t.config.temporal.taskQueue, id);
 
       const result = await waitForProcessing(id);
       expect(result).toMatchObject({ status: 'failed', reason: expect.stringMatching(/could not be decoded/) });
