@@ -4,6 +4,7 @@ import {
   BOOKING_COMMANDS,
   BOOKING_FAILURES,
   BOOKING_MOVABLE,
+  BOOKING_REMINDER_LEAD_MS,
   BOOKING_STATUS,
   bookingNoticeKey,
   bookingRefusal,
@@ -22,6 +23,7 @@ import { recordAudit } from '../db/audit';
 import { bookingsRepository, type BookingRecord, type BookingStatusPatch } from '../db/repositories/bookings.repository';
 import { toursRepository } from '../db/repositories/tours.repository';
 import type { Logger } from '../lib/logger';
+import { bookingOutcomes, reminderLagSeconds, secondsBetween } from './kpis';
 
 /**
  * The booking lifecycle's side effects. Every one is safe to retry: transitions check the
@@ -75,8 +77,9 @@ export function createBookingActivities(deps: Deps) {
      * property or realtor (SlotTaken). A retry after success returns the same tour.
      */
     async confirmBooking(bookingId: number, actor: { userId: number }): Promise<{ tourId: number; callId: number }> {
+      let confirmedNow = false;
       try {
-        return await knex.transaction(async (trx) => {
+        const result = await knex.transaction(async (trx) => {
           const repo = bookingsRepository(trx);
           const b = await lockBooking(trx, bookingId);
           if (b.status === BOOKING_STATUS.confirmed) {
@@ -93,8 +96,11 @@ export function createBookingActivities(deps: Deps) {
             resourceId: bookingId,
             details: { status: { from: b.status, to: BOOKING_STATUS.confirmed }, tour_id: created.tourId, call_id: created.callId },
           });
+          confirmedNow = true;
           return created;
         });
+        if (confirmedNow) bookingOutcomes.inc({ outcome: BOOKING_STATUS.confirmed });
+        return result;
       } catch (err) {
         if (slotTaken(err)) throw ApplicationFailure.nonRetryable('The property or the realtor already has a tour at that time', BOOKING_FAILURES.slotTaken);
         throw err;
@@ -103,9 +109,9 @@ export function createBookingActivities(deps: Deps) {
 
     /** declined, cancelled, expired or completed; already there counts as done. */
     async transitionBooking(bookingId: number, to: BookingTransitionTarget, opts: { actorUserId: number | null; reason: string | null }): Promise<void> {
-      await knex.transaction(async (trx) => {
+      const moved = await knex.transaction(async (trx) => {
         const b = await lockBooking(trx, bookingId);
-        if (b.status === to) return;
+        if (b.status === to) return false;
         if (!bookingSourcesOf(to).includes(b.status)) throw refuse(bookingRefusal(b.status, to));
         const patch: BookingStatusPatch = { status: to };
         if (to === BOOKING_STATUS.declined) patch.decline_reason = opts.reason;
@@ -121,7 +127,9 @@ export function createBookingActivities(deps: Deps) {
           resourceId: bookingId,
           details: { status: { from: b.status, to }, ...(opts.reason ? { reason: opts.reason } : {}) },
         });
+        return true;
       });
+      if (moved) bookingOutcomes.inc({ outcome: to });
     },
 
     /** Moves the booking (and its tour, when confirmed); the database refuses an overlap. */
@@ -161,9 +169,10 @@ export function createBookingActivities(deps: Deps) {
       let sent = 0;
       let failed = 0;
       let transient: unknown;
+      let sentNow = false;
       for (const email of composeBookingNotice(facts, n, new Date())) {
         try {
-          await deps.notifier.send({
+          const result = await deps.notifier.send({
             idempotencyKey: bookingNoticeKey(n, email.to.id),
             template: email.template,
             to: email.to.email,
@@ -171,6 +180,7 @@ export function createBookingActivities(deps: Deps) {
             vars: email.vars,
             attachments: email.attachments,
           });
+          if (result.status === 'sent') sentNow = true;
           sent += 1;
         } catch (err) {
           if (err instanceof EmailPermanentError) {
@@ -182,6 +192,9 @@ export function createBookingActivities(deps: Deps) {
         }
       }
       if (transient) throw transient;
+      // Once per reminder: on the attempt that delivered its last outstanding email.
+      const due = Date.parse(n.discriminator) - BOOKING_REMINDER_LEAD_MS;
+      if (n.kind === 'reminder' && sentNow && Number.isFinite(due)) reminderLagSeconds.observe(secondsBetween(due, Date.now()));
       return { sent, failed };
     },
 

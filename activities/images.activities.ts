@@ -6,6 +6,7 @@ import type { ObjectStorage } from '../adapters/storage/port';
 import type { Logger } from '../lib/logger';
 import { IMAGE_FAILURES, IMAGE_STATUS, isImageFinal, type ImageOutcome, type RenderedImage } from '../contracts/images';
 import { propertiesRepository } from '../db/repositories/properties.repository';
+import { imageProcessingSeconds } from './kpis';
 
 /** The property-image pipeline's side effects. Each is safe to retry. */
 
@@ -41,14 +42,18 @@ export function createImageActivities(deps: Deps) {
       await images.moveStatus(imageId, IMAGE_STATUS.pending, IMAGE_STATUS.processing);
       const original = await readAll((await deps.storage.get(row.original_key)).body);
       const base = row.original_key.replace(/\/[^/]+$/, '');
+      // Each render attempt is timed: it is work done (and CPU spent) whether or not a retry follows.
+      const stop = imageProcessingSeconds.startTimer();
       try {
         const [large, thumb] = await Promise.all([renderWebp(original, LARGE, deps.maxPixels), renderWebp(original, THUMBNAIL, deps.maxPixels)]);
         const processedKey = `${base}/large.webp`;
         const thumbnailKey = `${base}/thumbnail.webp`;
         await deps.storage.put(processedKey, large.data, 'image/webp');
         await deps.storage.put(thumbnailKey, thumb.data, 'image/webp');
+        stop({ outcome: 'rendered' });
         return { processedKey, thumbnailKey, width: large.width, height: large.height, thumbnailWidth: thumb.width, thumbnailHeight: thumb.height };
       } catch (err) {
+        stop({ outcome: err instanceof ImageRejectedError ? 'rejected' : 'error' });
         if (err instanceof ImageRejectedError) throw ApplicationFailure.nonRetryable(err.message, IMAGE_FAILURES.rejected);
         throw err;
       }

@@ -16,6 +16,7 @@ import type { Attendee, Meeting, MeetingProvider } from '../adapters/meetings/po
 import { labelSegments, type SpeakerRole, type SpeakerTurn } from '../adapters/meetings/speakers';
 import type { ObjectStorage } from '../adapters/storage/port';
 import type { Logger } from '../lib/logger';
+import * as kpi from './kpis';
 import { recordingNotice, TOUR_FAILURES, tourRecordingPrefix, tourWorkflowId, type ProcessingStep, type StepOutcome, type StepStatus, type TourNoticeKind, TOUR_STATUS, type WorkflowWrittenTourStatus } from '../contracts/tours';
 
 /**
@@ -79,10 +80,18 @@ export function createTourActivities(deps: Deps) {
   const { knex } = deps;
   const tours = toursRepository(knex);
 
-  const recordStep = (tourId: number, step: ProcessingStep, outcome: { status: StepStatus; detail: string | null }) => tours.steps.record(tourId, step, outcome);
+  // When this worker began each running step attempt, for the step duration KPI.
+  const stepStarted = new Map<string, number>();
+  const recordStep = (tourId: number, step: ProcessingStep, outcome: { status: StepStatus; detail: string | null }) => {
+    if (outcome.status === 'running') stepStarted.set(`${tourId}:${step}`, Date.now());
+    return tours.steps.record(tourId, step, outcome);
+  };
 
   async function finish(tourId: number, step: ProcessingStep, outcome: StepOutcome): Promise<StepOutcome> {
     await recordStep(tourId, step, outcome);
+    const started = stepStarted.get(`${tourId}:${step}`);
+    stepStarted.delete(`${tourId}:${step}`);
+    if (started !== undefined) kpi.pipelineStepSeconds.observe({ step, outcome: outcome.status }, kpi.secondsBetween(started, Date.now()));
     return outcome;
   }
 
@@ -202,6 +211,7 @@ export function createTourActivities(deps: Deps) {
      */
     async startCall(tourId: number, actorUserId: number): Promise<Meeting & { recording: boolean }> {
       const meeting = await deps.meetings.createMeeting({ clientRequestToken: meetingToken(tourId), externalMeetingId: meetingToken(tourId) });
+      let startedNow = false;
       await knex.transaction(async (trx) => {
         const repo = toursRepository(trx);
         const tour = await repo.find(tourId, { forUpdate: true });
@@ -210,8 +220,10 @@ export function createTourActivities(deps: Deps) {
         if (tour.status === TOUR_STATUS.scheduled) {
           await repo.update(tourId, { status: TOUR_STATUS.in_progress, started_at: new Date() });
           await recordAudit(trx, { actorId: actorUserId, action: 'tour_started', resourceType: 'tour', resourceId: tourId, details: { status: { from: 'scheduled', to: 'in_progress' }, meeting_id: meeting.MeetingId } });
+          startedNow = true;
         }
       });
+      if (startedNow) kpi.toursStarted.inc();
       const recording = deps.recordCalls ? (await setRecording(tourId, true, actorUserId, 'recorded by default (RECORD_CALLS)')).recording : false;
       return { ...meeting, recording };
     },
@@ -221,15 +233,26 @@ export function createTourActivities(deps: Deps) {
       const call = await tours.calls.ofTour<Meeting>(tourId);
       if (!call?.meeting) throw ApplicationFailure.nonRetryable('The call has not started', STEP_FAILED);
       const attendee = await deps.meetings.createAttendee(call.meeting.MeetingId, externalUser(userId));
+      let setup: { phase: 'confirm_to_first_join' | 'start_to_both_joined'; from: Date } | undefined;
       await knex.transaction(async (trx) => {
-        const attendees = toursRepository(trx).attendees;
+        const repo = toursRepository(trx);
+        // The tour's lock orders concurrent first joins, so "first" and "both" are each seen once.
+        await repo.find(tourId, { forUpdate: true });
+        const attendees = repo.attendees;
         const before = await attendees.find(call.id, userId, { forUpdate: true });
+        if (!before) {
+          const others = (await attendees.of(call.id)).filter((a) => a.user_id !== userId);
+          // The call row is created when the booking is confirmed.
+          if (others.length === 0) setup = { phase: 'confirm_to_first_join', from: call.created_at };
+          else if (others.length === 1 && call.started_at) setup = { phase: 'start_to_both_joined', from: call.started_at };
+        }
         await attendees.join(call.id, userId, attendee.AttendeeId);
         // A retried or repeated join of someone already in the call is not a new event.
         if (!before || before.left_at) {
           await recordAudit(trx, { actorId: userId, action: 'call_joined', resourceType: 'call', resourceId: call.id, details: { tour_id: tourId, attendee_id: attendee.AttendeeId } });
         }
       });
+      if (setup) kpi.callSetupSeconds.observe({ phase: setup.phase }, kpi.secondsBetween(setup.from, Date.now()));
       return { Meeting: call.meeting, Attendee: attendee };
     },
 
@@ -252,36 +275,45 @@ export function createTourActivities(deps: Deps) {
         for (const p of call.recording_pipelines.filter((x) => x.active)) await deps.meetings.stopRecording(p.id);
         await deps.meetings.deleteMeeting(call.meeting.MeetingId);
       }
-      await knex.transaction(async (trx) => {
+      const endedAt = new Date();
+      const startedAt = await knex.transaction(async (trx) => {
         const repo = toursRepository(trx);
         const tour = await repo.find(tourId, { forUpdate: true });
-        if (!tour || tour.status !== TOUR_STATUS.in_progress) return;
+        if (!tour || tour.status !== TOUR_STATUS.in_progress) return undefined;
         await repo.calls.end(tourId, call?.recording_pipelines ?? []);
-        await repo.update(tourId, { status: TOUR_STATUS.processing, ended_at: new Date(), processing_step: 'recording', processing_error: null });
+        await repo.update(tourId, { status: TOUR_STATUS.processing, ended_at: endedAt, processing_step: 'recording', processing_error: null });
         await recordAudit(trx, { actorId: actorUserId, action: 'tour_ended', resourceType: 'tour', resourceId: tourId, details: { status: { from: 'in_progress', to: 'processing' }, reason } });
+        return tour.started_at ?? endedAt;
       });
+      if (startedAt) kpi.meetingDurationSeconds.observe(kpi.secondsBetween(startedAt, endedAt));
     },
 
     /** The tour's status as the workflow moves it (cancelled, completed, processing_failed, back to processing). */
     async setTourStatus(tourId: number, status: WorkflowWrittenTourStatus, detail: { step?: string | null; error?: string | null; reason?: string } = {}): Promise<void> {
-      await knex.transaction(async (trx) => {
+      const completedNow = await knex.transaction(async (trx) => {
         const repo = toursRepository(trx);
         const t = await repo.find(tourId, { forUpdate: true });
-        if (!t) return;
+        if (!t) return false;
         const patch: TourPatch = { status };
         if (detail.step !== undefined) patch.processing_step = detail.step as ProcessingStep | null;
         if (detail.error !== undefined) patch.processing_error = detail.error;
-        if (t.status === status && t.processing_step === (patch.processing_step ?? t.processing_step) && t.processing_error === (patch.processing_error ?? t.processing_error)) return;
+        if (t.status === status && t.processing_step === (patch.processing_step ?? t.processing_step) && t.processing_error === (patch.processing_error ?? t.processing_error)) return false;
         await repo.update(tourId, patch);
         if (status === TOUR_STATUS.cancelled) await repo.calls.cancelOpen(tourId);
         if (t.status !== status) {
           await recordAudit(trx, { actorId: null, action: `tour_${status}`, resourceType: 'tour', resourceId: tourId, details: { status: { from: t.status, to: status }, ...detail } });
         }
+        return t.status !== status && status === TOUR_STATUS.completed;
       });
+      if (completedNow) kpi.toursCompleted.inc();
     },
 
     async markStepFailed(tourId: number, step: ProcessingStep, reason: string): Promise<void> {
+      const before = (await tours.steps.of(tourId))[step]?.status;
       await recordStep(tourId, step, { status: 'failed', detail: reason.slice(0, 2000) });
+      stepStarted.delete(`${tourId}:${step}`);
+      // A retried mark finds the step failed already.
+      if (before !== 'failed') kpi.pipelineStepFailures.inc({ step });
     },
 
     /**
@@ -319,6 +351,7 @@ export function createTourActivities(deps: Deps) {
         });
         return { info, bytes: (await stat(file)).size };
       });
+      if (rec.duration_seconds === null && measured.info.durationMs !== null) kpi.recordingSeconds.inc(measured.info.durationMs / 1000);
       await tours.recordings.measured(tourId, {
         duration_seconds: measured.info.durationMs === null ? null : Math.round(measured.info.durationMs / 1000),
         file_size_bytes: measured.bytes,
@@ -332,6 +365,7 @@ export function createTourActivities(deps: Deps) {
       const rec = await tours.recordings.find<SpeakerTurn>(tourId);
       if (!rec) return finish(tourId, 'transcription', { status: 'skipped', detail: 'No recording to transcribe' });
       if (!deps.transcriber.configured) return finish(tourId, 'transcription', { status: 'skipped', detail: 'No transcription provider is configured' });
+      const transcribing = Date.now();
       const t = await withLocalCopy(rec.storage_key, (file, contentType) =>
         deps.transcriber.transcribe({ file, filename: path.basename(rec.storage_key), contentType: rec.content_type ?? contentType, heartbeat, signal: cancellation() }).catch(permanent),
       );
@@ -339,6 +373,7 @@ export function createTourActivities(deps: Deps) {
       const roles = new Map<string, SpeakerRole>([[externalUser(facts.buyer_id), 'buyer'], [externalUser(facts.realtor_id), 'realtor']]);
       const segments = labelSegments(t.segments, rec.speaker_turns, (who) => roles.get(who));
       await tours.transcripts.save({ tour_id: tourId, full_text: t.text, segments, confidence_score: t.confidence, language: t.language, model: t.model });
+      if (rec.duration_seconds) kpi.transcriptionRealTimeFactor.observe({ provider: deps.transcriber.name }, kpi.secondsBetween(transcribing, Date.now()) / rec.duration_seconds);
       return finish(tourId, 'transcription', { status: 'done', detail: `${t.segments.length} segments` });
     },
 
@@ -373,6 +408,8 @@ export function createTourActivities(deps: Deps) {
         .summarize({ ...input, highlights: highlights.map((h) => ({ timestamp_ms: h.timestamp_ms, type: h.highlight_type as never, note: h.note })) })
         .catch(permanent);
       await tours.update(tourId, { summary: summary as unknown as Record<string, unknown> });
+      const endedAt = (await tours.find(tourId))?.ended_at;
+      if (endedAt) kpi.endToSummarySeconds.observe(kpi.secondsBetween(endedAt, Date.now()));
       return finish(tourId, 'summary', { status: 'done', detail: summary.model });
     },
 

@@ -21,8 +21,11 @@ import { UserCache } from './middleware/user-cache';
 import { errorHandler } from './middleware/error-handler';
 import { routesWithAllowedMethods } from './middleware/allowed-methods';
 import { jsonBody } from './middleware/json-body';
+import { httpMetrics } from './middleware/metrics';
 import { createRateLimits } from './middleware/rate-limit';
 import { requestContext } from './middleware/request-id';
+import { temporalScope } from './middleware/temporal-scope';
+import { createWorkerPresence } from './worker-presence';
 import { buildOpenApiDocument } from './openapi';
 import { mountRoutes, type AnyRouteSpec } from './routing';
 import { UserService } from './users/service';
@@ -95,8 +98,16 @@ export function createApp(deps: AppDeps): Koa {
   let document: object | undefined;
   const openApi = () => (document ??= buildOpenApiDocument(routes, ACCESS_TABLE, config.publicBaseUrl));
 
+  app.use(httpMetrics());
   app.use(requestContext(deps.logger));
   app.use(errorHandler());
+  const workerPresence = createWorkerPresence({
+    connection: deps.temporal.connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    maxAgeMs: config.temporal.workerPollMaxAgeMs,
+  });
+  app.use(temporalScope(deps.temporal.connection, config.temporal.rpcTimeoutMs, workerPresence));
   app.use(
     helmet({
       contentSecurityPolicy: {
@@ -128,7 +139,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(signedFiles(adapters.storage, adapters.storageSecret));
 
   const root = new Router();
-  const health = healthRoutes(deps);
+  const health = healthRoutes({ ...deps, workerPresence });
   root.use(health.routes());
   const docs = docsRoutes(openApi);
   root.use(docs.routes());

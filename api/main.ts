@@ -7,6 +7,7 @@ import { buildAdapters } from '../adapters';
 import { createKnex } from '../db/knex';
 import { createApp } from './app';
 import { listen } from './server';
+import { collectProcessMetrics, startMetricsServer } from '../lib/metrics';
 
 async function main(): Promise<void> {
   let logger: Logger | undefined;
@@ -23,9 +24,13 @@ async function main(): Promise<void> {
     await adapters.identity.init();
     const app = createApp({ config, logger, knex, temporal: temporal.client, temporalProbe, adapters });
     const http = await listen(app, config.http.host, config.http.port);
-    logger.info({ port: config.http.port }, 'API listening');
+    collectProcessMetrics();
+    // Its own port: the public API never exposes internals to scrapers from outside.
+    const metrics = config.metrics.port > 0 ? await startMetricsServer(config.http.host, config.metrics.port) : undefined;
+    logger.info({ port: config.http.port, metricsPort: metrics?.port ?? 'off' }, 'API listening');
     handleShutdown(
       () => [
+        ...(metrics ? [{ name: 'metrics', run: () => metrics.close() }] : []),
         { name: 'http', run: () => http.close() },
         { name: 'temporal-client', run: () => temporal.connection.close() },
         { name: 'temporal-probe', run: () => temporalProbe.close() },

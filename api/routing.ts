@@ -1,6 +1,9 @@
 import type Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
 import multer from 'multer';
+import { ByteLimit, ObjectTooLargeError } from '../adapters/storage/port';
 import { z } from 'zod';
 import type { User } from '../db/models';
 import { AppError, ValidationError } from '../lib/errors';
@@ -27,6 +30,30 @@ export interface UploadedFile {
   buffer: Buffer;
 }
 
+/** A file part of a streamed multipart body, read as it arrives. */
+export interface IncomingFile {
+  fieldname: string;
+  originalname: string;
+  mimetype: string;
+  /** The file's bytes; fails with a 413 AppError once past the route's maxBytes. */
+  stream: Readable;
+  maxBytes: number;
+}
+
+/**
+ * The body of a streamed multipart route, not yet read: the handler authorizes and checks
+ * first, then receives, so a refused request never costs more than draining its body.
+ */
+export interface StreamedUpload {
+  /**
+   * Reads the body, handing its file to `store` as a stream; resolves with what `store`
+   * returned, or undefined when the body holds no file. `store` must consume the stream (or
+   * fail). If the body turns out bad after `store` finished (a second file, a broken
+   * ending), `discard` undoes it and the request fails.
+   */
+  receive<T>(store: (file: IncomingFile) => Promise<T>, discard?: (stored: T) => Promise<void>): Promise<T | undefined>;
+}
+
 export interface RouteInput<P, Q, B> {
   params: P;
   query: Q;
@@ -38,6 +65,8 @@ export interface RouteInput<P, Q, B> {
   file: UploadedFile | undefined;
   /** Every uploaded file, in the order sent (multipart routes). */
   files: UploadedFile[];
+  /** Streamed multipart routes: the unread body. */
+  upload: StreamedUpload | undefined;
 }
 
 export interface ResponseSpec {
@@ -57,8 +86,11 @@ export interface RouteSpec<P extends z.ZodType = z.ZodType, Q extends z.ZodType 
   params?: P;
   query?: Q;
   body?: B;
-  /** maxBytes is per file; maxFiles defaults to 1. */
-  multipart?: { field: string; maxBytes: number; maxFiles?: number; description: string };
+  /**
+   * maxBytes is per file; maxFiles defaults to 1. `streamed`: one file, never buffered,
+   * read only when the handler calls `input.upload.receive` (so after its checks).
+   */
+  multipart?: { field: string; maxBytes: number; maxFiles?: number; description: string; streamed?: boolean };
   responses: Record<number, ResponseSpec>;
   handler(ctx: Context, input: RouteInput<z.infer<P>, z.infer<Q>, z.infer<B>>): Promise<void> | void;
 }
@@ -91,31 +123,131 @@ function parse<T extends z.ZodType>(schema: T | undefined, value: unknown): z.in
   return schema.parse(value);
 }
 
-function multipartMiddleware(spec: NonNullable<AnyRouteSpec['multipart']>): Middleware {
+type MultipartSpec = NonNullable<AnyRouteSpec['multipart']>;
+
+function assertMultipart(ctx: Context, spec: MultipartSpec): void {
+  if (!ctx.is('multipart/form-data')) {
+    throw new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', `Send multipart/form-data with the file in "${spec.field}"`, spec.field);
+  }
+}
+
+/** Multer's refusals as client errors; undefined for anything else. */
+function multerError(err: unknown, spec: MultipartSpec, maxFiles: number): AppError | undefined {
+  if (!(err instanceof multer.MulterError)) return undefined;
+  if (err.code === 'LIMIT_FILE_SIZE') return tooLarge(spec);
+  if (err.code === 'LIMIT_UNEXPECTED_FILE' || err.code === 'LIMIT_FILE_COUNT') {
+    return new ValidationError([{ field: spec.field, message: `Send at most ${maxFiles} file(s), in the "${spec.field}" field only` }]);
+  }
+  return malformed(spec);
+}
+
+function malformed(spec: MultipartSpec): AppError {
+  return new ValidationError([{ field: spec.field, message: 'Malformed multipart body' }]);
+}
+
+function tooLarge(spec: MultipartSpec): AppError {
+  return new AppError(413, 'PAYLOAD_TOO_LARGE', `The file is larger than ${spec.maxBytes} bytes`, spec.field);
+}
+
+function multipartMiddleware(spec: MultipartSpec): Middleware {
   const maxFiles = spec.maxFiles ?? 1;
   const upload = multer({ storage: multer.memoryStorage(), limits: { fileSize: spec.maxBytes, files: maxFiles, fields: 10 } }).array(
     spec.field,
     maxFiles,
   );
   return async (ctx, next) => {
-    if (!ctx.is('multipart/form-data')) {
-      throw new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', `Send multipart/form-data with the file in "${spec.field}"`, spec.field);
-    }
+    assertMultipart(ctx, spec);
     await new Promise<void>((resolve, reject) => {
       upload(ctx.req as never, ctx.res as never, (err: unknown) => {
         if (!err) return resolve();
-        const code = (err as { code?: string }).code;
-        if (code === 'LIMIT_FILE_SIZE') {
-          reject(new AppError(413, 'PAYLOAD_TOO_LARGE', `The file is larger than ${spec.maxBytes} bytes`, spec.field));
-        } else if (code === 'LIMIT_UNEXPECTED_FILE' || code === 'LIMIT_FILE_COUNT') {
-          reject(new ValidationError([{ field: spec.field, message: `Send at most ${maxFiles} file(s), in the "${spec.field}" field only` }]));
-        } else {
-          reject(new ValidationError([{ field: spec.field, message: 'Malformed multipart body' }]));
-        }
+        // Anything else multer reports is a body it could not parse.
+        reject(multerError(err, spec, maxFiles) ?? malformed(spec));
       });
     });
     await next();
   };
+}
+
+/**
+ * Multer with a storage engine that hands the file's stream to the handler's `store`: the
+ * bytes go from the socket to storage with only stream buffers in between. Multer keeps its
+ * guarantees: one file in the named field, and on any failure the rest of the body drained
+ * before the answer (the client is not cut off mid-send).
+ */
+function streamedUpload(ctx: Context, spec: MultipartSpec): StreamedUpload {
+  let used = false;
+  return {
+    receive<T>(store: (file: IncomingFile) => Promise<T>, discard?: (stored: T) => Promise<void>): Promise<T | undefined> {
+      if (used) throw new Error('The upload has already been received');
+      used = true;
+      assertMultipart(ctx, spec);
+      return new Promise<T | undefined>((resolve, reject) => {
+        let stored: { value: T } | undefined;
+        // Failures of the body itself (a broken part, the client gone), as opposed to storage's.
+        const bodyErrors = new Set<unknown>();
+        const fail = (err: unknown) => {
+          if (err instanceof AppError) return reject(err);
+          if (err instanceof ObjectTooLargeError) return reject(tooLarge(spec));
+          const refused = multerError(err, spec, 1);
+          if (refused) return reject(refused);
+          if (bodyErrors.has(err) || !ctx.req.complete) return reject(malformed(spec));
+          reject(err);
+        };
+        const engine: multer.StorageEngine = {
+          _handleFile(_req, file, cb) {
+            const limit = new ByteLimit(spec.maxBytes);
+            // Multer lets one byte past the limit through, so the counter trips first; the
+            // 'limit' event is a second guard. Either way the consumer sees an error, not a
+            // short file it could mistake for whole.
+            file.stream.once('limit', () => limit.destroy(tooLarge(spec)));
+            file.stream.once('error', (err) => {
+              bodyErrors.add(err);
+              limit.destroy(err);
+            });
+            // Once the consumer stops, the rest of the part is discarded, not left to stall.
+            limit.once('close', () => file.stream.resume());
+            // The consumer learns of an error from its reads (a destroyed stream stays errored);
+            // this keeps one that lands between consumers from being an unhandled 'error'.
+            limit.on('error', () => undefined);
+            const incoming: IncomingFile = { fieldname: file.fieldname, originalname: file.originalname, mimetype: file.mimetype, stream: file.stream.pipe(limit), maxBytes: spec.maxBytes };
+            store(incoming).then(
+              (value) => {
+                stored = { value };
+                cb(null, {});
+              },
+              (err: unknown) => {
+                limit.destroy();
+                // Settled now, with the store's cleanup done; the route drains the rest of the
+                // body before answering (see drainRequest), and multer's own callback then
+                // settles nothing.
+                fail(err);
+                cb(err as Error);
+              },
+            );
+          },
+          _removeFile(_req, _file, cb) {
+            const undo = stored && discard ? discard(stored.value) : Promise.resolve();
+            undo.then(() => cb(null), (err: unknown) => cb(err as Error));
+          },
+        };
+        const parse = multer({ storage: engine, limits: { fileSize: spec.maxBytes, files: 1, fields: 10 } }).single(spec.field);
+        parse(ctx.req as never, ctx.res as never, (err: unknown) => (err ? fail(err) : resolve(stored?.value)));
+      });
+    },
+  };
+}
+
+/**
+ * Node stops reading a request once its answer has gone out before its body ended, and the
+ * client stalls mid-send; so a refused streamed upload (404, 415, 413...) is answered only
+ * after the rest of its body has been read and dropped, as multer does for its own errors.
+ */
+function drainRequest(req: IncomingMessage): Promise<void> {
+  if (req.complete || req.destroyed) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    req.once('end', resolve).once('close', resolve).once('error', () => resolve());
+    req.resume();
+  });
 }
 
 export interface MountOptions {
@@ -126,7 +258,7 @@ export interface MountOptions {
 export function mountRoutes(router: Router, routes: AnyRouteSpec[], opts: MountOptions): void {
   for (const spec of routes) {
     const middleware: Middleware[] = [opts.guard(routeKey(spec.method, spec.path))];
-    if (spec.multipart) middleware.push(multipartMiddleware(spec.multipart));
+    if (spec.multipart && !spec.multipart.streamed) middleware.push(multipartMiddleware(spec.multipart));
     middleware.push(async (ctx) => {
       const req = ctx.req as unknown as { files?: UploadedFile[]; body?: unknown };
       const input: RouteInput<unknown, unknown, unknown> = {
@@ -137,8 +269,14 @@ export function mountRoutes(router: Router, routes: AnyRouteSpec[], opts: MountO
         requestId: ctx.state.requestId as string,
         file: req.files?.[0],
         files: req.files ?? [],
+        upload: spec.multipart?.streamed ? streamedUpload(ctx, spec.multipart) : undefined,
       };
-      await spec.handler(ctx, input);
+      try {
+        await spec.handler(ctx, input);
+      } catch (err) {
+        if (spec.multipart?.streamed) await drainRequest(ctx.req);
+        throw err;
+      }
     });
     router.register(spec.path, [spec.method.toUpperCase()], middleware);
   }

@@ -1,6 +1,7 @@
 import { isGrpcServiceError, ServiceError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { ConflictError } from '../lib/errors';
+import { requireWorker } from './worker-presence';
 
 /** gRPC status codes (grpc.status), named here rather than importing the transport library. */
 const GRPC_NOT_FOUND = 5;
@@ -42,9 +43,13 @@ export function refusal(err: WorkflowUpdateFailedError, fallback: string): Workf
 /**
  * Runs a command against a workflow. A refusal becomes a 409 with the workflow's reason;
  * a workflow that has ended is answered by `whenGone`, which must throw what the caller
- * should see (typically a 409 naming the entity's final status).
+ * should see (typically a 409 naming the entity's final status). With no worker polling
+ * the task queue it is not sent at all: 503 now, instead of a command that hangs until
+ * the client gives up and then takes effect later anyway. The request's Temporal
+ * deadline (TEMPORAL_RPC_TIMEOUT_MS) bounds the command itself.
  */
 export async function runWorkflowCommand<T>(command: () => Promise<T>, opts: { refused: string; whenGone: () => Promise<never> }): Promise<T> {
+  await requireWorker();
   try {
     return await command();
   } catch (err) {

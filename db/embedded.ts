@@ -214,9 +214,10 @@ async function initialise(layout: PostgresLayout, log: Logger): Promise<void> {
   }
 }
 
-function spawnAs(file: string, args: string[], layout: PostgresLayout): ChildProcess {
+function spawnAs(file: string, args: string[], layout: PostgresLayout, opts: { ownGroup?: boolean } = {}): ChildProcess {
   return spawn(file, args, {
     ...(layout.runAs ?? {}),
+    detached: opts.ownGroup ?? false,
     // A folder the server's user can enter (the process's own may be private).
     cwd: path.dirname(layout.dataDir),
     env: childProcessEnv({ LC_MESSAGES: locale() }),
@@ -252,7 +253,9 @@ interface Server {
 async function runServer(layout: PostgresLayout, port: number, log: Logger): Promise<Server> {
   const postgres = path.join(layout.nativeDir, 'bin', 'postgres');
   const args = ['-D', layout.dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='];
-  const child = spawnAs(postgres, args, layout);
+  // Its own process group: Ctrl-C in the terminal reaches only npm start, which stops
+  // PostgreSQL last, after the API and the worker no longer need it.
+  const child = spawnAs(postgres, args, layout, { ownGroup: true });
   let tail = '';
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const hasExited = () => child.exitCode !== null || child.signalCode !== null;

@@ -38,7 +38,8 @@ export function migrationConfig(): Knex.MigratorConfig {
 
 export interface DatabaseOptions {
   url: string;
-  pool: { min: number; max: number };
+  /** acquireTimeoutMs: how long a query may wait for a connection (default 10 s, for scripts). */
+  pool: { min: number; max: number; acquireTimeoutMs?: number };
   /** Where knex's own warnings go; without one they are dropped, not printed. */
   logger?: Logger;
 }
@@ -49,7 +50,9 @@ export function createKnex(opts: DatabaseOptions): Knex {
     connection: opts.url,
     pool: { min: opts.pool.min, max: opts.pool.max },
     migrations: migrationConfig(),
-    acquireConnectionTimeout: 10_000,
+    // The API's pool waits briefly: with PostgreSQL down a request should hear 503 at once,
+    // not after a long wait for a slot (a failed connect is reported immediately anyway).
+    acquireConnectionTimeout: opts.pool.acquireTimeoutMs ?? 10_000,
     log: {
       warn: (m: unknown) => opts.logger?.warn({ knex: m }, 'knex warning'),
       error: (m: unknown) => opts.logger?.error({ knex: m }, 'knex error'),

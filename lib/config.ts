@@ -31,12 +31,15 @@ const envSchema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: port.default(3000),
   WORKER_HEALTH_PORT: port.default(3001),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  TEMPORAL_SDK_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9465),
   DATA_DIR: z.string().min(1).default('.data'),
   TOOLS_DIR: z.string().min(1).default('.tools'),
 
   DATABASE_URL: z.union([postgresUrl, z.literal('')]).optional(),
   DATABASE_POOL_MIN: z.coerce.number().int().min(0).default(0),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  DATABASE_ACQUIRE_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(1000),
   EMBEDDED_PG_PORT: port.default(54329),
 
   TEMPORAL_ADDRESS: optionalString,
@@ -46,6 +49,8 @@ const envSchema = z.object({
   TEMPORAL_UI_PORT: port.default(8233),
   TEMPORAL_CLI_PATH: optionalString,
   TEMPORAL_TEST_SERVER_PATH: optionalString,
+  TEMPORAL_RPC_TIMEOUT_MS: z.coerce.number().int().min(500).max(120_000).default(30_000),
+  TEMPORAL_WORKER_POLL_MAX_AGE_SECONDS: z.coerce.number().int().min(5).max(3600).default(90),
 
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1000).max(300_000).default(15_000),
 
@@ -160,11 +165,18 @@ export interface Config {
   env: Env['NODE_ENV'];
   logLevel: Env['LOG_LEVEL'];
   http: { host: string; port: number; workerHealthPort: number };
+  metrics: {
+    /** GET /metrics of the API (and of everything, under `npm start`); 0 turns it off. */
+    port: number;
+    /** The Temporal SDK's own Prometheus exporter, bound to localhost and merged into the worker's /metrics; 0 turns it off. */
+    sdkPort: number;
+  };
   paths: { root: string; data: string; tools: string };
   database: {
     /** Absent means: run the embedded PostgreSQL under the data folder. */
     url: string | undefined;
-    pool: { min: number; max: number };
+    /** acquireTimeoutMs: how long a query waits for a connection before the request is answered 503. */
+    pool: { min: number; max: number; acquireTimeoutMs: number };
     embedded: { port: number; dir: string };
   };
   temporal: {
@@ -175,6 +187,10 @@ export interface Config {
     dev: { port: number; uiPort: number; dbFile: string };
     cliPath: string;
     testServerPath: string;
+    /** Deadline of every Temporal call the API makes for one request (retries included). */
+    rpcTimeoutMs: number;
+    /** A task queue whose last worker poll is older than this has no worker: commands answer 503. */
+    workerPollMaxAgeMs: number;
   };
   shutdownTimeoutMs: number;
   /** How clients reach the API; signed file URLs and the local token issuer use it. */
@@ -288,10 +304,11 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
     env: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
     http: { host: e.HOST, port: e.PORT, workerHealthPort: e.WORKER_HEALTH_PORT },
+    metrics: { port: e.METRICS_PORT, sdkPort: e.TEMPORAL_SDK_METRICS_PORT },
     paths: { root: PROJECT_ROOT, data, tools },
     database: {
       url: e.DATABASE_URL || undefined,
-      pool: { min: e.DATABASE_POOL_MIN, max: e.DATABASE_POOL_MAX },
+      pool: { min: e.DATABASE_POOL_MIN, max: e.DATABASE_POOL_MAX, acquireTimeoutMs: e.DATABASE_ACQUIRE_TIMEOUT_MS },
       embedded: { port: e.EMBEDDED_PG_PORT, dir: path.join(data, 'postgres') },
     },
     temporal: {
@@ -307,6 +324,8 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
       testServerPath: e.TEMPORAL_TEST_SERVER_PATH
         ? resolveFromRoot(e.TEMPORAL_TEST_SERVER_PATH)
         : path.join(toolBin, 'temporal-test-server'),
+      rpcTimeoutMs: e.TEMPORAL_RPC_TIMEOUT_MS,
+      workerPollMaxAgeMs: e.TEMPORAL_WORKER_POLL_MAX_AGE_SECONDS * 1000,
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     publicBaseUrl,

@@ -43,7 +43,9 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<Ru
     '--log-level', 'warn',
     ...Object.entries(opts.searchAttributes).flatMap(([k, v]) => ['--search-attribute', `${k}=${v}`]),
   ];
-  const child = spawn(opts.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: Ctrl-C in the terminal reaches only npm start, which stops
+  // Temporal after the API and the worker, not while they still use it.
+  const child = spawn(opts.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   let tail = '';
   const onOutput = (chunk: Buffer) => {
@@ -53,6 +55,11 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<Ru
   };
   child.stdout?.on('data', onOutput);
   child.stderr?.on('data', onOutput);
+  // In its own group it no longer dies with a terminal's Ctrl-C: if this process exits
+  // without stopping it (a second Ctrl-C, a shutdown timeout), stop it here.
+  process.once('exit', () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  });
   let spawnError: NodeJS.ErrnoException | undefined;
   const exitPromise = new Promise<void>((resolve) => {
     child.on('exit', (code, signal) => {

@@ -15,7 +15,8 @@ import { startEmbeddedPostgres } from '../db/embedded';
 import { createApp } from '../api/app';
 import { listen } from '../api/server';
 import { startConfiguredBookingSweeper } from '../workers/booking-sweeper';
-import { startWorker } from '../workers/worker';
+import { sdkMetricsUrl, startWorker } from '../workers/worker';
+import { collectProcessMetrics, scrapeUrl, startMetricsServer } from '../lib/metrics';
 import { searchAttributesForCli } from '../workflows/search-attributes';
 import { ensureTemporalToolchain } from './temporal-toolchain';
 import { ensureSttToolchain } from './stt-toolchain';
@@ -89,11 +90,17 @@ async function main(): Promise<void> {
     const app = createApp({ config, logger, knex, temporal: temporal.client, temporalProbe, adapters });
     const http = await listen(app, config.http.host, config.http.port);
     steps.push({ name: 'http', run: () => http.close() });
+    // All in one process: one /metrics with the API's, the activities' and the SDK's series.
+    collectProcessMetrics();
+    const sdkMetrics = config.metrics.sdkPort > 0 ? scrapeUrl(sdkMetricsUrl(config.metrics.sdkPort)) : undefined;
+    const metrics = config.metrics.port > 0 ? await startMetricsServer(config.http.host, config.metrics.port, sdkMetrics) : undefined;
+    if (metrics) steps.push({ name: 'metrics', run: () => metrics.close() });
 
     logger.info(
       {
         api: `http://localhost:${config.http.port}/api/v1`,
         health: `http://localhost:${config.http.port}/health/ready`,
+        metrics: metrics ? `http://localhost:${metrics.port}/metrics` : 'off',
         temporalUi: uiUrl ?? '(external Temporal)',
         startedInMs: Date.now() - t0,
       },

@@ -7,7 +7,8 @@ import { createKnex } from '../db/knex';
 import { createTemporalClient } from '../lib/temporal';
 import { startWorkerHealthServer } from './health-server';
 import { startConfiguredBookingSweeper } from './booking-sweeper';
-import { startWorker } from './worker';
+import { collectProcessMetrics, scrapeUrl } from '../lib/metrics';
+import { sdkMetricsUrl, startWorker } from './worker';
 
 async function main(): Promise<void> {
   let logger: Logger | undefined;
@@ -27,7 +28,9 @@ async function main(): Promise<void> {
     });
     const temporal = createTemporalClient(config.temporal.address, config.temporal);
     const sweeper = startConfiguredBookingSweeper(config, knex, temporal.client, logger);
-    const health = await startWorkerHealthServer(worker.worker, config.http.host, config.http.workerHealthPort);
+    collectProcessMetrics();
+    const sdkMetrics = config.metrics.sdkPort > 0 ? scrapeUrl(sdkMetricsUrl(config.metrics.sdkPort)) : undefined;
+    const health = await startWorkerHealthServer(worker.worker, config.http.host, config.http.workerHealthPort, { sdkMetrics });
     logger.info({ taskQueue: config.temporal.taskQueue, health: config.http.workerHealthPort }, 'worker running');
     worker.done.catch((err) => exitOnStartupError(logger, err));
     handleShutdown(

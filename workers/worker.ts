@@ -13,8 +13,18 @@ export interface WorkerHandle {
 
 let runtimeInstalled = false;
 
-/** Routes the SDK core's logs through pino at warn level; it is chatty otherwise. */
-function installRuntime(logger: Logger): void {
+/** Where the SDK's own Prometheus exporter answers (localhost only: scraped through the worker's /metrics). */
+export function sdkMetricsUrl(sdkPort: number): string {
+  return `http://127.0.0.1:${sdkPort}/metrics`;
+}
+
+/**
+ * Routes the SDK core's logs through pino at warn level (it is chatty otherwise) and,
+ * with a port, starts the SDK's Prometheus exporter of its runtime metrics (task and
+ * schedule-to-start latencies, activity failures, sticky cache, pollers). The runtime
+ * is installed once per process, before any connection: later calls are no-ops.
+ */
+export function installRuntime(logger: Logger, sdkMetricsPort = 0): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   const log = logger.child({ component: 'temporal-sdk' });
@@ -30,7 +40,10 @@ function installRuntime(logger: Logger): void {
     // Our own shutdown sequence owns SIGINT/SIGTERM; the SDK would otherwise stop the
     // worker and re-raise the signal before Postgres and Temporal are stopped in order.
     shutdownSignals: [],
-    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } },
+    telemetryOptions: {
+      logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
+      ...(sdkMetricsPort > 0 ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkMetricsPort}`, useSecondsForDurations: true } } } : {}),
+    },
   });
 }
 
@@ -52,7 +65,7 @@ export interface StartWorkerOptions {
 }
 
 export async function startWorker(opts: StartWorkerOptions): Promise<WorkerHandle> {
-  installRuntime(opts.deps.logger);
+  installRuntime(opts.deps.logger, opts.deps.config.metrics.sdkPort);
   // A worker that could not transcribe (e.g. a local model whose hashes differ) refuses to start.
   await opts.deps.transcriber.prepare?.();
   const connection = await NativeConnection.connect({ address: opts.address });

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Logger } from '../../lib/logger';
+import { counter } from '../../lib/metrics';
 import { EmailPermanentError, type EmailSender } from './port';
 import { renderEmail } from './templates';
 
@@ -20,6 +21,12 @@ export type NotifyResult =
   | { status: 'sent'; messageId: string }
   | { status: 'already_sent'; messageId: string | null }
   | { status: 'failed_before'; error: string | null };
+
+const notifications = counter({
+  name: 'rfy_notifications_total',
+  help: 'Emails handed to the provider by template (kind), provider and outcome: sent, or failed (permanent refusal / transient, retried)',
+  labelNames: ['kind', 'provider', 'outcome'] as const,
+});
 
 export class Notifier {
   constructor(
@@ -51,6 +58,7 @@ export class Notifier {
     try {
       const { messageId } = await sender.send(from, { to: n.to, ...rendered, idempotencyKey: n.idempotencyKey, attachments: n.attachments });
       await knex('notifications').where({ id: row!.id }).update({ status: 'sent', provider_message_id: messageId, sent_at: new Date(), last_error: null });
+      notifications.inc({ kind: n.template, provider: sender.name, outcome: 'sent' });
       logger.info({ key: n.idempotencyKey, template: n.template, provider: sender.name }, 'email sent');
       return { status: 'sent', messageId };
     } catch (err) {
@@ -58,6 +66,7 @@ export class Notifier {
       await knex('notifications')
         .where({ id: row!.id })
         .update({ status: permanent ? 'failed' : 'pending', last_error: String((err as Error).message).slice(0, 2000) });
+      notifications.inc({ kind: n.template, provider: sender.name, outcome: permanent ? 'failed_permanent' : 'failed_transient' });
       throw err;
     }
   }

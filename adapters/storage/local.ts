@@ -1,9 +1,10 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { assertSafeKey, assertSafePrefix, ObjectNotFoundError, type ObjectStorage, type StoredObject } from './port';
+import { pipeline } from 'node:stream/promises';
+import { assertSafeKey, assertSafePrefix, ByteLimit, ObjectNotFoundError, type ObjectStorage, type PutStreamOptions, type StoredObject } from './port';
 
 /**
  * Files under a data folder, one `<key>` file each with a `<key>.meta.json` sidecar holding
@@ -51,6 +52,25 @@ export class LocalObjectStorage implements ObjectStorage {
     await writeAtomic(file + META_SUFFIX, JSON.stringify(meta));
     await writeAtomic(file, body);
     return { key, size: body.length, contentType };
+  }
+
+  async putStream(key: string, body: Readable, contentType: string, opts: PutStreamOptions = {}): Promise<StoredObject> {
+    const file = this.pathFor(key);
+    await mkdir(path.dirname(file), { recursive: true });
+    // Into a temp file beside the target, renamed into place only when whole: a refused or
+    // broken body leaves no partial object, and a reader never sees one being written.
+    const temp = tempPathFor(file);
+    const limit = new ByteLimit(opts.maxBytes);
+    try {
+      await pipeline(body, limit, createWriteStream(temp, { flags: 'wx' }));
+      const meta: ObjectMeta = { contentType };
+      await writeAtomic(file + META_SUFFIX, JSON.stringify(meta));
+      await rename(temp, file);
+    } catch (err) {
+      await rm(temp, { force: true });
+      throw err;
+    }
+    return { key, size: limit.bytes, contentType };
   }
 
   async get(key: string): Promise<{ body: Readable; size: number; contentType: string }> {
@@ -205,8 +225,13 @@ export function loadOrCreateSecret(file: string): string {
   return secret;
 }
 
+/** A hidden sibling of `file` that `list` skips (see isInternalFile). */
+function tempPathFor(file: string): string {
+  return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
 async function writeAtomic(file: string, data: Buffer | string): Promise<void> {
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const temp = tempPathFor(file);
   try {
     await writeFile(temp, data);
     await rename(temp, file);

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
 
 /**
  * The storage port: S3, or files under the data folder served by the API at signed,
@@ -13,6 +13,12 @@ export interface StoredObject {
 export interface ObjectStorage {
   readonly name: 'local' | 's3';
   put(key: string, body: Buffer, contentType: string): Promise<StoredObject>;
+  /**
+   * Streams `body` to `key` without holding it in memory. The object appears whole or not
+   * at all: a body that fails, or passes `maxBytes` (ObjectTooLargeError), leaves nothing
+   * behind and any earlier object at `key` untouched.
+   */
+  putStream(key: string, body: Readable, contentType: string, opts?: PutStreamOptions): Promise<StoredObject>;
   get(key: string): Promise<{ body: Readable; size: number; contentType: string }>;
   /** Deleting a missing key is not an error. */
   delete(key: string): Promise<void>;
@@ -24,6 +30,33 @@ export interface ObjectStorage {
   list(prefix: string): Promise<string[]>;
   /** A GET URL that stops working after `ttlSeconds`. */
   signedUrl(key: string, ttlSeconds?: number): Promise<string>;
+}
+
+export interface PutStreamOptions {
+  /** Refuse (and store nothing) once the body passes this many bytes. */
+  maxBytes?: number;
+}
+
+export class ObjectTooLargeError extends Error {
+  constructor(readonly maxBytes: number) {
+    super(`The object is larger than ${maxBytes} bytes`);
+    this.name = 'ObjectTooLargeError';
+  }
+}
+
+/** Passes bytes through, counting them; fails with ObjectTooLargeError past `maxBytes`. */
+export class ByteLimit extends Transform {
+  bytes = 0;
+
+  constructor(private readonly maxBytes = Infinity) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.maxBytes) return done(new ObjectTooLargeError(this.maxBytes));
+    done(null, chunk);
+  }
 }
 
 export class ObjectNotFoundError extends Error {

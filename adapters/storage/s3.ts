@@ -10,8 +10,10 @@ import {
   type PutObjectCommandInput,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { assertSafeKey, assertSafePrefix, ObjectNotFoundError, type ObjectStorage, type StoredObject } from './port';
+import { pipeline } from 'node:stream/promises';
+import { assertSafeKey, assertSafePrefix, ByteLimit, ObjectNotFoundError, type ObjectStorage, type PutStreamOptions, type StoredObject } from './port';
 
 /**
  * Objects in one S3 bucket (or any S3-compatible server reached through `endpoint`), with
@@ -21,6 +23,13 @@ import { assertSafeKey, assertSafePrefix, ObjectNotFoundError, type ObjectStorag
  * credentials may list the bucket (`s3:ListBucket`); without that S3 answers 403, and a
  * 403 is surfaced as an error rather than guessed to mean "missing".
  */
+
+/**
+ * Streamed writes go up in parts of this size (S3's minimum), at most this many at once:
+ * an upload holds about PART_BYTES * PART_QUEUE in memory, whatever its length.
+ */
+const PART_BYTES = 5 * 1024 * 1024;
+const PART_QUEUE = 2;
 
 /** SigV4 presigned URLs cannot outlive a week. */
 const MAX_PRESIGN_SECONDS = 7 * 86_400;
@@ -79,21 +88,31 @@ export class S3ObjectStorage implements ObjectStorage {
   }
 
   async put(key: string, body: Buffer, contentType: string): Promise<StoredObject> {
-    const input: PutObjectCommandInput = {
-      Bucket: this.bucket,
-      Key: this.objectKey(key),
-      Body: body,
-      ContentType: contentType,
-      ContentLength: body.length,
-    };
-    if (this.sse === 'AES256') {
-      input.ServerSideEncryption = 'AES256';
-    } else if (this.sse === 'aws:kms') {
-      input.ServerSideEncryption = 'aws:kms';
-      if (this.kmsKeyId) input.SSEKMSKeyId = this.kmsKeyId;
-    }
+    const input: PutObjectCommandInput = { ...this.writeParams(key, contentType), Body: body, ContentLength: body.length };
     await this.client.send(new PutObjectCommand(input));
     return { key, size: body.length, contentType };
+  }
+
+  /**
+   * A multipart upload (one PutObject when the body fits in a part). A failing or oversized
+   * body aborts it, so S3 keeps no parts and the key's earlier object stays.
+   */
+  async putStream(key: string, body: Readable, contentType: string, opts: PutStreamOptions = {}): Promise<StoredObject> {
+    const params = this.writeParams(key, contentType);
+    const limit = new ByteLimit(opts.maxBytes);
+    const upload = new Upload({ client: this.client, params: { ...params, Body: limit }, partSize: PART_BYTES, queueSize: PART_QUEUE, leavePartsOnError: false });
+    const piped = pipeline(body, limit);
+    // A failing body (or the limit) errors the stream the upload reads, which aborts it; a
+    // failing upload stops reading, so it must break the pipe or the body would stall.
+    const uploaded = upload.done().catch((err: unknown) => {
+      limit.destroy(err as Error);
+      throw err;
+    });
+    const [pipe, up] = await Promise.allSettled([piped, uploaded]);
+    // The body's own failure says more than the upload's echo of it.
+    if (pipe.status === 'rejected') throw pipe.reason;
+    if (up.status === 'rejected') throw up.reason;
+    return { key, size: limit.bytes, contentType };
   }
 
   async get(key: string): Promise<{ body: Readable; size: number; contentType: string }> {
@@ -150,6 +169,17 @@ export class S3ObjectStorage implements ObjectStorage {
     assertTtl(ttl);
     const command = new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) });
     return getSignedUrl(this.client, command, { expiresIn: Math.ceil(ttl) });
+  }
+
+  private writeParams(key: string, contentType: string): PutObjectCommandInput {
+    const input: PutObjectCommandInput = { Bucket: this.bucket, Key: this.objectKey(key), ContentType: contentType };
+    if (this.sse === 'AES256') {
+      input.ServerSideEncryption = 'AES256';
+    } else if (this.sse === 'aws:kms') {
+      input.ServerSideEncryption = 'aws:kms';
+      if (this.kmsKeyId) input.SSEKMSKeyId = this.kmsKeyId;
+    }
+    return input;
   }
 
   private objectKey(key: string): string {

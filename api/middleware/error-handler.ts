@@ -2,6 +2,7 @@ import type { Middleware } from 'koa';
 import { ZodError } from 'zod';
 import { AppError, type ErrorDetail } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
+import { dependencyFault, RETRY_AFTER_SECONDS } from '../dependency-faults';
 import { sendErrors } from '../envelope';
 
 interface PgError {
@@ -48,6 +49,7 @@ export function errorHandler(): Middleware {
       const log = ctx.state.log as Logger | undefined;
       if (err instanceof AppError) {
         if (err.status === 401) ctx.set('WWW-Authenticate', 'Bearer');
+        if (err.status === 503 && !ctx.response.get('Retry-After')) ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
         sendErrors(ctx, err.status, err.details);
         return;
       }
@@ -75,6 +77,14 @@ export function errorHandler(): Middleware {
           const message = http.expose && http.message ? http.message : 'Invalid request';
           sendErrors(ctx, http.status, [detail('VALIDATION_ERROR', message)]);
         }
+        return;
+      }
+      // PostgreSQL or Temporal down, paused or too slow: the client may retry, so 503.
+      const fault = dependencyFault(err);
+      if (fault) {
+        log?.warn({ err, dependency: fault.field }, 'dependency unavailable');
+        ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
+        sendErrors(ctx, 503, [fault]);
         return;
       }
       log?.error({ err }, 'unhandled error');

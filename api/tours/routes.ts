@@ -229,16 +229,16 @@ export function tourRoutes(tours: TourService, limits: { recordingMaxBytes: numb
       summary: 'Upload a recording made outside the call (audio or video, judged by content); processing uses it',
       tags: [realtorTag],
       params: idParams,
-      multipart: { field: 'recording', maxBytes: limits.recordingMaxBytes, description: 'the audio or video file' },
+      multipart: { field: 'recording', maxBytes: limits.recordingMaxBytes, description: 'the audio or video file', streamed: true },
       responses: {
         201: { description: 'The stored recording', data: recordingArtifact },
         ...notFound,
         ...conflict,
-        413: { description: 'File too large' },
+        413: { description: 'File too large (refused as it streams; nothing is kept)' },
         415: { description: 'Not an audio or video file' },
       },
       async handler(ctx, input) {
-        sendData(ctx, resource('recording', input.params.id, await tours.uploadRecording(actorOf(input), input.params.id, input.file)), 201);
+        sendData(ctx, resource('recording', input.params.id, await tours.uploadRecording(actorOf(input), input.params.id, input.upload)), 201);
       },
     }),
     ...notes('realtors'),

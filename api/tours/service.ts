@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { QueryBuilder } from 'objection';
 import type { Client } from '@temporalio/client';
@@ -12,8 +13,8 @@ import { toursRepository } from '../../db/repositories/tours.repository';
 import { runWorkflowCommand } from '../workflow-errors';
 import { resumeParkedTours, type ResumeSummary } from './resume-parked';
 import { paginate, type PageRequest } from '../pagination';
-import type { Actor, UploadedFile } from '../routing';
-import { detectMediaType } from './media';
+import type { Actor, StreamedUpload } from '../routing';
+import { detectMediaType, peekStart } from './media';
 import { tourPolicy } from './policy';
 
 export interface TourServiceDeps {
@@ -286,27 +287,55 @@ export class TourService {
 
   /**
    * A recording made outside the call (in local mode, the only way one arrives): judged by
-   * its bytes, stored, and picked up by the pipeline's recording step.
+   * its bytes, stored, and picked up by the pipeline's recording step. Who may upload and
+   * whether the tour takes one are settled before the body is read; the file then streams to
+   * storage under a key of its own, so a refused or broken upload leaves the earlier one.
    */
-  async uploadRecording(actor: Actor, id: number, file: UploadedFile | undefined) {
+  async uploadRecording(actor: Actor, id: number, upload: StreamedUpload | undefined) {
+    if (!upload) throw new Error('uploadRecording needs a streamed multipart route');
     const tour = await this.get(actor, id);
     tourPolicy.assertIsRealtorOf(actor, tour);
-    if (!file) throw new AppError(400, 'VALIDATION_ERROR', 'Attach the audio or video file in the "recording" field', 'recording');
-    const media = detectMediaType(file.buffer);
-    if (!media) throw new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Only audio or video files (MP3, WAV, OGG, FLAC, MP4/M4A/MOV, WebM) are accepted', 'recording');
-    const steps = await this.steps(id);
+    await this.assertAcceptsUpload(tour);
+    const stored = await upload.receive(
+      async (file) => {
+        const { head, stream } = await peekStart(file.stream);
+        const media = detectMediaType(head);
+        if (!media) throw new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Only audio or video files (MP3, WAV, OGG, FLAC, MP4/M4A/MOV, WebM) are accepted', 'recording');
+        // A folder per upload keeps the file's name (what transcription sees) while the key stays new.
+        const key = `${tourRecordingPrefix(id)}/uploads/${Date.now().toString(36)}-${randomBytes(4).toString('hex')}/upload.${media.extension}`;
+        const object = await this.deps.storage.putStream(key, stream, media.contentType, { maxBytes: file.maxBytes });
+        return { media, object };
+      },
+      ({ object }) => this.deps.storage.delete(object.key),
+    );
+    if (!stored) throw new AppError(400, 'VALIDATION_ERROR', 'Attach the audio or video file in the "recording" field', 'recording');
+    const { media, object } = stored;
+    const previous = await toursRepository(this.deps.knex).recordings.find(id);
+    try {
+      // Checked again: processing may have picked up a recording while this one streamed.
+      await this.assertAcceptsUpload(await this.get(actor, id));
+      await this.deps.knex.transaction(async (trx) => {
+        await toursRepository(trx).recordings.save(
+          { tour_id: id, storage_key: object.key, source: 'upload', content_type: media.contentType, file_size_bytes: object.size, recorded_at: tour.started_at ?? new Date() },
+          ['storage_key', 'source', 'content_type', 'file_size_bytes'],
+        );
+        await recordAudit(trx, { actorId: actor.user.id, action: 'tour_recording_uploaded', resourceType: 'tour', resourceId: id, details: { content_type: media.contentType, bytes: object.size }, requestId: actor.requestId });
+      });
+    } catch (err) {
+      await this.deps.storage.delete(object.key).catch((e: unknown) => this.deps.logger.warn({ err: e, key: object.key }, 'Could not remove a refused recording upload'));
+      throw err;
+    }
+    // The upload it replaces is no longer referenced; a call's captures are left alone.
+    if (previous?.source === 'upload' && previous.storage_key !== object.key) {
+      await this.deps.storage.delete(previous.storage_key).catch((err: unknown) => this.deps.logger.warn({ err, key: previous.storage_key }, 'Could not remove a replaced recording upload'));
+    }
+    return this.recording(actor, id);
+  }
+
+  private async assertAcceptsUpload(tour: Tour): Promise<void> {
+    const steps = await this.steps(tour.id);
     if (!TOUR_ACCEPTS_UPLOAD.includes(tour.status as TourStatus) || (steps.recording && steps.recording.status !== 'running')) {
       throw new ConflictError(`A recording can be uploaded until processing picks it up; this tour is ${tour.status}`);
     }
-    const key = `${tourRecordingPrefix(id)}/upload.${media.extension}`;
-    await this.deps.storage.put(key, file.buffer, media.contentType);
-    await this.deps.knex.transaction(async (trx) => {
-      await toursRepository(trx).recordings.save(
-        { tour_id: id, storage_key: key, source: 'upload', content_type: media.contentType, file_size_bytes: file.size, recorded_at: tour.started_at ?? new Date() },
-        ['storage_key', 'source', 'content_type', 'file_size_bytes'],
-      );
-      await recordAudit(trx, { actorId: actor.user.id, action: 'tour_recording_uploaded', resourceType: 'tour', resourceId: id, details: { content_type: media.contentType, bytes: file.size }, requestId: actor.requestId });
-    });
-    return this.recording(actor, id);
   }
 }

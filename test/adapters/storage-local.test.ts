@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { loadOrCreateSecret, LocalObjectStorage, verifySignedUrl } from '../../adapters/storage/local';
-import { ObjectNotFoundError } from '../../adapters/storage/port';
+import { ObjectNotFoundError, ObjectTooLargeError } from '../../adapters/storage/port';
 
 const SECRET = 'a'.repeat(64);
 const NOW = Date.UTC(2025, 0, 1, 12, 0, 0);
@@ -43,6 +43,43 @@ describe('LocalObjectStorage', () => {
 
   afterEach(() => {
     fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  describe('putStream', () => {
+    /** `chunks` chunks of 1 MiB, each filled with its index; endless when undefined. */
+    function source(chunks?: number, failAfter?: number): Readable {
+      let i = 0;
+      return new Readable({
+        read() {
+          if (failAfter !== undefined && i === failAfter) return void this.destroy(new Error('the client went away'));
+          if (chunks !== undefined && i === chunks) return void this.push(null);
+          this.push(Buffer.alloc(1024 * 1024, i % 256));
+          i += 1;
+        },
+      });
+    }
+
+    it('when a body of several parts is streamed, then get returns every byte with its size and type', async () => {
+      const stored = await storage.putStream('recordings/long.bin', source(12), 'video/mp4', { maxBytes: 12 * 1024 * 1024 });
+      expect(stored).toEqual({ key: 'recordings/long.bin', size: 12 * 1024 * 1024, contentType: 'video/mp4' });
+      const got = await storage.get('recordings/long.bin');
+      expect(got.size).toBe(12 * 1024 * 1024);
+      expect(got.contentType).toBe('video/mp4');
+      const bytes = await readAll(got.body);
+      expect(bytes.equals(Buffer.concat(Array.from({ length: 12 }, (_, i) => Buffer.alloc(1024 * 1024, i))))).toBe(true);
+    });
+
+    it('when an endless body passes maxBytes, then ObjectTooLargeError mid-stream, and the earlier object at the key is untouched', async () => {
+      await storage.put('recordings/kept.bin', Buffer.from('the earlier upload'), 'audio/wav');
+      await expect(storage.putStream('recordings/kept.bin', source(), 'audio/wav', { maxBytes: 8 * 1024 * 1024 })).rejects.toBeInstanceOf(ObjectTooLargeError);
+      expect((await readAll((await storage.get('recordings/kept.bin')).body)).toString()).toBe('the earlier upload');
+      expect(fs.readdirSync(path.join(dir, 'recordings'))).toEqual(['kept.bin', 'kept.bin.meta.json']);
+    });
+
+    it('when the body fails midway, then its error, and nothing is stored', async () => {
+      await expect(storage.putStream('recordings/broken.bin', source(undefined, 7), 'audio/wav')).rejects.toThrow('the client went away');
+      expect(await storage.exists('recordings/broken.bin')).toBe(false);
+    });
   });
 
   describe('put, get, exists and delete', () => {

@@ -2,12 +2,12 @@ import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { ObjectNotFoundError } from '../../adapters/storage/port';
+import { ObjectNotFoundError, ObjectTooLargeError } from '../../adapters/storage/port';
 import { S3ObjectStorage, type S3ObjectStorageOptions } from '../../adapters/storage/s3';
 
 // s3rver ships no type declarations; this is the part of its API these tests use.
@@ -134,6 +134,43 @@ describe('S3ObjectStorage against s3rver', () => {
 
     it('when the key prefix is unsafe, then construction fails', () => {
       expect(() => makeStorage({ keyPrefix: '../other-tenant' })).toThrow(/Unsafe storage key/);
+    });
+  });
+
+  describe('putStream', () => {
+    /** `chunks` chunks of 1 MiB, each filled with its index; endless when undefined. */
+    function source(chunks?: number, failAfter?: number): Readable {
+      let i = 0;
+      return new Readable({
+        read() {
+          if (failAfter !== undefined && i === failAfter) return void this.destroy(new Error('the client went away'));
+          if (chunks !== undefined && i === chunks) return void this.push(null);
+          this.push(Buffer.alloc(1024 * 1024, i % 256));
+          i += 1;
+        },
+      });
+    }
+
+    it('when a body of several parts is streamed, then get returns every byte with its size and type', async () => {
+      const stored = await storage.putStream('recordings/long.bin', source(12), 'video/mp4', { maxBytes: 12 * 1024 * 1024 });
+      expect(stored).toEqual({ key: 'recordings/long.bin', size: 12 * 1024 * 1024, contentType: 'video/mp4' });
+      const got = await storage.get('recordings/long.bin');
+      expect(got.size).toBe(12 * 1024 * 1024);
+      expect(got.contentType).toBe('video/mp4');
+      const bytes = await readAll(got.body);
+      expect(bytes.equals(Buffer.concat(Array.from({ length: 12 }, (_, i) => Buffer.alloc(1024 * 1024, i))))).toBe(true);
+    });
+
+    it('when an endless body passes maxBytes, then ObjectTooLargeError mid-stream, and the earlier object at the key is untouched', async () => {
+      await storage.put('recordings/kept/kept.bin', Buffer.from('the earlier upload'), 'audio/wav');
+      await expect(storage.putStream('recordings/kept/kept.bin', source(), 'audio/wav', { maxBytes: 8 * 1024 * 1024 })).rejects.toBeInstanceOf(ObjectTooLargeError);
+      expect((await readAll((await storage.get('recordings/kept/kept.bin')).body)).toString()).toBe('the earlier upload');
+      expect(await storage.list('recordings/kept/')).toEqual(['recordings/kept/kept.bin']);
+    });
+
+    it('when the body fails midway, then its error, and nothing is stored', async () => {
+      await expect(storage.putStream('recordings/broken.bin', source(undefined, 7), 'audio/wav')).rejects.toThrow('the client went away');
+      expect(await storage.exists('recordings/broken.bin')).toBe(false);
     });
   });
 
