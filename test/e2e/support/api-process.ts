@@ -14,7 +14,8 @@ export async function startApiProcess(env: Record<string, string>, port: number)
   let output = '';
   const child = spawn(process.execPath, ['--import', 'tsx', 'api/main.ts'], {
     cwd: PROJECT_ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'test', LOG_LEVEL: 'warn', HOST: '127.0.0.1', ...env, PORT: String(port) },
+    // Several instances run at once: no fixed metrics ports (a test that wants them sets them).
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'test', LOG_LEVEL: 'warn', HOST: '127.0.0.1', METRICS_PORT: '0', TEMPORAL_SDK_METRICS_PORT: '0', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));

@@ -16,7 +16,7 @@ export async function spawnWorker(env: Record<string, string>, readyTimeoutMs = 
   let output = '';
   const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], {
     cwd: PROJECT_ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'test', LOG_LEVEL: 'warn', ...env },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'test', LOG_LEVEL: 'warn', METRICS_PORT: '0', TEMPORAL_SDK_METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
