@@ -145,6 +145,7 @@ async function main(): Promise<void> {
       LOG_LEVEL: 'silent',
       HOST: '127.0.0.1',
       PORT: String(appPort),
+      METRICS_PORT: '0',
       PUBLIC_BASE_URL: publicBaseUrl,
       DATABASE_URL: pg.url,
       DATA_DIR: dataDir,

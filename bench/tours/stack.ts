@@ -50,6 +50,9 @@ export async function startEmbeddedStack(opts: { keep?: boolean; say: (line: str
     EMBEDDED_PG_PORT: String(pg),
     TEMPORAL_DEV_PORT: String(temporal),
     TEMPORAL_UI_PORT: String(ui),
+    // Its own stack beside whatever else runs here: no fixed metrics ports.
+    METRICS_PORT: '0',
+    TEMPORAL_SDK_METRICS_PORT: '0',
     ...BENCH_SETTINGS,
     ...opts.extra,
   };
