@@ -58,7 +58,7 @@ export default tseslint.config(
       onlyFrom('workflows', ['contracts', 'activities'], 'workflow code is bundled and replayed; shared names live in contracts/.', ['contracts/', 'activities/ (import type only)']),
       forbid(['activities'], 'Workflows import activity types only (import type).', { allowTypeImports: true }),
       { group: ['node:*', 'fs', 'path', 'http', 'https', 'crypto', 'child_process'], message: 'Workflows must not do I/O.' },
-      { group: ['knex', 'objection', 'pg', 'pino', '@temporalio/client', '@temporalio/worker'], message: 'Not in workflow code.' },
+      { group: ['knex', 'pg', 'pino', '@temporalio/client', '@temporalio/worker'], message: 'Not in workflow code.' },
     ]),
   },
   directions('api', [onlyFrom('api', ['workflows', 'contracts', 'db', 'adapters', 'lib'], 'the API hands work to workflows; activities run only inside the worker.')]),

@@ -1,4 +1,4 @@
-import type { Role } from '../db/models';
+import type { Role } from '../db/repositories/users.repository';
 
 /**
  * Who may call which route: the one table. `public` needs no token; `authenticated` any

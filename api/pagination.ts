@@ -1,4 +1,3 @@
-import type { QueryBuilder, Model } from 'objection';
 import { z } from 'zod';
 import type { PageMeta } from './envelope';
 import { queryInt } from './schemas';
@@ -19,15 +18,9 @@ export interface PageRequest {
   per_page: number;
 }
 
-export async function paginate<M extends Model>(
-  query: QueryBuilder<M>,
-  { page, per_page }: PageRequest,
-): Promise<{ items: M[]; meta: PageMeta }> {
-  const { results, total } = await query.page(page - 1, per_page);
-  return {
-    items: results,
-    meta: { current_page: page, per_page, total_pages: Math.ceil(total / per_page), total_count: total },
-  };
+/** The envelope's page fields for a page of `total` matches in all. */
+export function pageMeta({ page, per_page }: PageRequest, total: number): PageMeta {
+  return { current_page: page, per_page, total_pages: Math.ceil(total / per_page), total_count: total };
 }
 
 export const pageMetaSchema = z.object({

@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import multer from 'multer';
 import { ByteLimit, ObjectTooLargeError } from '../adapters/storage/port';
 import { z } from 'zod';
-import type { User } from '../db/models';
+import type { UserRecord as User } from '../db/repositories/users.repository';
 import { AppError, ValidationError } from '../lib/errors';
 
 /**

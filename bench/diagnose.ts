@@ -6,7 +6,7 @@ import { userForToken } from '../api/middleware/authenticate';
 import { presentProperty } from '../api/properties/presenter';
 import type { SearchFilters } from '../api/properties/schemas';
 import { PropertyService } from '../api/properties/service';
-import type { User } from '../db/models';
+import type { UserRecord as User } from '../db/repositories/users.repository';
 import type { Logger } from '../lib/logger';
 import { imagesSql, realtorsSql, searchSql, type BaselineFilters } from './baseline';
 import { percentile } from './load';

@@ -2,7 +2,6 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
-import { Model } from 'objection';
 import type { Logger } from '../lib/logger';
 
 // BIGINT ids fit comfortably in a JS number; without this pg hands them back as strings.
@@ -60,8 +59,6 @@ export function createKnex(opts: DatabaseOptions): Knex {
       debug: (m: unknown) => opts.logger?.debug({ knex: m }, 'knex debug'),
     },
   });
-  // Objection models use this instance unless a transaction is passed explicitly.
-  Model.knex(knex);
   return knex;
 }
 

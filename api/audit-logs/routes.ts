@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AuditLog } from '../../db/models';
+import type { AuditLogRecord } from '../../db/repositories/audit-logs.repository';
 import { resource, sendPage } from '../envelope';
 import { actorOf, defineRoute, type AnyRouteSpec } from '../routing';
 import { auditLogListQuery, auditLogResource } from './schemas';
@@ -15,7 +15,7 @@ function parseDetails(details: string | null): Record<string, unknown> {
   }
 }
 
-function presentAuditLog(a: AuditLog) {
+function presentAuditLog(a: AuditLogRecord) {
   return resource('audit_log', a.id, {
     user_id: a.user_id,
     action: a.action,

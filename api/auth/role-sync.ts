@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { User } from '../../db/models';
+import { usersRepository, type UserRecord as User } from '../../db/repositories/users.repository';
 import { recordAudit } from '../../db/audit';
 import { isRole, roleFromGroups, ROLES, type IdTokenClaims, type IdentityProvider, type Role } from '../../adapters/identity/port';
 
@@ -55,7 +55,8 @@ export async function syncRoleAtSignIn(
   if (decision.role === user.role && !decision.updateIdentity) return user;
   if (decision.updateIdentity) await deps.identity.adminSetRole(user.cognito_sub, decision.role, decision.tokenRole ?? decision.role);
   return deps.knex.transaction(async (trx) => {
-    const synced = decision.role === user.role ? user : await User.query(trx).patchAndFetchById(user.id, { role: decision.role });
+    const synced = decision.role === user.role ? user : await usersRepository(trx).update(user.id, { role: decision.role });
+    if (!synced) throw new Error(`users row ${user.id} vanished during sign-in`);
     await recordAudit(trx, {
       actorId: null,
       action: 'role_synced',

@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import type { Session } from '../../adapters/identity/port';
 import type { ObjectStorage } from '../../adapters/storage/port';
-import type { User } from '../../db/models';
+import type { UserRecord as User } from '../../db/repositories/users.repository';
 import { resource, sendData } from '../envelope';
 import { actorOf, defineRoute, type AnyRouteSpec } from '../routing';
 import { presentUser } from '../users/presenter';

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Notifier } from '../../adapters/email/notifier';
-import { User } from '../../db/models';
+import { usersRepository, type UserRecord } from '../../db/repositories/users.repository';
 import { changedFields, recordAudit } from '../../db/audit';
 import {
   AuthenticationError,
@@ -8,7 +8,7 @@ import {
   type IdentityProvider,
   type Session,
 } from '../../adapters/identity/port';
-import { AppError, ConflictError, ValidationError } from '../../lib/errors';
+import { AppError, ConflictError, NotFoundError, ValidationError } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import { userForToken } from '../middleware/authenticate';
 import type { Actor } from '../routing';
@@ -34,15 +34,15 @@ export class AuthService {
   /** `users`: the guard's cache, forgotten whenever sign-in or a profile change alters a user. */
   constructor(private readonly deps: { knex: Knex; identity: IdentityProvider; notifier: Notifier; logger: Logger; users?: UserCache }) {}
 
-  async register(input: { full_name: string; email: string; password: string; role: 'buyer' | 'realtor' }, requestId: string): Promise<User> {
+  async register(input: { full_name: string; email: string; password: string; role: 'buyer' | 'realtor' }, requestId: string): Promise<UserRecord> {
     authPolicy.assertCanRegisterAs(input.role);
-    const taken = await User.query(this.deps.knex).findOne({ email: input.email });
+    const taken = await usersRepository(this.deps.knex).findByEmail(input.email);
     if (taken) throw new ConflictError('An account with this email already exists', 'email');
     const { sub } = await this.deps.identity
       .register({ email: input.email, password: input.password, fullName: input.full_name, role: input.role })
       .catch(mapIdentityError);
     const user = await this.deps.knex.transaction(async (trx) => {
-      const row = await User.query(trx).insertAndFetch({ cognito_sub: sub, email: input.email, full_name: input.full_name, role: input.role });
+      const row = await usersRepository(trx).insert({ cognito_sub: sub, email: input.email, full_name: input.full_name, role: input.role });
       await recordAudit(trx, { actorId: row.id, action: 'user_registered', resourceType: 'user', resourceId: row.id, details: { role: row.role, email: row.email }, requestId });
       return row;
     });
@@ -54,7 +54,7 @@ export class AuthService {
    * After the account is committed, so a failed registration never greets anyone. A mail
    * failure does not undo the sign-up; it is logged, and the ledger keeps the one key.
    */
-  private async sendWelcome(user: User): Promise<void> {
+  private async sendWelcome(user: UserRecord): Promise<void> {
     try {
       await this.deps.notifier.send({
         idempotencyKey: welcomeKey(user.id),
@@ -68,7 +68,7 @@ export class AuthService {
     }
   }
 
-  async login(email: string, password: string, requestId: string): Promise<{ session: Session; user: User }> {
+  async login(email: string, password: string, requestId: string): Promise<{ session: Session; user: UserRecord }> {
     const session = await this.deps.identity.login(email, password).catch(mapIdentityError);
     // Also creates the users row for an account made outside the API, and refuses a
     // user an admin disabled or deleted.
@@ -79,7 +79,7 @@ export class AuthService {
     return { session, user };
   }
 
-  async refresh(refreshToken: string, email: string | undefined, requestId: string): Promise<{ session: Session; user: User }> {
+  async refresh(refreshToken: string, email: string | undefined, requestId: string): Promise<{ session: Session; user: UserRecord }> {
     const session = await this.deps.identity.refresh(refreshToken, email).catch(mapIdentityError);
     const user = await syncRoleAtSignIn(this.deps, await userForToken(this.deps, session.accessToken, requestId), session.idToken, requestId);
     this.deps.users?.forget(user.cognito_sub);
@@ -92,7 +92,7 @@ export class AuthService {
   }
 
   async requestPasswordReset(email: string, requestId: string): Promise<void> {
-    const user = await User.query(this.deps.knex).findOne({ email });
+    const user = await usersRepository(this.deps.knex).findByEmail(email);
     if (user && (user.disabled_at || user.deleted_at)) return;
     await this.deps.identity.requestPasswordReset(email).catch(mapIdentityError);
     if (user) {
@@ -101,7 +101,7 @@ export class AuthService {
   }
 
   async confirmPasswordReset(email: string, code: string, newPassword: string, requestId: string): Promise<void> {
-    const user = await User.query(this.deps.knex).findOne({ email });
+    const user = await usersRepository(this.deps.knex).findByEmail(email);
     if (user && (user.disabled_at || user.deleted_at)) throw new ValidationError([{ field: 'code', message: 'Invalid or expired code' }]);
     await this.deps.identity.confirmPasswordReset(email, code, newPassword).catch(mapIdentityError);
     if (user) {
@@ -109,15 +109,16 @@ export class AuthService {
     }
   }
 
-  me(actor: Actor): User {
+  me(actor: Actor): UserRecord {
     return actor.user;
   }
 
-  async updateMe(actor: Actor, body: { full_name: string }): Promise<User> {
+  async updateMe(actor: Actor, body: { full_name: string }): Promise<UserRecord> {
     const updated = await this.deps.knex.transaction(async (trx) => {
       const changes = changedFields(actor.user, body);
       if (!Object.keys(changes).length) return actor.user;
-      const user = await User.query(trx).patchAndFetchById(actor.user.id, { full_name: body.full_name });
+      const user = await usersRepository(trx).update(actor.user.id, { full_name: body.full_name });
+      if (!user) throw new NotFoundError('User');
       await recordAudit(trx, { actorId: actor.user.id, action: 'profile_updated', resourceType: 'user', resourceId: actor.user.id, details: { changes }, requestId: actor.requestId });
       return user;
     });

@@ -1,8 +1,7 @@
 import type { Middleware } from 'koa';
 import type { Knex } from 'knex';
-import { User } from '../../db/models';
 import { recordAudit } from '../../db/audit';
-import { usersRepository } from '../../db/repositories/users.repository';
+import { usersRepository, type UserRecord as User } from '../../db/repositories/users.repository';
 import { roleFromGroups, type IdentityProvider } from '../../adapters/identity/port';
 import { AppError } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
@@ -40,8 +39,7 @@ export async function userForToken(deps: Pick<GuardDeps, 'identity' | 'knex' | '
   // The signature and expiry are checked on every request above; only the row is reused.
   const cached = deps.users?.get(claims.sub);
   if (cached) return cached;
-  const found = await usersRepository(deps.knex).findBySub(claims.sub);
-  let user = found && User.fromDatabaseJson(found);
+  let user = await usersRepository(deps.knex).findBySub(claims.sub);
   if (!user) {
     const attrs = await deps.identity.getUserAttributes(token).catch(() => {
       throw unauthorized();
@@ -53,7 +51,7 @@ export async function userForToken(deps: Pick<GuardDeps, 'identity' | 'knex' | '
       if (inserted) {
         await recordAudit(trx, { actorId: inserted.id, action: 'user_created', resourceType: 'user', resourceId: inserted.id, details: { source: 'first_sign_in', role: inserted.role }, requestId });
       }
-      return row && User.fromDatabaseJson(row);
+      return row;
     });
     if (!user) throw unauthorized();
   }

@@ -1,4 +1,4 @@
-import type { User } from '../../db/models';
+import type { UserRecord as User } from '../../db/repositories/users.repository';
 
 /**
  * Verified users by token `sub`, for a short time, so an authenticated request does not

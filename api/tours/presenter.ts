@@ -2,8 +2,7 @@ import { resource } from '../envelope';
 
 /**
  * The one way a tour and a call are presented, wherever they appear (the tour and call
- * routes, and a booking's confirmation). Takes plain fields, so repository records and the
- * models the list routes still read both fit.
+ * routes, and a booking's confirmation), from the plain records the repositories return.
  */
 
 export interface TourFields {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Tour } from '../../db/models';
+import type { TourView } from '../../db/repositories/tours.repository';
 import { resource, sendData, sendPage } from '../envelope';
 import { actorOf, defineRoute, type AnyRouteSpec, type RouteInput } from '../routing';
 import { idParams } from '../schemas';
@@ -30,8 +30,8 @@ const tagOf = (area: Area, what: string) => `${area === 'admin' ? 'Admin' : area
 export function tourRoutes(tours: TourService, limits: { recordingMaxBytes: number }): AnyRouteSpec[] {
   const notFound = { 404: { description: 'No such tour (or not yours)' } };
   const conflict = { 409: { description: 'Not possible in the tour\'s current state; the message says why' } };
-  const present = async (t: Tour) => presentTour(t, { property_address: t.property?.address ?? '', call_id: t.calls?.[0]?.id ?? null, steps: await tours.steps(t.id) });
-  const sendTour = async (ctx: Parameters<AnyRouteSpec['handler']>[0], t: Tour) => sendData(ctx, await present(t));
+  const present = async (t: TourView) => presentTour(t, { property_address: t.property_address, call_id: t.call_id, steps: await tours.steps(t.id) });
+  const sendTour = async (ctx: Parameters<AnyRouteSpec['handler']>[0], t: TourView) => sendData(ctx, await present(t));
 
   const reads = (area: Area): AnyRouteSpec[] => {
     const tag = tagOf(area, 'tours');

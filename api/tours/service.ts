@@ -1,18 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { QueryBuilder } from 'objection';
 import type { Client } from '@temporalio/client';
-import { Call, Tour } from '../../db/models';
 import { recordAudit } from '../../db/audit';
 import type { ObjectStorage } from '../../adapters/storage/port';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import { endTourUpdate, joinCallUpdate, leaveCallUpdate, recordingNotice, retryProcessingUpdate, setRecordingUpdate, startTourUpdate, TOUR_ACCEPTS_UPLOAD, TOUR_CANCELLABLE, tourRecordingPrefix, tourWorkflowId, type ProcessingStep, type StepStatus, type TourStatus, TOUR_STATUS } from '../../contracts/tours';
 import { bookingWorkflowId, cancelUpdate } from '../../contracts/bookings';
-import { toursRepository } from '../../db/repositories/tours.repository';
+import { bookingsRepository } from '../../db/repositories/bookings.repository';
+import { toursRepository, type CallRecord, type TourView } from '../../db/repositories/tours.repository';
 import { runWorkflowCommand } from '../workflow-errors';
 import { resumeParkedTours, type ResumeSummary } from './resume-parked';
-import { paginate, type PageRequest } from '../pagination';
+import type { PageMeta } from '../envelope';
+import { pageMeta, type PageRequest } from '../pagination';
 import type { Actor, StreamedUpload } from '../routing';
 import { detectMediaType, peekStart } from './media';
 import { tourPolicy } from './policy';
@@ -36,25 +36,18 @@ export class TourService {
     this.now = deps.now ?? Date.now;
   }
 
-  private query(actor: Actor, trx?: Knex.Transaction): QueryBuilder<Tour> {
-    return tourPolicy.scope(actor, Tour.query(trx ?? this.deps.knex)).withGraphFetched('[property(address), calls(callId)]').modifiers({
-      address: (b) => b.select('id', 'address'),
-      callId: (b) => b.select('id', 'tour_id'),
-    });
+  async list(actor: Actor, f: PageRequest & { status?: TourStatus; stuck?: boolean }): Promise<{ items: TourView[]; meta: PageMeta }> {
+    const { items, total } = await toursRepository(this.deps.knex).list(
+      tourPolicy.scope(actor),
+      // Stuck: parked by a failure, or processing with no progress for half an hour.
+      { status: f.status, stuckSince: f.stuck ? new Date(this.now() - 30 * 60_000) : undefined },
+      f,
+    );
+    return { items, meta: pageMeta(f, total) };
   }
 
-  async list(actor: Actor, f: PageRequest & { status?: string; stuck?: boolean }) {
-    const q = this.query(actor);
-    if (f.status) q.where('tours.status', f.status);
-    if (f.stuck) {
-      // Parked by a failure, or processing with no progress for half an hour.
-      q.where((w) => w.where('tours.status', 'processing_failed').orWhere((x) => x.where('tours.status', 'processing').where('tours.updated_at', '<', new Date(this.now() - 30 * 60_000))));
-    }
-    return paginate(q.orderBy([{ column: 'tours.scheduled_at', order: 'desc' }, { column: 'tours.id', order: 'desc' }]), f);
-  }
-
-  async get(actor: Actor, id: number): Promise<Tour> {
-    const tour = await this.query(actor).findById(id);
+  async get(actor: Actor, id: number): Promise<TourView> {
+    const tour = await toursRepository(this.deps.knex).findView(tourPolicy.scope(actor), id);
     if (!tour) throw new NotFoundError('Tour');
     return tour;
   }
@@ -68,18 +61,18 @@ export class TourService {
   }
 
   /** A workflow's refusal becomes a 409 saying why; an ended workflow answers with the tour's status. */
-  private async update<T>(tour: Tour, fn: () => Promise<T>): Promise<T> {
+  private async update<T>(tour: TourView, fn: () => Promise<T>): Promise<T> {
     return runWorkflowCommand(fn, {
       refused: 'The tour cannot do that now',
       whenGone: async () => {
-        const row = await Tour.query(this.deps.knex).findById(tour.id);
+        const row = await toursRepository(this.deps.knex).find(tour.id);
         throw new ConflictError(`This tour is ${row?.status ?? 'gone'}; it cannot do that now`);
       },
     });
   }
 
 
-  async start(actor: Actor, id: number): Promise<Tour> {
+  async start(actor: Actor, id: number): Promise<TourView> {
     const tour = await this.get(actor, id);
     tourPolicy.assertIsRealtorOf(actor, tour);
     const opensAt = tour.scheduled_at.getTime() - this.deps.earlyStartMinutes * 60_000;
@@ -90,14 +83,14 @@ export class TourService {
     return this.get(actor, id);
   }
 
-  async end(actor: Actor, id: number): Promise<Tour> {
+  async end(actor: Actor, id: number): Promise<TourView> {
     const tour = await this.get(actor, id);
     tourPolicy.assertIsRealtorOf(actor, tour);
     await this.update(tour, () => this.handle(id).executeUpdate(endTourUpdate, { args: [actor.user.id] }));
     return this.get(actor, id);
   }
 
-  async retry(actor: Actor, id: number): Promise<Tour> {
+  async retry(actor: Actor, id: number): Promise<TourView> {
     tourPolicy.assertIsAdmin(actor);
     const tour = await this.get(actor, id);
     await this.update(tour, () => this.handle(id).executeUpdate(retryProcessingUpdate, { args: [] }));
@@ -116,17 +109,17 @@ export class TourService {
   }
 
   /** An admin cancels a tour by cancelling its booking, whose workflow cancels the tour. */
-  async cancel(actor: Actor, id: number): Promise<Tour> {
+  async cancel(actor: Actor, id: number): Promise<TourView> {
     tourPolicy.assertIsAdmin(actor);
     const tour = await this.get(actor, id);
-    if (!TOUR_CANCELLABLE.includes(tour.status as TourStatus)) throw new ConflictError(`This tour is ${tour.status}; it cannot be cancelled`);
+    if (!TOUR_CANCELLABLE.includes(tour.status)) throw new ConflictError(`This tour is ${tour.status}; it cannot be cancelled`);
     await runWorkflowCommand(
       () => this.deps.temporal.workflow.getHandle(bookingWorkflowId(tour.booking_id)).executeUpdate(cancelUpdate, { args: [{ userId: actor.user.id, role: 'admin' }, 'Cancelled by an administrator'] }),
       {
         refused: 'The tour cannot be cancelled now',
         // The booking's workflow has ended (cancelled, completed): nothing is left to cancel.
         whenGone: async () => {
-          const booking = await this.deps.knex('bookings').where({ id: tour.booking_id }).first<{ status: string } | undefined>();
+          const booking = await bookingsRepository(this.deps.knex).find(tour.booking_id);
           throw new ConflictError(`This tour's booking is ${booking?.status ?? 'gone'}; the tour cannot be cancelled`);
         },
       },
@@ -134,7 +127,7 @@ export class TourService {
     return this.get(actor, id);
   }
 
-  async editSummary(actor: Actor, id: number, summary: Record<string, unknown>): Promise<Tour> {
+  async editSummary(actor: Actor, id: number, summary: Record<string, unknown>): Promise<TourView> {
     tourPolicy.assertIsAdmin(actor);
     const tour = await this.get(actor, id);
     const edited = { ...summary, ai_generated: true, model: (tour.summary as { model?: string } | null)?.model ?? 'unknown', edited_by: actor.user.id };
@@ -173,10 +166,11 @@ export class TourService {
 
   // Calls ------------------------------------------------------------------------------
 
-  async getCall(actor: Actor, callId: number): Promise<{ call: Call; tour: Tour }> {
-    const call = await Call.query(this.deps.knex).findById(callId);
+  async getCall(actor: Actor, callId: number): Promise<{ call: CallRecord; tour: TourView }> {
+    const repo = toursRepository(this.deps.knex);
+    const call = await repo.calls.find(callId);
     if (!call) throw new NotFoundError('Call');
-    const tour = await tourPolicy.scope(actor, Tour.query(this.deps.knex)).findById(call.tour_id);
+    const tour = await repo.findView(tourPolicy.scope(actor), call.tour_id);
     if (!tour) throw new NotFoundError('Call');
     return { call, tour };
   }
@@ -195,7 +189,7 @@ export class TourService {
     await this.update(tour, () => this.handle(tour.id).executeUpdate(leaveCallUpdate, { args: [actor.user.id] }));
   }
 
-  async endCall(actor: Actor, callId: number): Promise<Tour> {
+  async endCall(actor: Actor, callId: number): Promise<TourView> {
     const { tour } = await this.getCall(actor, callId);
     return this.end(actor, tour.id);
   }
@@ -208,7 +202,7 @@ export class TourService {
 
   // Artifacts --------------------------------------------------------------------------
 
-  private artifactStatus(tour: Tour, step: { status: string; detail: string | null } | undefined, present: boolean): { status: ArtifactStatus; reason: string | null } {
+  private artifactStatus(tour: TourView, step: { status: string; detail: string | null } | undefined, present: boolean): { status: ArtifactStatus; reason: string | null } {
     if (present && (!step || step.status === 'done')) return { status: 'ready', reason: null };
     if (step?.status === 'skipped') return { status: 'skipped', reason: step.detail };
     if (step?.status === 'failed') return { status: 'failed', reason: step.detail };
@@ -332,9 +326,9 @@ export class TourService {
     return this.recording(actor, id);
   }
 
-  private async assertAcceptsUpload(tour: Tour): Promise<void> {
+  private async assertAcceptsUpload(tour: TourView): Promise<void> {
     const steps = await this.steps(tour.id);
-    if (!TOUR_ACCEPTS_UPLOAD.includes(tour.status as TourStatus) || (steps.recording && steps.recording.status !== 'running')) {
+    if (!TOUR_ACCEPTS_UPLOAD.includes(tour.status) || (steps.recording && steps.recording.status !== 'running')) {
       throw new ConflictError(`A recording can be uploaded until processing picks it up; this tour is ${tour.status}`);
     }
   }

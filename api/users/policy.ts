@@ -1,16 +1,15 @@
-import type { QueryBuilder } from 'objection';
-import type { User } from '../../db/models';
+import type { UserRecord, UserScope } from '../../db/repositories/users.repository';
 import { AppError, ConflictError } from '../../lib/errors';
 import type { Actor } from '../routing';
 
 /**
- * Who may see and change user accounts. `scope` narrows every lookup, so a user outside
- * it is simply not found (404); the checks cover what a visible user may have done to it.
+ * Who may see and change user accounts. `scope` narrows every lookup (deleted accounts are
+ * never seen; a non-admin sees only themselves), so a user outside it is simply not found
+ * (404); the checks cover what a visible user may have done to it.
  */
 export const userPolicy = {
-  scope(actor: Actor, query: QueryBuilder<User>): QueryBuilder<User> {
-    query.whereNull('users.deleted_at');
-    return actor.user.role === 'admin' ? query : query.where('users.id', actor.user.id);
+  scope(actor: Actor): UserScope {
+    return actor.user.role === 'admin' ? {} : { userId: actor.user.id };
   },
 
   assertCanManage(actor: Actor): void {
@@ -18,7 +17,7 @@ export const userPolicy = {
   },
 
   /** An admin cannot lock themselves out: no self-demotion, self-disable or self-delete. */
-  assertCanChange(actor: Actor, target: User, change: { role?: string; disabled?: boolean; delete?: boolean }): void {
+  assertCanChange(actor: Actor, target: Pick<UserRecord, 'id'>, change: { role?: string; disabled?: boolean; delete?: boolean }): void {
     this.assertCanManage(actor);
     if (target.id !== actor.user.id) return;
     if (change.delete) throw new ConflictError('You cannot delete your own account');

@@ -1,8 +1,8 @@
-import type { User } from '../../db/models';
+import type { UserRecord } from '../../db/repositories/users.repository';
 import type { ObjectStorage } from '../../adapters/storage/port';
 import { resource } from '../envelope';
 
-export async function presentUser(user: User, storage: ObjectStorage) {
+export async function presentUser(user: UserRecord, storage: ObjectStorage) {
   return resource('user', user.id, {
     full_name: user.full_name,
     email: user.email,

@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
-import { User } from '../../db/models';
+import { usersRepository, type Role, type UserPatch, type UserRecord } from '../../db/repositories/users.repository';
 import { changedFields, recordAudit } from '../../db/audit';
 import type { IdentityProvider } from '../../adapters/identity/port';
 import type { ObjectStorage } from '../../adapters/storage/port';
 import { ImageRejectedError, inspectImage, renderWebp } from '../../adapters/images/inspect';
 import { AppError, ConflictError, NotFoundError } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
-import { paginate, type PageRequest } from '../pagination';
+import type { PageMeta } from '../envelope';
+import { pageMeta, type PageRequest } from '../pagination';
 import type { Actor, UploadedFile } from '../routing';
 import { userPolicy } from './policy';
 import type { UserCache } from '../middleware/user-cache';
@@ -27,36 +28,29 @@ export interface UserServiceDeps {
 export class UserService {
   constructor(private readonly deps: UserServiceDeps) {}
 
-  private async find(actor: Actor, id: number, trx?: Knex.Transaction): Promise<User> {
-    const user = await userPolicy.scope(actor, User.query(trx ?? this.deps.knex)).findById(id);
+  private async find(actor: Actor, id: number, trx?: Knex.Transaction): Promise<UserRecord> {
+    const user = await usersRepository(trx ?? this.deps.knex).findInScope(userPolicy.scope(actor), id);
     if (!user) throw new NotFoundError('User');
     return user;
   }
 
-  async list(actor: Actor, q: PageRequest & { q?: string; role?: string; status?: 'active' | 'disabled' }) {
+  async list(actor: Actor, q: PageRequest & { q?: string; role?: Role; status?: 'active' | 'disabled' }): Promise<{ items: UserRecord[]; meta: PageMeta }> {
     userPolicy.assertCanManage(actor);
-    const query = userPolicy.scope(actor, User.query(this.deps.knex));
-    if (q.q) {
-      const like = `%${q.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      query.where((w) => w.whereILike('full_name', like).orWhereILike('email', like));
-    }
-    if (q.role) query.where('role', q.role);
-    if (q.status === 'active') query.whereNull('disabled_at');
-    if (q.status === 'disabled') query.whereNotNull('disabled_at');
-    return paginate(query.orderBy('id', 'asc'), q);
+    const { items, total } = await usersRepository(this.deps.knex).list(userPolicy.scope(actor), { q: q.q, role: q.role, status: q.status }, q);
+    return { items, meta: pageMeta(q, total) };
   }
 
-  async get(actor: Actor, id: number): Promise<User> {
+  async get(actor: Actor, id: number): Promise<UserRecord> {
     userPolicy.assertCanManage(actor);
     return this.find(actor, id);
   }
 
-  async update(actor: Actor, id: number, body: { full_name?: string; role?: User['role']; disabled?: boolean }): Promise<User> {
+  async update(actor: Actor, id: number, body: { full_name?: string; role?: Role; disabled?: boolean }): Promise<UserRecord> {
     userPolicy.assertCanManage(actor);
     const updated = await this.deps.knex.transaction(async (trx) => {
       const target = await this.find(actor, id, trx);
       userPolicy.assertCanChange(actor, target, body);
-      const patch: Partial<Pick<User, 'full_name' | 'role' | 'disabled_at'>> = {};
+      const patch: UserPatch = {};
       if (body.full_name !== undefined) patch.full_name = body.full_name;
       if (body.role !== undefined) patch.role = body.role;
       if (body.disabled !== undefined && body.disabled !== Boolean(target.disabled_at)) {
@@ -64,7 +58,7 @@ export class UserService {
       }
       const changes = changedFields(target, patch);
       if (!Object.keys(changes).length) return target;
-      const updated = await User.query(trx).patchAndFetchById(id, patch);
+      const updated = await this.save(trx, id, patch);
       await recordAudit(trx, { actorId: actor.user.id, action: 'user_updated', resourceType: 'user', resourceId: id, details: { changes }, requestId: actor.requestId });
       // The provider is told last, inside the transaction: if it refuses, nothing changes
       // here, and a failed write here (the audit entry included) cannot roll back under a
@@ -85,7 +79,7 @@ export class UserService {
       const target = await this.find(actor, id, trx);
       userPolicy.assertCanChange(actor, target, { delete: true });
       const now = new Date();
-      await User.query(trx).patchAndFetchById(id, { deleted_at: now, disabled_at: target.disabled_at ?? now });
+      await this.save(trx, id, { deleted_at: now, disabled_at: target.disabled_at ?? now });
       await recordAudit(trx, { actorId: actor.user.id, action: 'user_deleted', resourceType: 'user', resourceId: id, details: { email: target.email }, requestId: actor.requestId });
       // Last, as in update: a failed audit write must not leave the account disabled.
       await this.deps.identity.adminSetEnabled(target.cognito_sub, false);
@@ -94,7 +88,7 @@ export class UserService {
     this.deps.users?.forget(sub);
   }
 
-  async setAvatar(actor: Actor, id: number, file: UploadedFile | undefined): Promise<User> {
+  async setAvatar(actor: Actor, id: number, file: UploadedFile | undefined): Promise<UserRecord> {
     userPolicy.assertCanManage(actor);
     const target = await this.find(actor, id);
     if (!file) throw new AppError(400, 'VALIDATION_ERROR', 'Attach the image in the "avatar" field', 'avatar');
@@ -111,10 +105,10 @@ export class UserService {
     }
     const key = `avatars/${id}/${randomBytes(8).toString('hex')}.webp`;
     await this.deps.storage.put(key, rendered.data, 'image/webp');
-    let updated: User;
+    let updated: UserRecord;
     try {
       updated = await this.deps.knex.transaction(async (trx) => {
-        const row = await User.query(trx).patchAndFetchById(id, { avatar_key: key });
+        const row = await this.save(trx, id, { avatar_key: key });
         await recordAudit(trx, { actorId: actor.user.id, action: 'user_avatar_updated', resourceType: 'user', resourceId: id, details: { avatar_key: { from: target.avatar_key, to: key } }, requestId: actor.requestId });
         return row;
       });
@@ -128,6 +122,13 @@ export class UserService {
     }
     return updated;
   }
+
+  /** Changes a row found in this transaction; it cannot vanish in between (users are never hard-deleted). */
+  private async save(trx: Knex.Transaction, id: number, patch: UserPatch): Promise<UserRecord> {
+    const row = await usersRepository(trx).update(id, patch);
+    if (!row) throw new NotFoundError('User');
+    return row;
+  }
 }
 
 /**
@@ -137,12 +138,12 @@ export class UserService {
 export async function createAdminAccount(
   deps: { knex: Knex; identity: IdentityProvider },
   input: { email: string; password: string; fullName: string },
-): Promise<User> {
+): Promise<UserRecord> {
   const email = input.email.trim().toLowerCase();
-  if (await User.query(deps.knex).findOne({ email })) throw new ConflictError(`A user with email ${email} already exists`, 'email');
+  if (await usersRepository(deps.knex).findByEmail(email)) throw new ConflictError(`A user with email ${email} already exists`, 'email');
   const { sub } = await deps.identity.adminCreateUser({ email, password: input.password, fullName: input.fullName, role: 'admin' });
   return deps.knex.transaction(async (trx) => {
-    const user = await User.query(trx).insertAndFetch({ cognito_sub: sub, email, full_name: input.fullName, role: 'admin' });
+    const user = await usersRepository(trx).insert({ cognito_sub: sub, email, full_name: input.fullName, role: 'admin' });
     await recordAudit(trx, { actorId: null, action: 'admin_created', resourceType: 'user', resourceId: user.id, details: { email, source: 'create-admin' } });
     return user;
   });

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
-import type { CallStatus, ProcessingStep, StepStatus, TourStatus } from '../../contracts/tours';
+import { TOUR_STATUS, type CallStatus, type ProcessingStep, type StepStatus, type TourStatus } from '../../contracts/tours';
+import { pageOf, type Page, type PageRequest } from './page';
 
 /**
  * The tour aggregate: the tour row and what hangs off it (its call and attendees, recording,
@@ -24,6 +25,24 @@ export interface TourRecord {
   processing_error: string | null;
   created_at: Date;
   updated_at: Date;
+}
+
+/** A tour as the API shows it: the row, its property's address and its call's id. */
+export interface TourView extends TourRecord {
+  property_address: string;
+  call_id: number | null;
+}
+
+/** Whose tours a query may see: a buyer's own, a realtor's own, or (empty) all. */
+export interface TourScope {
+  buyerId?: number;
+  realtorId?: number;
+}
+
+export interface TourFilter {
+  status?: TourStatus;
+  /** Only tours parked by a failure, or processing with no progress since this time. */
+  stuckSince?: Date;
 }
 
 export type TourPatch = Partial<Pick<TourRecord, 'status' | 'started_at' | 'ended_at' | 'processing_step' | 'processing_error'>> & { summary?: Record<string, unknown> | null };
@@ -132,10 +151,44 @@ export function toursRepository(db: Knex | Knex.Transaction) {
   const tour = (row: Record<string, unknown> | undefined) => num(row, 'id', 'booking_id', 'property_id', 'realtor_id', 'buyer_id') as TourRecord | undefined;
   const call = <M>(row: Record<string, unknown> | undefined) => num(row, 'id', 'tour_id') as CallRecord<M> | undefined;
 
+  const scoped = (scope: TourScope) => {
+    const q = db('tours as t');
+    if (scope.buyerId !== undefined) q.where('t.buyer_id', scope.buyerId);
+    if (scope.realtorId !== undefined) q.where('t.realtor_id', scope.realtorId);
+    return q;
+  };
+  // A tour has one call; should there ever be more, the first one made is the tour's.
+  const withViewColumns = (q: Knex.QueryBuilder) =>
+    q
+      .leftJoin('properties as p', 'p.id', 't.property_id')
+      .select('t.*', db.raw(`COALESCE(p.address, '') AS property_address`), db('calls as c').select('c.id').whereRaw('c.tour_id = t.id').orderBy('c.id').limit(1).as('call_id'));
+  const view = (row: Record<string, unknown> | undefined) => num(row, 'id', 'booking_id', 'property_id', 'realtor_id', 'buyer_id', 'call_id') as TourView | undefined;
+
   return {
     async find(id: number, opts: { forUpdate?: boolean } = {}): Promise<TourRecord | undefined> {
       const q = db('tours').where({ id }).first();
       return tour(await (opts.forUpdate ? q.forUpdate() : q));
+    },
+
+    /** One tour as `scope` may see it; undefined for another's (a 404, not a 403). */
+    async findView(scope: TourScope, id: number): Promise<TourView | undefined> {
+      return view(await withViewColumns(scoped(scope).where('t.id', id)).first());
+    },
+
+    /** A page of the tours `scope` may see, latest first, with the count of all matches. */
+    async list(scope: TourScope, f: TourFilter, page: PageRequest): Promise<Page<TourView>> {
+      const q = scoped(scope);
+      if (f.status) q.where('t.status', f.status);
+      const { stuckSince } = f;
+      if (stuckSince) {
+        q.where((w) => w.where('t.status', TOUR_STATUS.processing_failed).orWhere((x) => x.where('t.status', TOUR_STATUS.processing).where('t.updated_at', '<', stuckSince)));
+      }
+      const { items, total } = await pageOf<Record<string, unknown>>(
+        q,
+        (rows) => withViewColumns(rows).orderBy([{ column: 't.scheduled_at', order: 'desc' }, { column: 't.id', order: 'desc' }]),
+        page,
+      );
+      return { items: items.map((r) => view(r)!), total };
     },
 
     async update(id: number, patch: TourPatch): Promise<void> {

@@ -20,7 +20,7 @@ import { LocalObjectStorage } from '../../adapters/storage/local';
 import { reconcileRole } from '../../api/auth/role-sync';
 import { AuthService } from '../../api/auth/service';
 import { UserService } from '../../api/users/service';
-import { User } from '../../db/models';
+import { usersRepository, type UserRecord as User } from '../../db/repositories/users.repository';
 import { createLogger } from '../../lib/logger';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 
@@ -89,7 +89,7 @@ describe('role sync at sign-in with Cognito', () => {
 
   async function userWith(role: Role): Promise<User> {
     const sub = `sub-${randomUUID()}`;
-    return User.query(db.knex).insertAndFetch({ cognito_sub: sub, email: `${sub}@example.com`, full_name: 'Sync Test', role });
+    return usersRepository(db.knex).insert({ cognito_sub: sub, email: `${sub}@example.com`, full_name: 'Sync Test', role });
   }
 
   beforeAll(async () => {
@@ -132,7 +132,7 @@ describe('role sync at sign-in with Cognito', () => {
     cognitoSignsIn(user.cognito_sub, ['buyer'], 'buyer');
     const { user: signedIn } = await auth.login(user.email, 'pw', 'req-2');
     expect(signedIn.role).toBe('buyer');
-    expect((await User.query(db.knex).findById(user.id))!.role).toBe('buyer');
+    expect((await usersRepository(db.knex).findById(user.id))!.role).toBe('buyer');
     expect(adminCalls()).toEqual([]);
     const [entry] = await db.knex('audit_logs').where({ resource_id: user.id, action: 'role_synced' });
     expect(entry).toMatchObject({ request_id: 'req-2' });

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ACCESS_TABLE, type Access } from '../../api/access-table';
-import type { Role } from '../../db/models';
+import type { Role } from '../../db/repositories/users.repository';
 import { buildTestApp, type TestApp } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { createTimeSkippingEnv } from '../support/temporal';

@@ -1,3 +1,4 @@
+import type { TourStatus } from '../../contracts/tours';
 import { toursRepository } from '../../db/repositories/tours.repository';
 import { insertProperty, insertUser } from '../support/factories';
 import { createTestDatabase, type TestDatabase } from '../support/db';
@@ -14,14 +15,15 @@ describe('tours repository', () => {
     await db?.destroy();
   });
 
-  async function aTour() {
-    const buyer = await insertUser(db.knex, 'buyer', { full_name: 'Ben Buyer' });
-    const { id: propertyId, realtorId } = await insertProperty(db.knex, { address: '9 Elm St', price: '450000.00' });
-    const scheduledAt = new Date('2026-12-01T15:00:00Z');
-    const [booking] = await db.knex('bookings').insert({ buyer_id: buyer.id, property_id: propertyId, realtor_id: realtorId, scheduled_at: scheduledAt }).returning('id');
-    const [tour] = await db.knex('tours').insert({ property_id: propertyId, realtor_id: realtorId, buyer_id: buyer.id, booking_id: booking.id, scheduled_at: scheduledAt }).returning('id');
+  /** A booked tour with its call; by default with people and a listing of its own. */
+  async function aTour(opts: { realtorId?: number; buyerId?: number; scheduledAt?: Date; status?: TourStatus; updatedAt?: Date } = {}) {
+    const buyerId = opts.buyerId ?? (await insertUser(db.knex, 'buyer', { full_name: 'Ben Buyer' })).id;
+    const { id: propertyId, realtorId } = await insertProperty(db.knex, { address: '9 Elm St', price: '450000.00', ...(opts.realtorId ? { realtor_id: opts.realtorId } : {}) });
+    const scheduledAt = opts.scheduledAt ?? new Date('2026-12-01T15:00:00Z');
+    const [booking] = await db.knex('bookings').insert({ buyer_id: buyerId, property_id: propertyId, realtor_id: realtorId, scheduled_at: scheduledAt }).returning('id');
+    const [tour] = await db.knex('tours').insert({ property_id: propertyId, realtor_id: realtorId, buyer_id: buyerId, booking_id: booking.id, scheduled_at: scheduledAt, status: opts.status ?? 'scheduled', ...(opts.updatedAt ? { updated_at: opts.updatedAt } : {}) }).returning('id');
     const [call] = await db.knex('calls').insert({ tour_id: tour.id, chime_meeting_id: `meeting-${tour.id}` }).returning('id');
-    return { tourId: Number(tour.id), callId: Number(call.id), buyerId: buyer.id, realtorId, propertyId };
+    return { tourId: Number(tour.id), callId: Number(call.id), buyerId, realtorId, propertyId, bookingId: Number(booking.id) };
   }
 
   it('when a tour is read, then it is a plain record typed by the contract, not a model', async () => {
@@ -120,5 +122,73 @@ describe('tours repository', () => {
       await repo.update(t.tourId, { status: 'in_progress', started_at: new Date('2026-12-01T15:01:00Z'), summary: { overview: 'ok' } });
     });
     expect(await toursRepository(db.knex).find(t.tourId)).toMatchObject({ status: 'in_progress', summary: { overview: 'ok' } });
+  });
+  it('when a tour is read as the API shows it, then it carries its address and call id, and only its realtor, its buyer and an admin see it', async () => {
+    const t = await aTour();
+    const stranger = await aTour();
+    const repo = toursRepository(db.knex);
+    const seen = await repo.findView({}, t.tourId);
+    expect(seen).toMatchObject({ id: t.tourId, booking_id: t.bookingId, realtor_id: t.realtorId, buyer_id: t.buyerId, status: 'scheduled', property_address: '9 Elm St', call_id: t.callId });
+    expect(Object.getPrototypeOf(seen)).toBe(Object.prototype);
+    expect(await repo.findView({ realtorId: t.realtorId }, t.tourId)).toEqual(seen);
+    expect(await repo.findView({ buyerId: t.buyerId }, t.tourId)).toEqual(seen);
+    expect(await repo.findView({ realtorId: stranger.realtorId }, t.tourId)).toBeUndefined();
+    expect(await repo.findView({ buyerId: stranger.buyerId }, t.tourId)).toBeUndefined();
+    expect(await repo.findView({}, t.tourId + 10_000)).toBeUndefined();
+  });
+
+  it('when a tour has no call yet, then its view says so; with two, the first one made is the tour\'s', async () => {
+    const none = await aTour();
+    await db.knex('calls').where({ tour_id: none.tourId }).delete();
+    const repo = toursRepository(db.knex);
+    expect((await repo.findView({}, none.tourId))!.call_id).toBeNull();
+    const two = await aTour();
+    await db.knex('calls').insert({ tour_id: two.tourId, chime_meeting_id: `meeting-${two.tourId}-b` });
+    expect((await repo.findView({}, two.tourId))!.call_id).toBe(two.callId);
+  });
+
+  it('when a realtor lists tours, then they get only theirs, latest first (ties by id), a page at a time with the count of all', async () => {
+    const realtorId = (await insertUser(db.knex, 'realtor')).id;
+    const at = (iso: string) => new Date(iso);
+    const early = await aTour({ realtorId, scheduledAt: at('2027-01-01T10:00:00Z') });
+    const lateA = await aTour({ realtorId, scheduledAt: at('2027-01-03T10:00:00Z') });
+    // A realtor's live tours never overlap, so the tie is with a cancelled one.
+    const lateB = await aTour({ realtorId, scheduledAt: at('2027-01-03T10:00:00Z'), status: 'cancelled' });
+    const middle = await aTour({ realtorId, scheduledAt: at('2027-01-02T10:00:00Z') });
+    await aTour();
+    const repo = toursRepository(db.knex);
+    const first = await repo.list({ realtorId }, {}, { page: 1, per_page: 3 });
+    expect(first.total).toBe(4);
+    expect(first.items.map((x) => x.id)).toEqual([lateB.tourId, lateA.tourId, middle.tourId]);
+    expect(first.items[0]).toMatchObject({ property_address: '9 Elm St', call_id: lateB.callId, realtor_id: realtorId });
+    const second = await repo.list({ realtorId }, {}, { page: 2, per_page: 3 });
+    expect(second).toEqual({ items: [expect.objectContaining({ id: early.tourId })], total: 4 });
+    expect(await repo.list({ realtorId }, {}, { page: 3, per_page: 3 })).toEqual({ items: [], total: 4 });
+    expect((await repo.list({ buyerId: early.buyerId }, {}, { page: 1, per_page: 10 })).items.map((x) => x.id)).toEqual([early.tourId]);
+  });
+
+  it('when tours are filtered by status or as stuck, then only a failed one, or one processing without progress since the cut-off, is stuck', async () => {
+    const realtorId = (await insertUser(db.knex, 'realtor')).id;
+    const day = (d: number) => new Date(Date.UTC(2027, 1, d, 10));
+    const failed = await aTour({ realtorId, status: 'processing_failed', scheduledAt: day(1) });
+    // Last changed two hours ago (written at insert: an update would set updated_at to now).
+    const stalled = await aTour({ realtorId, status: 'processing', scheduledAt: day(2), updatedAt: new Date(Date.now() - 2 * 60 * 60_000) });
+    const moving = await aTour({ realtorId, status: 'processing', scheduledAt: day(3) });
+    await aTour({ realtorId, status: 'completed', scheduledAt: day(4) });
+    const repo = toursRepository(db.knex);
+    const cutOff = new Date(Date.now() - 60 * 60_000);
+    const stuck = await repo.list({ realtorId }, { stuckSince: cutOff }, { page: 1, per_page: 10 });
+    expect(stuck.items.map((x) => x.id).sort((a, b) => a - b)).toEqual([failed.tourId, stalled.tourId]);
+    expect(stuck.total).toBe(2);
+    const processing = await repo.list({ realtorId }, { status: 'processing' }, { page: 1, per_page: 10 });
+    expect(processing.items.map((x) => x.id).sort((a, b) => a - b)).toEqual([stalled.tourId, moving.tourId]);
+    expect((await repo.list({ realtorId }, { status: 'processing', stuckSince: cutOff }, { page: 1, per_page: 10 })).items.map((x) => x.id)).toEqual([stalled.tourId]);
+  });
+
+  it('when a second tour is created for the same booking, then the database refuses it', async () => {
+    const t = await aTour();
+    await expect(
+      db.knex('tours').insert({ property_id: t.propertyId, realtor_id: t.realtorId, buyer_id: t.buyerId, booking_id: t.bookingId, scheduled_at: new Date() }),
+    ).rejects.toMatchObject({ code: '23505' });
   });
 });
