@@ -1,25 +1,22 @@
 import request from 'supertest';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { readOutbox } from '../support/outbox';
-import { buildTestApp, type TestApp } from '../support/app';
-import { createTestDatabase, type TestDatabase } from '../support/db';
-import { createTimeSkippingEnv } from '../support/temporal';
-import { login, signUp, uniqueEmail } from '../support/users';
+import type { TestApp } from '../support/app';
+import type { TestDatabase } from '../support/db';
+import { startTestSystem, type TestSystem } from '../support/system';
+import { createBuyer } from '../support/factories';
+import { login, uniqueEmail } from '../support/users';
 
 describe('auth over HTTP with the local identity provider', () => {
+  let sys: TestSystem;
   let db: TestDatabase;
-  let env: TestWorkflowEnvironment;
   let t: TestApp;
 
   beforeAll(async () => {
-    [db, env] = await Promise.all([createTestDatabase(), createTimeSkippingEnv()]);
-    t = await buildTestApp({ knex: db.knex, env });
+    sys = await startTestSystem();
+    ({ db, t } = sys);
   });
 
-  afterAll(async () => {
-    t?.cleanup();
-    await Promise.all([db?.destroy(), env?.teardown()]);
-  });
+  afterAll(() => sys?.stop());
 
   it('when a user registers, logs in, refreshes, logs out and resets the password, then each step behaves as documented', async () => {
     const http = () => request(t.callback);
@@ -135,7 +132,7 @@ describe('auth over HTTP with the local identity provider', () => {
   });
 
   it('when the password is wrong or the user unknown, then 401 with the same message', async () => {
-    const user = await signUp(t, 'buyer');
+    const user = await createBuyer(t);
     const wrong = await request(t.callback).post('/api/v1/auth/login').send({ email: user.email, password: 'nope-nope-1' });
     const unknown = await request(t.callback).post('/api/v1/auth/login').send({ email: 'ghost@example.com', password: 'nope-nope-1' });
     expect(wrong.status).toBe(401);
@@ -144,7 +141,7 @@ describe('auth over HTTP with the local identity provider', () => {
   });
 
   it('when PUT /auth/me carries role, email, cognito_sub or id, then 400 and nothing changes', async () => {
-    const user = await signUp(t, 'buyer', 'Mass Assign');
+    const user = await createBuyer(t, 'Mass Assign');
     for (const extra of [{ role: 'admin' }, { email: 'evil@example.com' }, { cognito_sub: 'other' }, { id: 1 }]) {
       const res = await request(t.callback).put('/api/v1/auth/me').set(user.auth).send({ full_name: 'Changed', ...extra });
       expect(res.status).toBe(400);

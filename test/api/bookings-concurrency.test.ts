@@ -1,10 +1,8 @@
-import request from 'supertest';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { buildTestApp, type TestApp } from '../support/app';
-import { createTestDatabase, type TestDatabase, count } from '../support/db';
-import { createTimeSkippingEnv } from '../support/temporal';
-import { signUp, type SignedIn } from '../support/users';
-import { startTestWorker } from '../support/worker';
+import type request from 'supertest';
+import type { TestApp } from '../support/app';
+import { type TestDatabase, count } from '../support/db';
+import { createBuyers, createProperty, createRealtor, requestBooking, type SignedIn } from '../support/factories';
+import { startTestSystem, type TestSystem } from '../support/system';
 
 /**
  * Double-booking under concurrency: the database's exclusion constraints decide, the
@@ -25,48 +23,32 @@ const iso = (ms: number) => new Date(ms).toISOString();
 const statuses = (responses: request.Response[]) => responses.map((r) => r.status).sort((a, b) => a - b);
 
 describe('bookings under concurrency', () => {
+  let sys: TestSystem;
   let db: TestDatabase;
-  let env: TestWorkflowEnvironment;
   let t: TestApp;
-  let worker: Awaited<ReturnType<typeof startTestWorker>>;
   let realtor: SignedIn;
   let buyers: SignedIn[];
-  const http = () => request(t.callback);
+  const http = () => sys.http();
 
-  async function createProperty(who: SignedIn = realtor): Promise<number> {
-    const res = await http().post('/api/v1/realtors/properties').set(who.auth).send({ address: `${Math.random()} Race Road`, price: 100000 });
-    if (res.status !== 201) throw new Error(`property: ${res.status} ${JSON.stringify(res.body)}`);
-    return Number(res.body.data.id);
-  }
+  const property = (who: SignedIn = realtor): Promise<number> => createProperty(t, who, { price: 100000 });
 
-  async function book(who: SignedIn, propertyId: number, startMs: number, minutes = 30): Promise<number> {
-    const res = await http().post('/api/v1/buyers/bookings').set(who.auth).send({ property_id: propertyId, scheduled_at: iso(startMs), duration_minutes: minutes });
-    if (res.status !== 201) throw new Error(`booking: ${res.status} ${JSON.stringify(res.body)}`);
-    return Number(res.body.data.id);
-  }
+  const book = async (who: SignedIn, propertyId: number, startMs: number, minutes = 30): Promise<number> =>
+    (await requestBooking(t, who, propertyId, { scheduledAt: iso(startMs), durationMinutes: minutes })).id;
 
+  /** The confirmation itself is what these tests race, so its answer is theirs to check. */
   const confirm = (id: number, who: SignedIn = realtor) => http().put(`/api/v1/realtors/bookings/${id}/confirm`).set(who.auth);
 
   beforeAll(async () => {
-    [db, env] = await Promise.all([createTestDatabase(), createTimeSkippingEnv()]);
-    t = await buildTestApp({ knex: db.knex, env });
-    worker = await startTestWorker(env, t, db.knex);
-    realtor = await signUp(t, 'realtor', 'Rita Realtor');
-    buyers = [];
-    // Sign-ups in small batches: each one hashes a password.
-    for (let i = 0; i < 20; i += 5) {
-      buyers.push(...(await Promise.all(Array.from({ length: 5 }, (_, j) => signUp(t, 'buyer', `Buyer ${i + j}`)))));
-    }
+    sys = await startTestSystem({ worker: true });
+    ({ db, t } = sys);
+    realtor = await createRealtor(t);
+    buyers = await createBuyers(t, 20);
   });
 
-  afterAll(async () => {
-    await worker?.stop();
-    t?.cleanup();
-    await Promise.all([db?.destroy(), env?.teardown()]);
-  });
+  afterAll(() => sys?.stop());
 
   it('when 20 buyers hold overlapping requests for one property and all 20 are confirmed at once, then exactly one is 200 and the other 19 are 409', async () => {
-    const propertyId = await createProperty();
+    const propertyId = await property();
     const start = nextSlot();
     // Starts one minute apart, 30 minutes long: every pair overlaps.
     const ids = await Promise.all(buyers.map((b, i) => book(b, propertyId, start + i * MINUTE, 30)));
@@ -92,7 +74,7 @@ describe('bookings under concurrency', () => {
   });
 
   it('when two bookings are back to back (the end of one is the start of the next), then both confirm', async () => {
-    const propertyId = await createProperty();
+    const propertyId = await property();
     const start = nextSlot();
     const first = await book(buyers[0]!, propertyId, start, 60);
     const second = await book(buyers[1]!, propertyId, start + 60 * MINUTE, 45);
@@ -108,7 +90,7 @@ describe('bookings under concurrency', () => {
 
   it('when one buyer sends 20 requests for overlapping times at once, then exactly one is 201 and the other 19 are 409', async () => {
     const buyer = buyers[3]!;
-    const properties = await Promise.all(Array.from({ length: 4 }, () => createProperty()));
+    const properties = await Promise.all(Array.from({ length: 4 }, () => property()));
     const start = nextSlot();
     const requestsBefore = await count(db.knex('audit_logs').where({ action: 'booking_requested', user_id: buyer.id }));
     const responses = await Promise.all(
@@ -130,7 +112,7 @@ describe('bookings under concurrency', () => {
 
   it('when one create is sent 20 times at once with the same Idempotency-Key, then every answer is 201 with the same booking and only one row exists', async () => {
     const buyer = buyers[4]!;
-    const propertyId = await createProperty();
+    const propertyId = await property();
     const body = { property_id: propertyId, scheduled_at: iso(nextSlot()), duration_minutes: 30 };
     const key = `race-${Date.now()}`;
     const responses = await Promise.all(Array.from({ length: 20 }, () => http().post('/api/v1/buyers/bookings').set(buyer.auth).set('Idempotency-Key', key).send(body)));
@@ -141,7 +123,7 @@ describe('bookings under concurrency', () => {
   });
 
   it("when a realtor's two listings are booked at the same time, then the first confirm is 200 and the second 409: a realtor is in one tour at a time", async () => {
-    const [p1, p2] = await Promise.all([createProperty(), createProperty()]);
+    const [p1, p2] = await Promise.all([property(), property()]);
     const start = nextSlot();
     const a = await book(buyers[5]!, p1, start, 60);
     const b = await book(buyers[6]!, p2, start + 30 * MINUTE, 60);
@@ -154,8 +136,8 @@ describe('bookings under concurrency', () => {
   });
 
   it('when another realtor confirms at the same time on their own listing, then both confirm: the rule is per realtor', async () => {
-    const other = await signUp(t, 'realtor', 'Other Realtor');
-    const [p1, p2] = await Promise.all([createProperty(), createProperty(other)]);
+    const other = await createRealtor(t, 'Other Realtor');
+    const [p1, p2] = await Promise.all([property(), property(other)]);
     const start = nextSlot();
     const a = await book(buyers[7]!, p1, start, 60);
     const b = await book(buyers[8]!, p2, start, 60);

@@ -1,12 +1,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import request from 'supertest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { buildTestApp, type TestApp } from '../support/app';
-import { createTestDatabase, type TestDatabase } from '../support/db';
-import { createTimeSkippingEnv } from '../support/temporal';
-import { signUp, type SignedIn } from '../support/users';
-import { startTestWorker } from '../support/worker';
+import type { TestApp } from '../support/app';
+import type { TestDatabase } from '../support/db';
+import { confirmBooking, createBuyer, createProperty, createRealtor, requestBooking, type SignedIn } from '../support/factories';
+import { startTestSystem, type TestSystem } from '../support/system';
 import { eventually } from '../support/wait';
 import { bookingCalendarUid } from '../../contracts/bookings';
 
@@ -17,10 +15,6 @@ import { bookingCalendarUid } from '../../contracts/bookings';
  */
 
 const API_KEY = 'SG.booking-test-key';
-const HOUR = 3_600_000;
-const BASE = Math.ceil((Date.now() + 5 * 24 * HOUR) / HOUR) * HOUR;
-let slots = 0;
-const nextSlot = () => new Date(BASE + ++slots * 3 * HOUR).toISOString();
 
 interface SentMail {
   key: string;
@@ -86,54 +80,43 @@ class FakeSendGrid {
 
 describe('booking mail through SendGrid', () => {
   let fake: FakeSendGrid;
+  let sys: TestSystem;
   let db: TestDatabase;
   let env: TestWorkflowEnvironment;
   let t: TestApp;
-  let worker: Awaited<ReturnType<typeof startTestWorker>>;
   let buyer: SignedIn;
-  const api = () => request(t.callback);
 
   beforeAll(async () => {
     fake = new FakeSendGrid();
     const baseUrl = await fake.start();
-    [db, env] = await Promise.all([createTestDatabase(), createTimeSkippingEnv()]);
-    t = await buildTestApp({ knex: db.knex, env, config: { EMAIL_PROVIDER: 'sendgrid', SENDGRID_API_KEY: API_KEY, SENDGRID_BASE_URL: baseUrl } });
-    worker = await startTestWorker(env, t, db.knex);
-    buyer = await signUp(t, 'buyer', 'Bea Buyer');
+    sys = await startTestSystem({ config: { EMAIL_PROVIDER: 'sendgrid', SENDGRID_API_KEY: API_KEY, SENDGRID_BASE_URL: baseUrl }, worker: true });
+    ({ db, env, t } = sys);
+    buyer = await createBuyer(t, 'Bea Buyer');
   });
 
   afterAll(async () => {
-    await worker?.stop();
-    t?.cleanup();
-    await Promise.all([db?.destroy(), env?.teardown(), fake?.stop()]);
+    await sys?.stop();
+    await fake?.stop();
   });
 
-  /** A realtor of their own (the rules match on the address) with one listing, and a request for it. */
-  async function requestTour(): Promise<{ realtor: SignedIn; bookingId: number }> {
-    const realtor = await signUp(t, 'realtor', 'Rita Realtor');
-    const property = await api().post('/api/v1/realtors/properties').set(realtor.auth).send({ address: `${Math.random()} Mail Street`, price: 1 });
-    return { realtor, bookingId: await requestFor(Number(property.body.data.id)) };
-  }
-
-  async function requestFor(propertyId: number): Promise<number> {
-    const res = await api().post('/api/v1/buyers/bookings').set(buyer.auth).send({ property_id: propertyId, scheduled_at: nextSlot() });
-    if (res.status !== 201) throw new Error(`booking: ${res.status} ${JSON.stringify(res.body)}`);
-    return Number(res.body.data.id);
+  /** The buyer's request for a listing of `realtor`'s (a realtor of the test's own: the rules match on the address). */
+  async function requestOf(realtor: SignedIn, address: string): Promise<number> {
+    const propertyId = await createProperty(t, realtor, { address, price: 1 });
+    return (await requestBooking(t, buyer, propertyId)).id;
   }
 
   const notification = (bookingId: number, kind: string, user: SignedIn) =>
     db.knex('notifications').where({ idempotency_key: `booking:${bookingId}:${kind}:once:user-${user.id}` }).first();
 
   it('when SendGrid answers 500 once and then 202, then the activity retries and exactly one message is accepted, recorded as sent', async () => {
-    const realtor = await signUp(t, 'realtor', 'Rita Realtor');
+    const realtor = await createRealtor(t, 'Rita Realtor');
     let failed = false;
     fake.rules.push((m) => {
       if (failed || m.to !== realtor.email || !m.key.includes(':request:')) return undefined;
       failed = true;
       return { status: 500, body: { errors: [{ message: 'Internal server error' }] } };
     });
-    const property = await api().post('/api/v1/realtors/properties').set(realtor.auth).send({ address: '1 Retry Road', price: 1 });
-    const bookingId = await requestFor(Number(property.body.data.id));
+    const bookingId = await requestOf(realtor, '1 Retry Road');
 
     await eventually('the first, failed attempt', () => fake.to(realtor.email, 'request').length === 1);
     const pending = await eventually('the ledger row', () => notification(bookingId, 'request', realtor));
@@ -153,14 +136,13 @@ describe('booking mail through SendGrid', () => {
   });
 
   it('when SendGrid refuses one recipient with a 400, then that message is not retried and is recorded as failed, and the booking goes on with its other mail', async () => {
-    const realtor = await signUp(t, 'realtor', 'Rob Refused');
+    const realtor = await createRealtor(t, 'Rob Refused');
     fake.rules.push((m) =>
       m.to === realtor.email && m.key.includes(':request:')
         ? { status: 400, body: { errors: [{ message: 'The to email does not contain a valid address.', field: 'personalizations.0.to', help: null }] } }
         : undefined,
     );
-    const property = await api().post('/api/v1/realtors/properties').set(realtor.auth).send({ address: '2 Bounce Boulevard', price: 1 });
-    const bookingId = await requestFor(Number(property.body.data.id));
+    const bookingId = await requestOf(realtor, '2 Bounce Boulevard');
 
     const failed = await eventually('the row marked failed', async () => {
       const row = await notification(bookingId, 'request', realtor);
@@ -173,8 +155,7 @@ describe('booking mail through SendGrid', () => {
     await env.sleep(30_000);
     expect(fake.to(realtor.email, 'request')).toHaveLength(1);
 
-    const confirm = await api().put(`/api/v1/realtors/bookings/${bookingId}/confirm`).set(realtor.auth);
-    expect(confirm.status).toBe(200);
+    await confirmBooking(t, realtor, bookingId);
     for (const who of [buyer, realtor]) {
       const [mail] = await eventually(`confirmation to ${who.email}`, () => {
         const accepted = fake.to(who.email, 'confirmed').filter((m) => m.key.startsWith(`booking:${bookingId}:`));
@@ -194,7 +175,8 @@ describe('booking mail through SendGrid', () => {
   });
 
   it('when a request for a realtor with working mail goes out, then it is sent once and never again', async () => {
-    const { realtor, bookingId } = await requestTour();
+    const realtor = await createRealtor(t, 'Rita Realtor');
+    const bookingId = await requestOf(realtor, '3 Mail Street');
     await eventually('sent', async () => (await notification(bookingId, 'request', realtor))?.status === 'sent');
     await env.sleep(10_000);
     expect(fake.to(realtor.email, 'request')).toHaveLength(1);

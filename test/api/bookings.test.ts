@@ -7,11 +7,11 @@ import { bookingWorkflowSettings } from '../../contracts/bookings';
 import { sweepUnstartedBookings } from '../../workers/booking-sweeper';
 import { bookingCalendarUid, bookingWorkflowId } from '../../contracts/bookings';
 import { buildTestApp, type TestApp } from '../support/app';
-import { createTestDatabase, type TestDatabase, count } from '../support/db';
+import { type TestDatabase, count } from '../support/db';
+import { confirmBooking, createAdmin, createBuyer, createProperty, createRealtor, nextSlot, requestBooking, type BookingOptions, type SignedIn } from '../support/factories';
 import { freePort } from '../support/ports';
-import { createTimeSkippingEnv } from '../support/temporal';
-import { login, signUp, signUpAdmin, type SignedIn } from '../support/users';
-import { startTestWorker } from '../support/worker';
+import { startTestSystem, type TestSystem } from '../support/system';
+import { login } from '../support/users';
 import { eventually } from '../support/wait';
 
 /**
@@ -20,14 +20,6 @@ import { eventually } from '../support/wait';
  */
 
 const HOUR = 3_600_000;
-/** Far enough ahead that no expiry or reminder timer fires while the tests run. */
-const BASE = Math.ceil((Date.now() + 3 * 24 * HOUR) / HOUR) * HOUR;
-let slots = 0;
-/** A fresh start time three hours after the previous one, so one buyer's bookings never overlap. */
-function nextSlot(): string {
-  slots += 1;
-  return new Date(BASE + slots * 3 * HOUR).toISOString();
-}
 
 interface Ics {
   method: string;
@@ -48,10 +40,10 @@ function icsOf(m: OutboxMessage): Ics {
 const icsTime = (iso: string) => iso.replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
 
 describe('bookings API with the BookingWorkflow', () => {
+  let sys: TestSystem;
   let db: TestDatabase;
   let env: TestWorkflowEnvironment;
   let t: TestApp;
-  let worker: Awaited<ReturnType<typeof startTestWorker>>;
   let realtor: SignedIn;
   let otherRealtor: SignedIn;
   let buyer: SignedIn;
@@ -61,24 +53,12 @@ describe('bookings API with the BookingWorkflow', () => {
   let otherPropertyId: number;
   const http = () => request(t.callback);
 
-  async function createProperty(who: SignedIn, overrides: Record<string, unknown> = {}): Promise<number> {
-    const res = await http()
-      .post('/api/v1/realtors/properties')
-      .set(who.auth)
-      .send({ address: `${Math.floor(Math.random() * 9000) + 100} Booking Lane`, city: 'Springfield', mls_id: `BK-${Date.now()}-${Math.random()}`, price: 250000, ...overrides });
-    if (res.status !== 201) throw new Error(`property: ${res.status} ${JSON.stringify(res.body)}`);
-    return Number(res.body.data.id);
-  }
-
   async function book(who: SignedIn, body: Record<string, unknown>, headers: Record<string, string> = {}) {
     return http().post('/api/v1/buyers/bookings').set(who.auth).set(headers).send(body);
   }
 
-  async function created(who: SignedIn, body: Record<string, unknown>): Promise<number> {
-    const res = await book(who, body);
-    if (res.status !== 201) throw new Error(`booking: ${res.status} ${JSON.stringify(res.body)}`);
-    return Number(res.body.data.id);
-  }
+  /** A pending booking the test stands on (its request is not what it checks). */
+  const created = async (who: SignedIn, property: number, opts: BookingOptions = {}): Promise<number> => (await requestBooking(t, who, property, opts)).id;
 
   /** The outbox messages of one booking (their idempotency keys name it). */
   async function mailOf(bookingId: number): Promise<OutboxMessage[]> {
@@ -96,25 +76,20 @@ describe('bookings API with the BookingWorkflow', () => {
   const audits = (id: number) => db.knex('audit_logs').where({ resource_type: 'booking', resource_id: id }).orderBy('id');
 
   beforeAll(async () => {
-    [db, env] = await Promise.all([createTestDatabase(), createTimeSkippingEnv()]);
-    t = await buildTestApp({ knex: db.knex, env });
-    worker = await startTestWorker(env, t, db.knex);
+    sys = await startTestSystem({ worker: true });
+    ({ db, env, t } = sys);
     [realtor, otherRealtor, buyer, otherBuyer, admin] = await Promise.all([
-      signUp(t, 'realtor', 'Rita Realtor'),
-      signUp(t, 'realtor', 'Rob Realtor'),
-      signUp(t, 'buyer', 'Bea Buyer'),
-      signUp(t, 'buyer', 'Ben Buyer'),
-      signUpAdmin(t, db.knex),
+      createRealtor(t, 'Rita Realtor'),
+      createRealtor(t, 'Rob Realtor'),
+      createBuyer(t, 'Bea Buyer'),
+      createBuyer(t, 'Ben Buyer'),
+      createAdmin(t, db.knex),
     ]);
-    propertyId = await createProperty(realtor, { address: '12 Oak Street' });
-    otherPropertyId = await createProperty(otherRealtor, { address: '7 Elm Road', status: 'coming_soon' });
+    propertyId = await createProperty(t, realtor, { address: '12 Oak Street' });
+    otherPropertyId = await createProperty(t, otherRealtor, { address: '7 Elm Road', status: 'coming_soon' });
   });
 
-  afterAll(async () => {
-    await worker?.stop();
-    t?.cleanup();
-    await Promise.all([db?.destroy(), env?.teardown()]);
-  });
+  afterAll(() => sys?.stop());
 
   describe('buyer → realtor flow', () => {
     it('when a buyer requests, the realtor confirms, the buyer reschedules and then cancels, then every step shows in the API, the database and the mail', async () => {
@@ -233,7 +208,7 @@ describe('bookings API with the BookingWorkflow', () => {
     });
 
     it('when the realtor declines with a reason, then the booking is declined, the buyer is told why, and it cannot be confirmed after', async () => {
-      const id = await created(buyer, { property_id: propertyId, scheduled_at: nextSlot() });
+      const id = await created(buyer, propertyId);
       const res = await http().put(`/api/v1/realtors/bookings/${id}/decline`).set(realtor.auth).send({ reason: 'The house is under offer' });
       expect(res.status).toBe(200);
       expect(res.body.data.attributes).toMatchObject({ status: 'declined', decline_reason: 'The house is under offer', duration_minutes: 30 });
@@ -253,8 +228,8 @@ describe('bookings API with the BookingWorkflow', () => {
     });
 
     it('when the realtor cancels a confirmed booking with a reason in the DELETE body, then the reason is stored, audited and mailed to the buyer', async () => {
-      const id = await created(buyer, { property_id: propertyId, scheduled_at: nextSlot() });
-      expect((await http().put(`/api/v1/realtors/bookings/${id}/confirm`).set(realtor.auth)).status).toBe(200);
+      const id = await created(buyer, propertyId);
+      await confirmBooking(t, realtor, id);
       const res = await http().delete(`/api/v1/realtors/bookings/${id}`).set(realtor.auth).send({ reason: 'Seller changed plans' });
       expect(res.body.errors).toBeUndefined();
       expect(res.status).toBe(200);
@@ -270,7 +245,7 @@ describe('bookings API with the BookingWorkflow', () => {
 
     it('when the realtor moves a pending request, then the buyer is told, without an invite since nothing is confirmed yet', async () => {
       const from = nextSlot();
-      const id = await created(buyer, { property_id: propertyId, scheduled_at: from });
+      const id = await created(buyer, propertyId, { scheduledAt: from });
       const to = nextSlot();
       const res = await http().put(`/api/v1/realtors/bookings/${id}`).set(realtor.auth).send({ scheduled_at: to });
       expect(res.status).toBe(200);
@@ -283,11 +258,11 @@ describe('bookings API with the BookingWorkflow', () => {
 
     it('when a confirmed booking is moved onto a time the realtor already has a tour, then 409 saying why, and nothing moves', async () => {
       const taken = nextSlot();
-      const first = await created(otherBuyer, { property_id: propertyId, scheduled_at: taken });
-      expect((await http().put(`/api/v1/realtors/bookings/${first}/confirm`).set(realtor.auth)).status).toBe(200);
+      const first = await created(otherBuyer, propertyId, { scheduledAt: taken });
+      await confirmBooking(t, realtor, first);
       const own = nextSlot();
-      const id = await created(buyer, { property_id: propertyId, scheduled_at: own });
-      expect((await http().put(`/api/v1/realtors/bookings/${id}/confirm`).set(realtor.auth)).status).toBe(200);
+      const id = await created(buyer, propertyId, { scheduledAt: own });
+      await confirmBooking(t, realtor, id);
 
       const res = await http().put(`/api/v1/buyers/bookings/${id}`).set(buyer.auth).send({ scheduled_at: new Date(Date.parse(taken) + 15 * 60_000).toISOString() });
       expect(res.status).toBe(409);
@@ -301,8 +276,8 @@ describe('bookings API with the BookingWorkflow', () => {
     });
 
     it('when an admin cancels a confirmed booking, then both sides are told', async () => {
-      const id = await created(buyer, { property_id: propertyId, scheduled_at: nextSlot() });
-      expect((await http().put(`/api/v1/realtors/bookings/${id}/confirm`).set(realtor.auth)).status).toBe(200);
+      const id = await created(buyer, propertyId);
+      await confirmBooking(t, realtor, id);
       const res = await http().delete(`/api/v1/admin/bookings/${id}`).set(admin.auth);
       expect(res.body.errors).toBeUndefined();
       expect(res.status).toBe(200);
@@ -315,7 +290,7 @@ describe('bookings API with the BookingWorkflow', () => {
     });
 
     it('when a pending booking is cancelled twice, then the second is 409 saying it is cancelled', async () => {
-      const id = await created(buyer, { property_id: propertyId, scheduled_at: nextSlot() });
+      const id = await created(buyer, propertyId);
       expect((await http().delete(`/api/v1/buyers/bookings/${id}`).set(buyer.auth)).status).toBe(200);
       const again = await http().delete(`/api/v1/buyers/bookings/${id}`).set(buyer.auth);
       expect(again.status).toBe(409);
@@ -342,13 +317,13 @@ describe('bookings API with the BookingWorkflow', () => {
     });
 
     it('when the property is withdrawn, deleted or unknown, then 404 on property_id; coming soon is bookable', async () => {
-      const withdrawn = await createProperty(realtor, { status: 'withdrawn' });
+      const withdrawn = await createProperty(t, realtor, { status: 'withdrawn' });
       for (const pid of [withdrawn, 99_999_999]) {
         const res = await book(buyer, { property_id: pid, scheduled_at: nextSlot() });
         expect(res.status).toBe(404);
         expect(res.body.errors[0]).toMatchObject({ code: 'NOT_FOUND', field: 'property_id' });
       }
-      const deleted = await createProperty(realtor);
+      const deleted = await createProperty(t, realtor);
       expect((await http().delete(`/api/v1/realtors/properties/${deleted}`).set(realtor.auth)).status).toBe(204);
       expect((await book(buyer, { property_id: deleted, scheduled_at: nextSlot() })).status).toBe(404);
       expect((await book(buyer, { property_id: otherPropertyId, scheduled_at: nextSlot() })).status).toBe(201);
@@ -356,7 +331,7 @@ describe('bookings API with the BookingWorkflow', () => {
 
     it('when a buyer reschedules into the past or too soon, then 400 on scheduled_at and the booking keeps its time', async () => {
       const at = nextSlot();
-      const id = await created(buyer, { property_id: propertyId, scheduled_at: at });
+      const id = await created(buyer, propertyId, { scheduledAt: at });
       for (const when of [new Date(Date.now() - HOUR), new Date(Date.now() + 10 * 60_000)]) {
         const res = await http().put(`/api/v1/buyers/bookings/${id}`).set(buyer.auth).send({ scheduled_at: when.toISOString() });
         expect(res.status).toBe(400);
@@ -367,7 +342,7 @@ describe('bookings API with the BookingWorkflow', () => {
 
     it('when a buyer requests a time overlapping one of their own live bookings, then 409 on scheduled_at', async () => {
       const at = nextSlot();
-      await created(buyer, { property_id: propertyId, scheduled_at: at, duration_minutes: 60 });
+      await created(buyer, propertyId, { scheduledAt: at, durationMinutes: 60 });
       const res = await book(buyer, { property_id: otherPropertyId, scheduled_at: new Date(Date.parse(at) + 30 * 60_000).toISOString() });
       expect(res.status).toBe(409);
       expect(res.body.errors[0]).toMatchObject({ code: 'CONFLICT', field: 'scheduled_at' });
@@ -377,7 +352,7 @@ describe('bookings API with the BookingWorkflow', () => {
   describe('notes', () => {
     it('when the buyer edits the notes, then they change, the time does not, and an audit row records it', async () => {
       const at = nextSlot();
-      const id = await created(buyer, { property_id: propertyId, scheduled_at: at, notes: 'first' });
+      const id = await created(buyer, propertyId, { scheduledAt: at, notes: 'first' });
       const res = await http().put(`/api/v1/buyers/bookings/${id}`).set(buyer.auth).send({ notes: 'Bring the floor plan' });
       expect(res.status).toBe(200);
       expect(res.body.data.attributes).toMatchObject({ notes: 'Bring the floor plan', scheduled_at: at, status: 'pending' });
@@ -389,9 +364,9 @@ describe('bookings API with the BookingWorkflow', () => {
 
     it('when the buyer changes notes and time together and the time is refused, then 409 and the notes are not changed either', async () => {
       const mine = nextSlot();
-      await created(buyer, { property_id: otherPropertyId, scheduled_at: mine });
+      await created(buyer, otherPropertyId, { scheduledAt: mine });
       const at = nextSlot();
-      const id = await created(buyer, { property_id: propertyId, scheduled_at: at, notes: 'before' });
+      const id = await created(buyer, propertyId, { scheduledAt: at, notes: 'before' });
       const res = await http().put(`/api/v1/buyers/bookings/${id}`).set(buyer.auth).send({ notes: 'after', scheduled_at: mine });
       expect(res.status).toBe(409);
       expect(res.body.errors[0].message).toMatch(/overlaps/);
@@ -405,7 +380,7 @@ describe('bookings API with the BookingWorkflow', () => {
     });
 
     it('when the realtor tries to edit the notes, then 400 on notes and they stay', async () => {
-      const id = await created(buyer, { property_id: propertyId, scheduled_at: nextSlot(), notes: 'mine' });
+      const id = await created(buyer, propertyId, { notes: 'mine' });
       const res = await http().put(`/api/v1/realtors/bookings/${id}`).set(realtor.auth).send({ notes: 'theirs' });
       expect(res.status).toBe(400);
       expect(res.body.errors[0].field).toBe('notes');
@@ -413,14 +388,14 @@ describe('bookings API with the BookingWorkflow', () => {
     });
 
     it('when an admin corrects the notes, then they change', async () => {
-      const id = await created(buyer, { property_id: propertyId, scheduled_at: nextSlot(), notes: 'typo' });
+      const id = await created(buyer, propertyId, { notes: 'typo' });
       const res = await http().put(`/api/v1/admin/bookings/${id}`).set(admin.auth).send({ notes: 'fixed' });
       expect(res.status).toBe(200);
       expect(res.body.data.attributes.notes).toBe('fixed');
     });
 
     it('when the body is empty, then 400', async () => {
-      const id = await created(buyer, { property_id: propertyId, scheduled_at: nextSlot() });
+      const id = await created(buyer, propertyId);
       expect((await http().put(`/api/v1/buyers/bookings/${id}`).set(buyer.auth).send({})).status).toBe(400);
     });
   });
@@ -433,9 +408,9 @@ describe('bookings API with the BookingWorkflow', () => {
       times.a = nextSlot();
       times.b = nextSlot();
       times.c = nextSlot();
-      ids.a = await created(buyer, { property_id: propertyId, scheduled_at: times.a });
-      ids.b = await created(otherBuyer, { property_id: otherPropertyId, scheduled_at: times.b });
-      ids.c = await created(otherBuyer, { property_id: propertyId, scheduled_at: times.c });
+      ids.a = await created(buyer, propertyId, { scheduledAt: times.a });
+      ids.b = await created(otherBuyer, otherPropertyId, { scheduledAt: times.b });
+      ids.c = await created(otherBuyer, propertyId, { scheduledAt: times.c });
       expect((await http().put(`/api/v1/realtors/bookings/${ids.c}/decline`).set(realtor.auth).send({})).status).toBe(200);
     });
 
@@ -536,7 +511,7 @@ describe('bookings API with the BookingWorkflow', () => {
   describe('who sees what', () => {
     let id: number;
     beforeAll(async () => {
-      id = await created(buyer, { property_id: propertyId, scheduled_at: nextSlot(), notes: 'private' });
+      id = await created(buyer, propertyId, { notes: 'private' });
     });
 
     it("when another buyer lists, reads, changes or cancels a buyer's booking, then it is not listed and each call is 404", async () => {

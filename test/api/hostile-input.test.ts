@@ -3,13 +3,12 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
-import request from 'supertest';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { buildTestApp, type TestApp } from '../support/app';
-import { createTestDatabase, type TestDatabase } from '../support/db';
-import { createTimeSkippingEnv } from '../support/temporal';
-import { createProperty, nextSlot } from '../support/factories';
-import { signUp, signUpAdmin, uniqueEmail, type SignedIn } from '../support/users';
+import type request from 'supertest';
+import type { TestApp } from '../support/app';
+import type { TestDatabase } from '../support/db';
+import { createAdmin, createBuyer, createProperty, createRealtor, nextSlot, type SignedIn } from '../support/factories';
+import { startTestSystem, type TestSystem } from '../support/system';
+import { uniqueEmail } from '../support/users';
 
 /**
  * Requests a client can craft that once reached PostgreSQL, zlib or the router unguarded
@@ -20,14 +19,14 @@ import { signUp, signUpAdmin, uniqueEmail, type SignedIn } from '../support/user
 const TABLES = ['users', 'properties', 'property_images', 'bookings', 'tours', 'tour_notes', 'audit_logs', 'idempotency_keys'];
 
 describe('hostile input', () => {
+  let sys: TestSystem;
   let db: TestDatabase;
-  let env: TestWorkflowEnvironment;
   let t: TestApp;
   let buyer: SignedIn;
   let realtor: SignedIn;
   let admin: SignedIn;
   let propertyId: number;
-  const http = () => request(t.callback);
+  const http = () => sys.http();
 
   async function snapshot(): Promise<unknown> {
     const rows = await Promise.all(TABLES.map((name) => db.knex(name).select('*').orderBy('id')));
@@ -52,16 +51,13 @@ describe('hostile input', () => {
   }
 
   beforeAll(async () => {
-    [db, env] = await Promise.all([createTestDatabase(), createTimeSkippingEnv()]);
-    t = await buildTestApp({ knex: db.knex, env });
-    [buyer, realtor, admin] = await Promise.all([signUp(t, 'buyer'), signUp(t, 'realtor'), signUpAdmin(t, db.knex)]);
+    sys = await startTestSystem();
+    ({ db, t } = sys);
+    [buyer, realtor, admin] = await Promise.all([createBuyer(t), createRealtor(t), createAdmin(t, db.knex)]);
     propertyId = await createProperty(t, realtor);
   });
 
-  afterAll(async () => {
-    t?.cleanup();
-    await Promise.all([db?.destroy(), env?.teardown()]);
-  });
+  afterAll(() => sys?.stop());
 
   describe('methods', () => {
     it('when TRACE or another undeclared method is sent to a route, then 405 with Allow naming the declared methods', async () => {

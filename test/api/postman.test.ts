@@ -5,9 +5,9 @@ import path from 'node:path';
 import request from 'supertest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { COLLECTION_FILE, ENVIRONMENT_FILE, FLOW_FILE, POSTMAN_DIR, STORE_TOKENS_SCRIPT, generate, localOpenApiDocument } from '../../scripts/postman';
-import { buildTestApp, type TestApp } from '../support/app';
-import { count, createTestDatabase, type TestDatabase } from '../support/db';
-import { createTimeSkippingEnv } from '../support/temporal';
+import type { TestApp } from '../support/app';
+import { count, type TestDatabase } from '../support/db';
+import { startTestSystem, type TestSystem } from '../support/system';
 import { startTestWorker } from '../support/worker';
 
 // newman ships no types; this is the part of its API the test uses.
@@ -39,19 +39,17 @@ function* requests(items: Item[]): Generator<Item> {
 }
 
 describe('Postman collection', () => {
+  let sys: TestSystem;
   let db: TestDatabase;
   let env: TestWorkflowEnvironment;
   let t: TestApp;
 
   beforeAll(async () => {
-    [db, env] = await Promise.all([createTestDatabase(), createTimeSkippingEnv()]);
-    t = await buildTestApp({ knex: db.knex, env });
+    sys = await startTestSystem();
+    ({ db, env, t } = sys);
   });
 
-  afterAll(async () => {
-    t?.cleanup();
-    await Promise.all([db?.destroy(), env?.teardown()]);
-  });
+  afterAll(() => sys?.stop());
 
   it('when the files are generated again from /openapi.json, then they equal the committed docs/postman files (run npm run postman if not)', async () => {
     const served = (await request(t.callback).get('/openapi.json').expect(200)).body as Json;

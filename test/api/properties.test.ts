@@ -1,60 +1,49 @@
-import request from 'supertest';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { buildTestApp, type TestApp } from '../support/app';
-import { createTestDatabase, type TestDatabase } from '../support/db';
-import { createTimeSkippingEnv } from '../support/temporal';
-import { signUp, signUpAdmin, type SignedIn } from '../support/users';
+import type { TestApp } from '../support/app';
+import type { TestDatabase } from '../support/db';
+import { createAdmin, createBuyer, createProperty, createRealtor, insertBooking, insertProperty, propertyFields, type SignedIn } from '../support/factories';
+import { startTestSystem, type TestSystem } from '../support/system';
 
-let seq = 0;
-function listing(overrides: Record<string, unknown> = {}) {
-  seq += 1;
-  return {
-    address: `${100 + seq} Test Street`,
-    mls_id: `MLS-T-${Date.now()}-${seq}`,
+/** A listing with every field a realtor may send filled in. */
+const listing = (overrides: Record<string, unknown> = {}) =>
+  propertyFields({
     description: 'Bright home with a big kitchen',
     price: 300000,
     bedrooms: 3,
     bathrooms: 2,
     sqft: 1500,
-    city: 'Springfield',
     state: 'IL',
     postal_code: '62701',
     property_type: 'single_family',
     ...overrides,
-  };
-}
+  });
 
 describe('properties API', () => {
+  let sys: TestSystem;
   let db: TestDatabase;
-  let env: TestWorkflowEnvironment;
   let t: TestApp;
   let realtorA: SignedIn;
   let realtorB: SignedIn;
   let buyer: SignedIn;
   let admin: SignedIn;
-  const http = () => request(t.callback);
+  const http = () => sys.http();
 
-  async function create(who: SignedIn, body: Record<string, unknown>) {
-    const res = await http().post('/api/v1/realtors/properties').set(who.auth).send(body);
-    if (res.status !== 201) throw new Error(`create failed: ${res.status} ${JSON.stringify(res.body)}`);
-    return res.body.data as { id: string; attributes: Record<string, unknown> };
+  /** A full listing of `who`'s, listed through the API: its id and the fields sent. */
+  async function create(who: SignedIn, body: Record<string, unknown> = listing()) {
+    return { id: await createProperty(t, who, body), body };
   }
 
   beforeAll(async () => {
-    [db, env] = await Promise.all([createTestDatabase(), createTimeSkippingEnv()]);
-    t = await buildTestApp({ knex: db.knex, env });
+    sys = await startTestSystem();
+    ({ db, t } = sys);
     [realtorA, realtorB, buyer, admin] = await Promise.all([
-      signUp(t, 'realtor', 'Rita Realtor'),
-      signUp(t, 'realtor', 'Rob Realtor'),
-      signUp(t, 'buyer'),
-      signUpAdmin(t, db.knex),
+      createRealtor(t, 'Rita Realtor'),
+      createRealtor(t, 'Rob Realtor'),
+      createBuyer(t),
+      createAdmin(t, db.knex),
     ]);
   });
 
-  afterAll(async () => {
-    t?.cleanup();
-    await Promise.all([db?.destroy(), env?.teardown()]);
-  });
+  afterAll(() => sys?.stop());
 
   describe('realtor CRUD', () => {
     it('when a realtor creates a listing, then 201 with every field, the realtor and an audit row', async () => {
@@ -90,10 +79,10 @@ describe('properties API', () => {
     });
 
     it('when a realtor updates their listing, then only the given fields change, and the audit row names them', async () => {
-      const p = await create(realtorA, listing());
+      const p = await create(realtorA);
       const res = await http().put(`/api/v1/realtors/properties/${p.id}`).set(realtorA.auth).send({ price: 325000.5, status: 'pending' });
       expect(res.status).toBe(200);
-      expect(res.body.data.attributes).toMatchObject({ price: 325000.5, status: 'pending', address: p.attributes.address });
+      expect(res.body.data.attributes).toMatchObject({ price: 325000.5, status: 'pending', address: p.body.address });
       const audit = await db.knex('audit_logs').where({ action: 'property_updated', resource_id: Number(p.id) }).first();
       expect(JSON.parse(audit.details).changes).toEqual({ price: { from: '300000.00', to: '325000.50' }, status: { from: 'active', to: 'pending' } });
     });
@@ -108,7 +97,7 @@ describe('properties API', () => {
 
   describe("another realtor's listing", () => {
     it('when realtor B reads, changes, deletes or adds images to realtor A\'s listing, then 404 every time and nothing changes', async () => {
-      const p = await create(realtorA, listing());
+      const p = await create(realtorA);
       const base = `/api/v1/realtors/properties/${p.id}`;
       expect((await http().get(base).set(realtorB.auth)).status).toBe(404);
       expect((await http().put(base).set(realtorB.auth).send({ price: 1 })).status).toBe(404);
@@ -128,13 +117,11 @@ describe('properties API', () => {
   });
 
   describe('delete', () => {
-    async function confirmedBookingFor(propertyId: number, inHours: number) {
-      const { realtor_id } = await db.knex('properties').where({ id: propertyId }).first('realtor_id');
-      await db.knex('bookings').insert({ buyer_id: buyer.id, realtor_id, property_id: propertyId, scheduled_at: new Date(Date.now() + inHours * 3_600_000), status: 'confirmed' });
-    }
+    const confirmedBookingFor = (propertyId: number, inHours: number) =>
+      insertBooking(db.knex, { property_id: propertyId, buyer_id: buyer.id, scheduled_at: new Date(Date.now() + inHours * 3_600_000), status: 'confirmed' });
 
     it('when a listing has an upcoming confirmed tour, then delete is 409 saying why, and withdrawing works', async () => {
-      const p = await create(realtorA, listing());
+      const p = await create(realtorA);
       await confirmedBookingFor(Number(p.id), 48);
       const res = await http().delete(`/api/v1/realtors/properties/${p.id}`).set(realtorA.auth);
       expect(res.status).toBe(409);
@@ -146,7 +133,7 @@ describe('properties API', () => {
     });
 
     it('when a listing only has past bookings, then it is deleted from every view but kept for their history', async () => {
-      const p = await create(realtorA, listing());
+      const p = await create(realtorA);
       await confirmedBookingFor(Number(p.id), -48);
       expect((await http().delete(`/api/v1/realtors/properties/${p.id}`).set(realtorA.auth)).status).toBe(204);
       expect((await http().get(`/api/v1/realtors/properties/${p.id}`).set(realtorA.auth)).status).toBe(404);
@@ -155,7 +142,7 @@ describe('properties API', () => {
     });
 
     it('when a listing was never booked, then delete removes the row', async () => {
-      const p = await create(realtorA, listing());
+      const p = await create(realtorA);
       expect((await http().delete(`/api/v1/realtors/properties/${p.id}`).set(realtorA.auth)).status).toBe(204);
       expect(await db.knex('properties').where({ id: Number(p.id) }).first()).toBeUndefined();
       expect(await db.knex('audit_logs').where({ action: 'property_deleted', resource_id: Number(p.id) }).first()).toBeDefined();
@@ -164,7 +151,7 @@ describe('properties API', () => {
 
   describe('admin', () => {
     it('when an admin reassigns a listing to another realtor and changes its status, then both change', async () => {
-      const p = await create(realtorA, listing());
+      const p = await create(realtorA);
       const res = await http().put(`/api/v1/admin/properties/${p.id}`).set(admin.auth).send({ realtor_id: realtorB.id, status: 'closed' });
       expect(res.status).toBe(200);
       expect(res.body.data.attributes.status).toBe('closed');
@@ -174,7 +161,7 @@ describe('properties API', () => {
     });
 
     it('when an admin reassigns to a user who is not a realtor, then 400 on realtor_id', async () => {
-      const p = await create(realtorA, listing());
+      const p = await create(realtorA);
       const res = await http().put(`/api/v1/admin/properties/${p.id}`).set(admin.auth).send({ realtor_id: buyer.id });
       expect(res.status).toBe(400);
       expect(res.body.errors[0].field).toBe('realtor_id');
@@ -193,12 +180,12 @@ describe('properties API', () => {
 });
 
 describe('buyer search', () => {
+  let sys: TestSystem;
   let db: TestDatabase;
-  let env: TestWorkflowEnvironment;
   let t: TestApp;
   let buyer: SignedIn;
   const ids: Record<string, number> = {};
-  const http = () => request(t.callback);
+  const http = () => sys.http();
   const search = async (qs: string) => {
     const res = await http().get(`/api/v1/buyers/properties?${qs}`).set(buyer.auth);
     if (res.status !== 200) throw new Error(`${qs}: ${res.status} ${JSON.stringify(res.body)}`);
@@ -207,10 +194,10 @@ describe('buyer search', () => {
   const names = (body: { data: Array<{ id: string }> }) => body.data.map((p) => Object.keys(ids).find((k) => ids[k] === Number(p.id)));
 
   beforeAll(async () => {
-    [db, env] = await Promise.all([createTestDatabase(), createTimeSkippingEnv()]);
-    t = await buildTestApp({ knex: db.knex, env });
-    const realtor = await signUp(t, 'realtor', 'Sam Seller');
-    buyer = await signUp(t, 'buyer');
+    sys = await startTestSystem();
+    ({ db, t } = sys);
+    const realtor = await createRealtor(t, 'Sam Seller');
+    buyer = await createBuyer(t);
     // A fixed little market; created_at spaced so "newest" has a defined order.
     const rows: Array<[string, Record<string, unknown>]> = [
       ['cheapCondo', { price: 150000, bedrooms: 1, bathrooms: 1, sqft: 700, city: 'Austin', postal_code: '78701', property_type: 'condominium', description: 'Compact condo near the river' }],
@@ -223,18 +210,11 @@ describe('buyer search', () => {
       ['pending', { price: 370000, bedrooms: 3, bathrooms: 2, sqft: 1650, city: 'Austin', postal_code: '78704', property_type: 'single_family', status: 'pending', description: 'Granite and pool, under offer' }],
     ];
     for (const [i, [name, fields]] of rows.entries()) {
-      const [row] = await db
-        .knex('properties')
-        .insert({ realtor_id: realtor.id, address: `${i + 1} ${name} Road`, created_at: new Date(Date.UTC(2026, 0, 1 + i)), ...fields })
-        .returning('id');
-      ids[name] = row.id;
+      ids[name] = (await insertProperty(db.knex, { realtor_id: realtor.id, address: `${i + 1} ${name} Road`, created_at: new Date(Date.UTC(2026, 0, 1 + i)), ...fields })).id;
     }
   });
 
-  afterAll(async () => {
-    t?.cleanup();
-    await Promise.all([db?.destroy(), env?.teardown()]);
-  });
+  afterAll(() => sys?.stop());
 
   it('when a buyer browses, then only active and coming-soon listings appear, newest first', async () => {
     expect(names(await search(''))).toEqual(['comingSoon', 'dallasTown', 'bigHouse', 'midHouse', 'cheapCondo']);

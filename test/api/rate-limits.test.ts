@@ -1,9 +1,9 @@
 import request from 'supertest';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { buildTestApp, type TestApp } from '../support/app';
-import { count, createTestDatabase, type TestDatabase } from '../support/db';
-import { createTimeSkippingEnv } from '../support/temporal';
-import { signUp, uniqueEmail } from '../support/users';
+import type { TestApp } from '../support/app';
+import { count, type TestDatabase } from '../support/db';
+import { startTestSystem, type TestSystem } from '../support/system';
+import { createBuyer } from '../support/factories';
+import { uniqueEmail } from '../support/users';
 
 const ACCOUNT_MAX = 3;
 const USER_MAX = 5;
@@ -19,31 +19,26 @@ function expect429(res: request.Response): void {
 }
 
 describe('shared rate limits', () => {
+  let sys: TestSystem;
   let db: TestDatabase;
-  let env: TestWorkflowEnvironment;
   let t: TestApp;
 
   beforeAll(async () => {
-    [db, env] = await Promise.all([createTestDatabase(), createTimeSkippingEnv()]);
     // Behind one proxy, so each request can come from its own client address.
-    t = await buildTestApp({
-      knex: db.knex,
-      env,
+    sys = await startTestSystem({
       config: { TRUST_PROXY_HOPS: '1', AUTH_ACCOUNT_RATE_LIMIT_MAX: String(ACCOUNT_MAX), AUTH_ACCOUNT_RATE_LIMIT_WINDOW_SECONDS: '900', API_RATE_LIMIT_MAX: String(USER_MAX) },
     });
+    ({ db, t } = sys);
   });
 
-  afterAll(async () => {
-    t?.cleanup();
-    await Promise.all([db?.destroy(), env?.teardown()]);
-  });
+  afterAll(() => sys?.stop());
 
   let address = 0;
   const from = () => `198.51.100.${(address += 1) % 250}`;
 
   describe('per account on the auth routes', () => {
     it('when wrong passwords for one account come from many addresses (credential stuffing), then the attempt after the limit is 429, even with the right password', async () => {
-      const buyer = await signUp(t, 'buyer');
+      const buyer = await createBuyer(t);
       const attempt = (password: string) => request(t.callback).post('/api/v1/auth/login').set('X-Forwarded-For', from()).send({ email: buyer.email, password });
       for (let i = 0; i < ACCOUNT_MAX; i += 1) expect((await attempt('wrong-pass-1')).status).toBe(401);
       expect429(await attempt(buyer.password));
@@ -52,7 +47,7 @@ describe('shared rate limits', () => {
     });
 
     it('when an account signs in successfully again and again, then those sign-ins are not counted', async () => {
-      const buyer = await signUp(t, 'buyer');
+      const buyer = await createBuyer(t);
       for (let i = 0; i < ACCOUNT_MAX + 2; i += 1) {
         const res = await request(t.callback).post('/api/v1/auth/login').set('X-Forwarded-For', from()).send({ email: buyer.email, password: buyer.password });
         expect(res.status).toBe(200);
@@ -65,7 +60,7 @@ describe('shared rate limits', () => {
     });
 
     it('when password resets for one email are requested over and over, then only the first ones send an email', async () => {
-      const buyer = await signUp(t, 'buyer');
+      const buyer = await createBuyer(t);
       const statuses: number[] = [];
       for (let i = 0; i < ACCOUNT_MAX + 2; i += 1) {
         statuses.push((await request(t.callback).post('/api/v1/auth/password-reset/request').set('X-Forwarded-For', from()).send({ email: buyer.email })).status);
@@ -84,7 +79,7 @@ describe('shared rate limits', () => {
     });
 
     it('when one refresh token is tried over and over after it was revoked, then the tries after the limit are 429', async () => {
-      const buyer = await signUp(t, 'buyer');
+      const buyer = await createBuyer(t);
       await request(t.callback).post('/api/v1/auth/logout').set(buyer.auth).send({ refresh_token: buyer.refreshToken }).expect(200);
       const statuses: number[] = [];
       for (let i = 0; i < ACCOUNT_MAX + 1; i += 1) {
@@ -104,7 +99,7 @@ describe('shared rate limits', () => {
 
   describe('per user on the API', () => {
     it('when one user calls the API more often than the limit, then the call after it is 429 with RateLimit headers, and another user is unaffected', async () => {
-      const [buyer, other] = await Promise.all([signUp(t, 'buyer'), signUp(t, 'buyer')]);
+      const [buyer, other] = await Promise.all([createBuyer(t), createBuyer(t)]);
       const remaining: string[] = [];
       for (let i = 0; i < USER_MAX; i += 1) {
         const res = await request(t.callback).get('/api/v1/buyers/properties').set(buyer.auth).set('X-Forwarded-For', from());

@@ -1,11 +1,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import request from 'supertest';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { buildTestApp, type TestApp } from '../support/app';
-import { createTestDatabase, type TestDatabase } from '../support/db';
-import { createTimeSkippingEnv } from '../support/temporal';
-import { signUp, signUpAdmin, type SignedIn } from '../support/users';
+import type { Knex } from 'knex';
+import { createAdmin, createBuyer, createRealtor, insertProperties, insertUser, type SignedIn } from '../support/factories';
+import { startTestSystem, type TestSystem } from '../support/system';
 
 /**
  * The search must answer exactly what the naive implementation answered: same ids, same
@@ -45,16 +42,13 @@ const IMAGE_STATUSES = ['ready', 'ready', 'ready', 'ready', 'pending', 'processi
 const BASE_TIME = Date.UTC(2026, 0, 5, 12, 0, 0);
 
 /** Seeds realtors, properties and images straight into the tables, in one fixed order. */
-async function seed(db: TestDatabase, rita: SignedIn): Promise<void> {
+async function seed(knex: Knex, rita: SignedIn): Promise<void> {
   const r = prng(20261126);
-  const realtors = (await db.knex('users')
-    .insert(Array.from({ length: 11 }, (_, i) => ({
-      full_name: `Realtor ${String.fromCharCode(65 + i)} ${r.pick(['Lee', 'Khan', 'Ortiz', 'Novak', 'Smith'])}`,
-      email: `golden-realtor-${i}@example.com`,
-      role: 'realtor',
-      cognito_sub: `golden-realtor-${i}`,
-    })))
-    .returning('id')).map((row: { id: number }) => row.id);
+  const realtors: number[] = [];
+  for (let i = 0; i < 11; i += 1) {
+    const full_name = `Realtor ${String.fromCharCode(65 + i)} ${r.pick(['Lee', 'Khan', 'Ortiz', 'Novak', 'Smith'])}`;
+    realtors.push((await insertUser(knex, 'realtor', { full_name, email: `golden-realtor-${i}@example.com`, cognito_sub: `golden-realtor-${i}` })).id);
+  }
   const owners = [rita.id, ...realtors];
 
   const properties = Array.from({ length: 400 }, (_, i) => {
@@ -87,9 +81,7 @@ async function seed(db: TestDatabase, rita: SignedIn): Promise<void> {
     };
   });
   const ids: number[] = [];
-  for (let i = 0; i < properties.length; i += 100) {
-    ids.push(...(await db.knex('properties').insert(properties.slice(i, i + 100)).returning('id')).map((row: { id: number }) => row.id));
-  }
+  for (let i = 0; i < properties.length; i += 100) ids.push(...(await insertProperties(knex, properties.slice(i, i + 100))));
 
   const images = ids.flatMap((propertyId) => {
     const n = r.int(0, 4);
@@ -119,7 +111,7 @@ async function seed(db: TestDatabase, rita: SignedIn): Promise<void> {
       };
     });
   });
-  for (let i = 0; i < images.length; i += 200) await db.knex('property_images').insert(images.slice(i, i + 200));
+  for (let i = 0; i < images.length; i += 200) await knex('property_images').insert(images.slice(i, i + 200));
 }
 
 type Who = 'buyer' | 'realtor' | 'admin';
@@ -197,32 +189,26 @@ function summarise(body: { data: Item[]; meta: Record<string, unknown> }, full: 
 }
 
 describe('property search answers as the naive search did', () => {
-  let db: TestDatabase;
-  let env: TestWorkflowEnvironment;
-  let t: TestApp;
+  let sys: TestSystem;
   const users = {} as Record<Who, SignedIn>;
   const answers: Record<string, ReturnType<typeof summarise>> = {};
 
   beforeAll(async () => {
-    [db, env] = await Promise.all([createTestDatabase(), createTimeSkippingEnv()]);
-    t = await buildTestApp({ knex: db.knex, env });
+    sys = await startTestSystem();
     // One after the other, so every id below is the same on every run.
-    users.buyer = await signUp(t, 'buyer', 'Golden Buyer');
-    users.realtor = await signUp(t, 'realtor', 'Rita Golden');
-    users.admin = await signUpAdmin(t, db.knex);
-    await seed(db, users.realtor);
+    users.buyer = await createBuyer(sys.t, 'Golden Buyer');
+    users.realtor = await createRealtor(sys.t, 'Rita Golden');
+    users.admin = await createAdmin(sys.t, sys.db.knex);
+    await seed(sys.db.knex, users.realtor);
     for (const c of CASES) {
-      const res = await request(t.callback).get(`/api/v1/${AREA[c.who]}/properties${c.query ? `?${c.query}` : ''}`).set(users[c.who].auth);
+      const res = await sys.http().get(`/api/v1/${AREA[c.who]}/properties${c.query ? `?${c.query}` : ''}`).set(users[c.who].auth);
       if (res.status !== 200) throw new Error(`${c.who} ${c.query}: ${res.status} ${JSON.stringify(res.body)}`);
       answers[`${c.who} ?${c.query}`] = summarise(res.body, Boolean(c.full));
     }
     if (RECORD) writeFileSync(GOLDEN, `${JSON.stringify({ users: { buyer: users.buyer.id, realtor: users.realtor.id }, answers }, null, 1)}\n`);
   });
 
-  afterAll(async () => {
-    t?.cleanup();
-    await Promise.all([db?.destroy(), env?.teardown()]);
-  });
+  afterAll(() => sys?.stop());
 
   const golden = () => {
     if (!existsSync(GOLDEN)) throw new Error(`${GOLDEN} is missing; record it with UPDATE_SEARCH_GOLDEN=1`);

@@ -1,12 +1,10 @@
 import request from 'supertest';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ACCESS_TABLE } from '../../api/access-table';
 import { toneWav } from '../e2e/support/wav';
-import { buildTestApp, type TestApp } from '../support/app';
-import { createTestDatabase, type TestDatabase } from '../support/db';
-import { createTimeSkippingEnv } from '../support/temporal';
-import { signUp, type SignedIn } from '../support/users';
-import { startTestWorker } from '../support/worker';
+import type { TestApp } from '../support/app';
+import type { TestDatabase } from '../support/db';
+import { createBuyer, createProperty, createRealtor, createTour, serverSlot, type SignedIn } from '../support/factories';
+import { startTestSystem, TOURS_STARTABLE_NOW, type TestSystem } from '../support/system';
 
 /**
  * Object-level authorization of every tour and call route, generated from the access
@@ -51,10 +49,9 @@ function send(t: TestApp, r: RouteCase, path: string, who: SignedIn) {
 }
 
 describe('tour and call routes: another user\'s object is 404', () => {
+  let sys: TestSystem;
   let db: TestDatabase;
-  let env: TestWorkflowEnvironment;
   let t: TestApp;
-  let worker: Awaited<ReturnType<typeof startTestWorker>>;
   const owner = {} as Record<Role, SignedIn>;
   const other = {} as Record<Role, SignedIn>;
   let tourId: number;
@@ -63,33 +60,22 @@ describe('tour and call routes: another user\'s object is 404', () => {
     r.path.replace(':id', String(r.object === 'call' ? ids.call : ids.tour));
 
   beforeAll(async () => {
-    [db, env] = await Promise.all([createTestDatabase(), createTimeSkippingEnv()]);
-    t = await buildTestApp({ knex: db.knex, env, config: { TOUR_EARLY_START_MINUTES: String(24 * 60) } });
-    worker = await startTestWorker(env, t, db.knex);
+    sys = await startTestSystem({ config: { ...TOURS_STARTABLE_NOW }, worker: true });
+    ({ db, t } = sys);
     [owner.realtor, owner.buyer, other.realtor, other.buyer] = await Promise.all([
-      signUp(t, 'realtor', 'Owner Realtor'),
-      signUp(t, 'buyer', 'Owner Buyer'),
-      signUp(t, 'realtor', 'Other Realtor'),
-      signUp(t, 'buyer', 'Other Buyer'),
+      createRealtor(t, 'Owner Realtor'),
+      createBuyer(t, 'Owner Buyer'),
+      createRealtor(t, 'Other Realtor'),
+      createBuyer(t, 'Other Buyer'),
     ]);
-    const property = await request(t.callback).post('/api/v1/realtors/properties').set(owner.realtor.auth).send({ address: '1 Private Lane', mls_id: `BOLA-${Date.now()}`, price: 300000 });
-    const scheduledAt = new Date(Math.ceil(Date.now() / 3_600_000) * 3_600_000 + 2 * 3_600_000).toISOString();
-    const booking = await request(t.callback).post('/api/v1/buyers/bookings').set(owner.buyer.auth).send({ property_id: Number(property.body.data.id), scheduled_at: scheduledAt });
-    if (booking.status !== 201) throw new Error(`booking: ${booking.status} ${JSON.stringify(booking.body)}`);
-    const confirmed = await request(t.callback).put(`/api/v1/realtors/bookings/${booking.body.data.id}/confirm`).set(owner.realtor.auth);
-    if (confirmed.status !== 200) throw new Error(`confirm: ${confirmed.status} ${JSON.stringify(confirmed.body)}`);
-    tourId = Number(confirmed.body.data.tour.id);
-    callId = Number(confirmed.body.data.call.id);
+    const propertyId = await createProperty(t, owner.realtor, { address: '1 Private Lane', price: 300000 });
+    ({ tourId, callId } = await createTour(t, owner, { propertyId, scheduledAt: await serverSlot(sys.env) }));
     // A live tour: the call is open, so a refusal can only come from ownership.
     const started = await request(t.callback).post(`/api/v1/realtors/tours/${tourId}/start`).set(owner.realtor.auth);
     if (started.status !== 200) throw new Error(`start: ${started.status} ${JSON.stringify(started.body)}`);
   }, 120_000);
 
-  afterAll(async () => {
-    await worker?.stop();
-    t?.cleanup();
-    await Promise.all([db?.destroy(), env?.teardown()]);
-  }, 60_000);
+  afterAll(() => sys?.stop(), 60_000);
 
   it('when the table is read, then it has tour and call routes for both roles', () => {
     const keys = new Set(BY_ID.map((r) => r.key));

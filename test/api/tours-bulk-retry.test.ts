@@ -1,16 +1,11 @@
-import request from 'supertest';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { AiPermanentError, type TranscriptionProvider } from '../../adapters/ai/port';
 import { parseResumeArgs } from '../../scripts/tours-resume-parked';
-import { buildTestApp, type TestApp } from '../support/app';
-import { count, createTestDatabase, type TestDatabase } from '../support/db';
+import { count } from '../support/db';
 import { toneWav } from '../e2e/support/wav';
 import { runScript } from '../support/scripts';
-import { createTimeSkippingEnv } from '../support/temporal';
-import { createProperty, createTour, serverSlot } from '../support/factories';
-import { signUp, signUpAdmin, type SignedIn } from '../support/users';
+import { createAdmin, createBuyer, createProperty, createRealtor, createTour, serverSlot, type SignedIn } from '../support/factories';
+import { startTestSystem, TOURS_STARTABLE_NOW, type TestSystem } from '../support/system';
 import { eventually } from '../support/wait';
-import { startTestWorker } from '../support/worker';
 
 /**
  * After a provider outage: tours parked in processing_failed are resumed in bulk, by the
@@ -18,12 +13,8 @@ import { startTestWorker } from '../support/worker';
  * audit-logged, with a dry run that changes nothing.
  */
 
-
 describe('resuming parked tours in bulk', () => {
-  let db: TestDatabase;
-  let env: TestWorkflowEnvironment;
-  let t: TestApp;
-  let worker: Awaited<ReturnType<typeof startTestWorker>> | undefined;
+  let sys: TestSystem;
   let realtor: SignedIn;
   let buyer: SignedIn;
   let admin: SignedIn;
@@ -31,11 +22,9 @@ describe('resuming parked tours in bulk', () => {
   /** The transcription provider is down while this is true. */
   let outage = true;
   let slot = 0;
-  const http = () => request(t.callback);
+  const http = () => sys.http();
 
   beforeAll(async () => {
-    [db, env] = await Promise.all([createTestDatabase(), createTimeSkippingEnv()]);
-    t = await buildTestApp({ knex: db.knex, env, config: { TEMPORAL_TASK_QUEUE: 'rfy-bulk-retry', TOUR_EARLY_START_MINUTES: String(24 * 60) } });
     const transcriber: TranscriptionProvider = {
       name: 'local',
       configured: true,
@@ -44,28 +33,24 @@ describe('resuming parked tours in bulk', () => {
         return { text: 'hello', segments: [{ start_ms: 0, end_ms: 500, text: 'hello' }], confidence: 0.9, language: 'en', model: 'test' };
       },
     };
-    worker = await startTestWorker(env, t, db.knex, { transcriber });
-    [realtor, buyer, admin] = await Promise.all([signUp(t, 'realtor', 'Rhea Realtor'), signUp(t, 'buyer', 'Bo Buyer'), signUpAdmin(t, db.knex)]);
-    propertyId = await createProperty(t, realtor, { address: '3 Outage Way', city: 'Springfield' });
+    sys = await startTestSystem({ config: { TEMPORAL_TASK_QUEUE: 'rfy-bulk-retry', ...TOURS_STARTABLE_NOW }, worker: { transcriber } });
+    [realtor, buyer, admin] = await Promise.all([createRealtor(sys.t, 'Rhea Realtor'), createBuyer(sys.t, 'Bo Buyer'), createAdmin(sys.t, sys.db.knex)]);
+    propertyId = await createProperty(sys.t, realtor, { address: '3 Outage Way', city: 'Springfield' });
   }, 120_000);
 
-  afterAll(async () => {
-    await worker?.stop();
-    t?.cleanup();
-    await Promise.all([db?.destroy(), env?.teardown()]);
-  });
+  afterAll(() => sys?.stop());
 
   /** A tour that was held, recorded and ended while transcription was down: parked at transcription. */
   async function parkedTour(): Promise<number> {
-    const { tourId } = await createTour(t, { realtor, buyer }, { propertyId, scheduledAt: await serverSlot(env, slot++) });
+    const { tourId } = await createTour(sys.t, { realtor, buyer }, { propertyId, scheduledAt: await serverSlot(sys.env, slot++) });
     expect((await http().post(`/api/v1/realtors/tours/${tourId}/start`).set(realtor.auth)).status).toBe(200);
     expect((await http().post(`/api/v1/realtors/tours/${tourId}/recording`).set(realtor.auth).attach('recording', toneWav({ seconds: 1 }), 'a.wav')).status).toBe(201);
     expect((await http().post(`/api/v1/realtors/tours/${tourId}/end`).set(realtor.auth)).status).toBe(200);
-    await eventually('the tour parked', async () => (await db.knex('tours').where({ id: tourId }).first()).status === 'processing_failed', 60_000);
+    await eventually('the tour parked', async () => (await sys.db.knex('tours').where({ id: tourId }).first()).status === 'processing_failed', 60_000);
     return tourId;
   }
 
-  const status = async (id: number) => (await db.knex('tours').where({ id }).first()).status as string;
+  const status = async (id: number) => (await sys.db.knex('tours').where({ id }).first()).status as string;
 
   it('when an admin asks for a dry run, then the parked tours are listed and nothing changes; when they resume those at transcription, then each is resumed once, audit-logged, and completes', async () => {
     const ids = [await parkedTour(), await parkedTour(), await parkedTour()];
@@ -86,7 +71,7 @@ describe('resuming parked tours in bulk', () => {
     expect(res.body.data.attributes).toMatchObject({ dry_run: false, matched: 3, failed: [] });
     expect([...res.body.data.attributes.resumed].sort()).toEqual([...ids].sort());
     for (const id of ids) await eventually(`tour ${id} completed`, async () => (await status(id)) === 'completed', 60_000);
-    const audits = await db.knex('audit_logs').where({ action: 'tour_processing_retried' }).whereIn('resource_id', ids).select('user_id', 'details');
+    const audits = await sys.db.knex('audit_logs').where({ action: 'tour_processing_retried' }).whereIn('resource_id', ids).select('user_id', 'details');
     expect(audits).toHaveLength(3);
     for (const a of audits) {
       expect(a.user_id).toBe(admin.id);
@@ -94,8 +79,8 @@ describe('resuming parked tours in bulk', () => {
     }
     // Each completed once: one transcript, one summary email per person.
     for (const id of ids) {
-      expect(await count(db.knex('transcripts').where({ tour_id: id }))).toBe(1);
-      expect(await count(db.knex('notifications').where('idempotency_key', 'like', `tour-summary:${id}:%`))).toBe(2);
+      expect(await count(sys.db.knex('transcripts').where({ tour_id: id }))).toBe(1);
+      expect(await count(sys.db.knex('notifications').where('idempotency_key', 'like', `tour-summary:${id}:%`))).toBe(2);
     }
   }, 240_000);
 
@@ -114,7 +99,7 @@ describe('resuming parked tours in bulk', () => {
     outage = true;
     const id = await parkedTour();
     outage = false;
-    const envVars = { DATABASE_URL: db.url, TEMPORAL_ADDRESS: env.address };
+    const envVars = { DATABASE_URL: sys.db.url, TEMPORAL_ADDRESS: sys.env.address };
     const dry = await runScript('scripts/tours-resume-parked.ts', ['--dry-run', '--step', 'transcription'], envVars, 60_000);
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain(`would resume tour ${id} (parked at transcription`);
@@ -125,7 +110,7 @@ describe('resuming parked tours in bulk', () => {
     expect(run.stdout).toContain(`resumed tour ${id}`);
     expect(run.stdout).toMatch(/1 matched, 1 resumed, 0 not resumed/);
     await eventually('the tour completed', async () => (await status(id)) === 'completed', 60_000);
-    expect(await count(db.knex('audit_logs').where({ action: 'tour_processing_retried', resource_id: id }))).toBe(1);
+    expect(await count(sys.db.knex('audit_logs').where({ action: 'tour_processing_retried', resource_id: id }))).toBe(1);
   }, 240_000);
 
   it('when its arguments are wrong, then the command line says which', () => {

@@ -4,9 +4,9 @@ import { readOutbox, type OutboxMessage } from '../support/outbox';
 import { FAKE_CHAT_MODEL, FAKE_OPENAI_KEY, FAKE_SUMMARY, FakeOpenAi, TRANSCRIPT_SEGMENTS, verboseJson } from '../e2e/support/fake-openai';
 import { toneWav } from '../e2e/support/wav';
 import { buildTestApp, type TestApp } from '../support/app';
-import { createTestDatabase, type TestDatabase, count } from '../support/db';
-import { createTimeSkippingEnv } from '../support/temporal';
-import { signUp, signUpAdmin, type SignedIn } from '../support/users';
+import { type TestDatabase, count } from '../support/db';
+import { createAdmin, createBuyer, createProperty, createRealtor, createTour, serverSlot, type ConfirmedTour, type RequestedBooking, type SignedIn } from '../support/factories';
+import { startTestSystem, TOURS_STARTABLE_NOW, type TestSystem } from '../support/system';
 import { startTestWorker } from '../support/worker';
 import { eventually } from '../support/wait';
 
@@ -19,30 +19,12 @@ import { eventually } from '../support/wait';
 
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
-/**
- * Tours start within the next day (the large early-start window below reaches them) and
- * three hours apart, so no booking of one buyer overlaps another. No timer of either
- * workflow fires while the tests run: time is only skipped while a test awaits it.
- */
-const BASE = Math.ceil(Date.now() / HOUR) * HOUR + 2 * HOUR;
-let slots = 0;
-function nextSlot(): string {
-  const at = new Date(BASE + slots * 3 * HOUR).toISOString();
-  slots += 1;
-  return at;
-}
 
 const RECORDING_MAX_BYTES = 64 * 1024;
 const OPENAI_QUEUE = 'rfy-tours-openai';
 
-interface ConfirmedTour {
-  bookingId: number;
-  tourId: number;
-  callId: number;
-  scheduledAt: string;
-}
-
 describe('tours, calls and the post-tour pipeline over HTTP', () => {
+  let sys: TestSystem;
   let db: TestDatabase;
   let env: TestWorkflowEnvironment;
   /** TOUR_EARLY_START_MINUTES as shipped (15). */
@@ -52,7 +34,6 @@ describe('tours, calls and the post-tour pipeline over HTTP', () => {
   /** The same again, on its own task queue, whose worker's AI is the fake OpenAI server. */
   let ai: TestApp;
   let fake: FakeOpenAi;
-  let workers: Array<Awaited<ReturnType<typeof startTestWorker>>> = [];
   let realtor: SignedIn;
   let buyer: SignedIn;
   let admin: SignedIn;
@@ -62,46 +43,38 @@ describe('tours, calls and the post-tour pipeline over HTTP', () => {
   beforeAll(async () => {
     fake = new FakeOpenAi();
     const baseUrl = await fake.start();
-    [db, env] = await Promise.all([createTestDatabase(), createTimeSkippingEnv()]);
     const common = { RECORDING_MAX_BYTES: String(RECORDING_MAX_BYTES), BOOKING_MIN_NOTICE_MINUTES: '60' };
-    strict = await buildTestApp({ knex: db.knex, env, config: common });
+    sys = await startTestSystem({ config: common });
+    ({ db, env, t: strict } = sys);
     // One data folder for all three: the same signing keys, files and outbox.
-    const shared = { ...common, DATA_DIR: strict.config.paths.data, TOUR_EARLY_START_MINUTES: String(24 * 60) };
+    const shared = { ...common, DATA_DIR: strict.config.paths.data, ...TOURS_STARTABLE_NOW };
     t = await buildTestApp({ knex: db.knex, env, config: shared });
+    sys.onStop(() => t.cleanup());
     ai = await buildTestApp({
       knex: db.knex,
       env,
       config: { ...shared, TEMPORAL_TASK_QUEUE: OPENAI_QUEUE, AI_PROVIDER: 'openai', OPENAI_API_KEY: FAKE_OPENAI_KEY, OPENAI_BASE_URL: baseUrl },
     });
-    workers = await Promise.all([startTestWorker(env, t, db.knex), startTestWorker(env, ai, db.knex)]);
-    [realtor, buyer, admin] = await Promise.all([signUp(t, 'realtor', 'Rita Realtor'), signUp(t, 'buyer', 'Bea Buyer'), signUpAdmin(t, db.knex)]);
-    const res = await request(t.callback)
-      .post('/api/v1/realtors/properties')
-      .set(realtor.auth)
-      .send({ address: '12 Oak Street', city: 'Springfield', mls_id: `TOUR-${Date.now()}`, price: 450000 });
-    if (res.status !== 201) throw new Error(`property: ${res.status} ${JSON.stringify(res.body)}`);
-    propertyId = Number(res.body.data.id);
+    sys.onStop(() => ai.cleanup());
+    for (const worker of await Promise.all([startTestWorker(env, t, db.knex), startTestWorker(env, ai, db.knex)])) sys.onStop(() => worker.stop());
+    [realtor, buyer, admin] = await Promise.all([createRealtor(t), createBuyer(t), createAdmin(t, db.knex)]);
+    propertyId = await createProperty(t, realtor, { address: '12 Oak Street', city: 'Springfield', price: 450000 });
   }, 180_000);
 
   afterAll(async () => {
-    await Promise.all(workers.map((w) => w.stop()));
-    strict?.cleanup();
-    t?.cleanup();
-    ai?.cleanup();
+    await sys?.stop();
     await fake?.stop();
-    await Promise.all([db?.destroy(), env?.teardown()]);
   }, 60_000);
 
+  /**
+   * Tours start within the next day (the large early-start window reaches them) and two
+   * hours apart, so no booking of one buyer overlaps another. No timer of either workflow
+   * fires while the tests run: time is only skipped while a test awaits it.
+   */
+  let slots = 0;
   /** A booking requested by the buyer and confirmed by the realtor, through `app`. */
-  async function confirmedTour(app: TestApp = t): Promise<ConfirmedTour> {
-    const scheduledAt = nextSlot();
-    const booked = await request(app.callback).post('/api/v1/buyers/bookings').set(buyer.auth).send({ property_id: propertyId, scheduled_at: scheduledAt, duration_minutes: 30 });
-    if (booked.status !== 201) throw new Error(`booking: ${booked.status} ${JSON.stringify(booked.body)}`);
-    const bookingId = Number(booked.body.data.id);
-    const confirmed = await request(app.callback).put(`/api/v1/realtors/bookings/${bookingId}/confirm`).set(realtor.auth);
-    if (confirmed.status !== 200) throw new Error(`confirm: ${confirmed.status} ${JSON.stringify(confirmed.body)}`);
-    return { bookingId, tourId: Number(confirmed.body.data.tour.id), callId: Number(confirmed.body.data.call.id), scheduledAt };
-  }
+  const confirmedTour = async (app: TestApp = t): Promise<ConfirmedTour & RequestedBooking> =>
+    createTour(app, { realtor, buyer }, { propertyId, scheduledAt: await serverSlot(env, slots++) });
 
   function upload(app: TestApp, tourId: number, body: Buffer, filename: string, who: SignedIn = realtor) {
     return request(app.callback).post(`/api/v1/realtors/tours/${tourId}/recording`).set(who.auth).attach('recording', body, filename);

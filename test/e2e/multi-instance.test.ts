@@ -8,7 +8,7 @@ import { getConfig } from '../../lib/config';
 import { startTemporalDevServer, type RunningDevServer } from '../../lib/temporal-dev-server';
 import { searchAttributesForCli } from '../../workflows/search-attributes';
 import { count, createTestDatabase, type TestDatabase } from '../support/db';
-import { createProperty, requestBooking } from '../support/factories';
+import { confirmBooking, createBuyers, createProperty, createRealtor, requestBooking, type SignedIn } from '../support/factories';
 import { freePort } from '../support/ports';
 import { eventually } from '../support/wait';
 import { FAKE_OPENAI_KEY, FakeOpenAi, verboseJson } from './support/fake-openai';
@@ -32,12 +32,6 @@ const HOUR = 3_600_000;
 const MINUTE = 60_000;
 const TASK_QUEUE = 'rfy-multi-instance';
 
-interface Account {
-  id: number;
-  email: string;
-  auth: { Authorization: string };
-}
-
 describe('two APIs and two workers on one Temporal and one PostgreSQL', () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'rfy-multi-'));
   chmodSync(dataDir, 0o755);
@@ -46,29 +40,18 @@ describe('two APIs and two workers on one Temporal and one PostgreSQL', () => {
   const fakes = [new FakeOpenAi(), new FakeOpenAi()];
   const apis: Array<{ proc: Proc; url: string }> = [];
   const workers: Proc[] = [];
-  let realtor: Account;
-  let buyers: Account[];
+  let realtor: SignedIn;
+  let buyers: SignedIn[];
   /** The n-th request goes to API n % 2. */
   let turn = 0;
   const api = () => request(apis[turn++ % 2]!.url);
   const base = Math.ceil(Date.now() / HOUR) * HOUR + 2 * HOUR;
 
-  async function signUp(role: 'buyer' | 'realtor', i: number): Promise<Account> {
-    const email = `multi-${role}-${i}-${Date.now()}@example.com`;
-    const password = 'multi-pass-123';
-    const reg = await api().post('/api/v1/auth/register').send({ full_name: `Multi ${role} ${i}`, email, password, role });
-    if (reg.status !== 201) throw new Error(`register: ${reg.status} ${JSON.stringify(reg.body)}`);
-    // Signed up on one API, signed in on the other.
-    const res = await api().post('/api/v1/auth/login').send({ email, password });
-    if (res.status !== 200) throw new Error(`login: ${res.status} ${JSON.stringify(res.body)}`);
-    return { id: Number(res.body.data.relationships.user.data.id), email, auth: { Authorization: `Bearer ${res.body.data.attributes.access_token}` } };
-  }
-
-  const book = async (buyer: Account, propertyId: number, startMs: number, minutes = 30): Promise<number> =>
+  const book = async (buyer: SignedIn, propertyId: number, startMs: number, minutes = 30): Promise<number> =>
     (await requestBooking(api, buyer, propertyId, { scheduledAt: new Date(startMs).toISOString(), durationMinutes: minutes })).id;
 
   /** Starts a confirmed tour, takes notes on both APIs, uploads the recording and ends it. */
-  async function runTour(tourId: number, buyer: Account): Promise<void> {
+  async function runTour(tourId: number, buyer: SignedIn): Promise<void> {
     expect((await api().post(`/api/v1/realtors/tours/${tourId}/start`).set(realtor.auth)).status).toBe(200);
     expect((await api().post(`/api/v1/realtors/tours/${tourId}/notes`).set(realtor.auth).send({ content: 'New roof in 2021', tag: 'feature' })).status).toBe(201);
     expect((await api().post(`/api/v1/buyers/tours/${tourId}/notes`).set(buyer.auth).send({ content: 'Small garden', tag: 'concern' })).status).toBe(201);
@@ -77,7 +60,7 @@ describe('two APIs and two workers on one Temporal and one PostgreSQL', () => {
     expect((await api().post(`/api/v1/realtors/tours/${tourId}/end`).set(realtor.auth)).status).toBe(200);
   }
 
-  async function expectProcessedOnce(tourId: number, buyer: Account, transcriptionAttempts: number): Promise<void> {
+  async function expectProcessedOnce(tourId: number, buyer: SignedIn, transcriptionAttempts: number): Promise<void> {
     await eventually('the tour completed', async () => (await db.knex('tours').where({ id: tourId }).first()).status === 'completed', 600_000);
     const steps = Object.fromEntries(
       (await db.knex('tour_processing_steps').where({ tour_id: tourId })).map((r: { step: string; status: string; attempts: number }) => [r.step, { status: r.status, attempts: r.attempts }]),
@@ -146,9 +129,9 @@ describe('two APIs and two workers on one Temporal and one PostgreSQL', () => {
     }
     await Promise.all(apis.map((a) => waitFor200(`${a.url}/health/ready`, a.proc)));
 
-    realtor = await signUp('realtor', 0);
-    buyers = [];
-    for (let i = 0; i < 20; i += 5) buyers.push(...(await Promise.all(Array.from({ length: 5 }, (_, j) => signUp('buyer', i + j)))));
+    // Each signs up on one API and in on the other: `api` alternates per request.
+    realtor = await createRealtor(api, 'Multi Realtor');
+    buyers = await createBuyers(api, 20, (i) => `Multi Buyer ${i}`);
   }, 300_000);
 
   afterAll(async () => {
@@ -160,7 +143,7 @@ describe('two APIs and two workers on one Temporal and one PostgreSQL', () => {
   }, 120_000);
 
   let propertyId: number;
-  let winner: { bookingId: number; tourId: number; buyer: Account };
+  let winner: { bookingId: number; tourId: number; buyer: SignedIn };
 
   it('when 20 overlapping bookings are confirmed at once, half through each API, then exactly one is 200 and 19 are 409', async () => {
     propertyId = await createProperty(api, realtor, { address: '1 Cluster Court', price: 450000 });
@@ -190,9 +173,7 @@ describe('two APIs and two workers on one Temporal and one PostgreSQL', () => {
     // Both fakes hold the answer back, so the first attempt is still running when its worker dies.
     for (const f of fakes) f.transcription = () => ({ status: 200, body: verboseJson(), delayMs: 600_000 });
     const bookingId = await book(buyer, propertyId, base + 2 * HOUR);
-    const confirmed = await api().put(`/api/v1/realtors/bookings/${bookingId}/confirm`).set(realtor.auth);
-    expect(confirmed.status).toBe(200);
-    const tourId = Number(confirmed.body.data.tour.id);
+    const { tourId } = await confirmBooking(api, realtor, bookingId);
     await runTour(tourId, buyer);
 
     const holder = await eventually('a transcription request', async () => {

@@ -15,19 +15,13 @@ import {
   DeleteAttendeeCommand,
   DeleteMeetingCommand,
 } from '@aws-sdk/client-chime-sdk-meetings';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { mockClient } from 'aws-sdk-client-mock';
-import request from 'supertest';
 import sharp from 'sharp';
 import { ffmpegPath, probeMedia } from '../../adapters/media/ffmpeg';
-import { buildTestApp, type TestApp } from '../support/app';
-import { createTestDatabase, type TestDatabase } from '../support/db';
-import { createTimeSkippingEnv } from '../support/temporal';
-import { createProperty, createTour, serverSlot } from '../support/factories';
-import { signUp, type SignedIn } from '../support/users';
+import { createBuyer, createProperty, createRealtor, createTour, serverSlot, type SignedIn } from '../support/factories';
+import { startTestSystem, TOURS_STARTABLE_NOW, type TestSystem } from '../support/system';
 import { eventually } from '../support/wait';
 import { wordErrorRate } from '../support/wer';
-import { startTestWorker } from '../support/worker';
 
 /**
  * A Chime-recorded tour whose recording was stopped and restarted: the meetings and media
@@ -50,14 +44,11 @@ const meetingsMock = mockClient(ChimeSDKMeetingsClient);
 const pipelinesMock = mockClient(ChimeSDKMediaPipelinesClient);
 
 describe('a Chime tour recorded in two captures', () => {
-  let db: TestDatabase;
-  let env: TestWorkflowEnvironment;
-  let t: TestApp;
-  let worker: Awaited<ReturnType<typeof startTestWorker>> | undefined;
+  let sys: TestSystem;
   let realtor: SignedIn;
   let buyer: SignedIn;
   let tmp: string;
-  const http = () => request(t.callback);
+  const http = () => sys.http();
 
   /** A capture as Chime concatenates it: video (one colour per capture) with the sample's audio from `from` for `seconds`. */
   function captureFile(name: string, color: string, from: number, seconds?: number): Buffer {
@@ -85,30 +76,24 @@ describe('a Chime tour recorded in two captures', () => {
 
   beforeAll(async () => {
     tmp = mkdtempSync(path.join(tmpdir(), 'rfy-chime-recap-'));
-    [db, env] = await Promise.all([createTestDatabase(), createTimeSkippingEnv()]);
-    t = await buildTestApp({
-      knex: db.knex,
-      env,
+    sys = await startTestSystem({
       config: {
         TEMPORAL_TASK_QUEUE: 'rfy-chime-recap',
-        TOUR_EARLY_START_MINUTES: String(24 * 60),
+        ...TOURS_STARTABLE_NOW,
         MEETINGS_PROVIDER: 'chime',
         CHIME_RECORDINGS_BUCKET_ARN: 'arn:aws:s3:::rfy-recordings',
         CHIME_ACCOUNT_ID: ACCOUNT,
       },
+      worker: true,
     });
-    worker = await startTestWorker(env, t, db.knex);
-    [realtor, buyer] = await Promise.all([signUp(t, 'realtor', 'Rosa Realtor'), signUp(t, 'buyer', 'Ben Buyer')]);
+    [realtor, buyer] = await Promise.all([createRealtor(sys.t, 'Rosa Realtor'), createBuyer(sys.t, 'Ben Buyer')]);
   }, 120_000);
 
   afterAll(async () => {
-    await worker?.stop();
-    await t?.adapters.transcriber.close?.();
-    t?.cleanup();
+    await sys?.stop();
     meetingsMock.restore();
     pipelinesMock.restore();
     rmSync(tmp, { recursive: true, force: true });
-    await Promise.all([db?.destroy(), env?.teardown()]);
   }, 60_000);
 
   it('when the realtor stops and restarts the recording, then one joined file is transcribed with times across both captures and each segment names its speaker', async () => {
@@ -139,14 +124,14 @@ describe('a Chime tour recorded in two captures', () => {
     pipelinesMock.on(CreateMediaConcatenationPipelineCommand).callsFake(async (input: { Sources: Array<{ MediaCapturePipelineSourceConfiguration: { MediaPipelineArn: string } }> }) => {
       const n = input.Sources[0]!.MediaCapturePipelineSourceConfiguration.MediaPipelineArn.endsWith('cap-1') ? 1 : 2;
       const prefix = `recordings/tour-${tourId}/concatenated`;
-      await t.adapters.storage.put(`${prefix}/audio/concat-${n}.mp4`, n === 1 ? first : second, 'video/mp4');
+      await sys.t.adapters.storage.put(`${prefix}/audio/concat-${n}.mp4`, n === 1 ? first : second, 'video/mp4');
       const text = n === 1 ? events('2026-03-14T15:00:00.000Z', firstMs / 1000, ATTENDEE.realtor) : events('2026-03-14T15:05:00.000Z', secondMs / 1000, ATTENDEE.buyer);
-      await t.adapters.storage.put(`${prefix}/meeting-events/concat-${n}.txt`, Buffer.from(text), 'text/plain');
+      await sys.t.adapters.storage.put(`${prefix}/meeting-events/concat-${n}.txt`, Buffer.from(text), 'text/plain');
       return { MediaConcatenationPipeline: { MediaPipelineId: `concat-${n}`, Status: 'Stopped' } };
     });
 
-    const propertyId = await createProperty(t, realtor, { address: '12 Oak Street', city: 'Springfield', price: 450000 });
-    const created = await createTour(t, { realtor, buyer }, { propertyId, scheduledAt: await serverSlot(env) });
+    const propertyId = await createProperty(sys.t, realtor, { address: '12 Oak Street', city: 'Springfield', price: 450000 });
+    const created = await createTour(sys.t, { realtor, buyer }, { propertyId, scheduledAt: await serverSlot(sys.env) });
     tourId = created.tourId;
     const callId = created.callId;
 
@@ -162,7 +147,7 @@ describe('a Chime tour recorded in two captures', () => {
     expect(pipelinesMock.commandCalls(CreateMediaCapturePipelineCommand)).toHaveLength(2);
     expect((await http().post(`/api/v1/realtors/tours/${tourId}/end`).set(realtor.auth)).status).toBe(200);
 
-    await eventually('the tour completed', async () => (await db.knex('tours').where({ id: tourId }).first()).status === 'completed', 180_000);
+    await eventually('the tour completed', async () => (await sys.db.knex('tours').where({ id: tourId }).first()).status === 'completed', 180_000);
 
     // One joined recording, as long as both captures.
     const rec = (await http().get(`/api/v1/buyers/tours/${tourId}/recording`).set(buyer.auth)).body.data.attributes;

@@ -1,16 +1,10 @@
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import request from 'supertest';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { buildTestApp, type TestApp } from '../support/app';
-import { createTestDatabase, type TestDatabase } from '../support/db';
 import { readOutbox } from '../support/outbox';
-import { createTimeSkippingEnv } from '../support/temporal';
-import { createProperty, createTour, serverSlot } from '../support/factories';
-import { signUp, type SignedIn } from '../support/users';
+import { createBuyer, createProperty, createRealtor, createTour, serverSlot, type SignedIn } from '../support/factories';
+import { startTestSystem, TOURS_STARTABLE_NOW, type TestSystem } from '../support/system';
 import { eventually } from '../support/wait';
 import { normalizeForWer, wordErrorRate } from '../support/wer';
-import { startTestWorker } from '../support/worker';
 
 /**
  * The recap as a user gets it on the default, offline configuration: the API, a real
@@ -32,32 +26,22 @@ interface Segment {
 }
 
 describe('the tour recap from a spoken recording, offline', () => {
-  let db: TestDatabase;
-  let env: TestWorkflowEnvironment;
-  let t: TestApp;
-  let worker: Awaited<ReturnType<typeof startTestWorker>> | undefined;
+  let sys: TestSystem;
   let realtor: SignedIn;
   let buyer: SignedIn;
-  const http = () => request(t.callback);
+  const http = () => sys.http();
 
   beforeAll(async () => {
-    [db, env] = await Promise.all([createTestDatabase(), createTimeSkippingEnv()]);
     // The shipped defaults (AI_PROVIDER=local, RECORD_CALLS=true), with a day-long early start.
-    t = await buildTestApp({ knex: db.knex, env, config: { TEMPORAL_TASK_QUEUE: 'rfy-recap', TOUR_EARLY_START_MINUTES: String(24 * 60) } });
-    worker = await startTestWorker(env, t, db.knex);
-    [realtor, buyer] = await Promise.all([signUp(t, 'realtor', 'Rosa Realtor'), signUp(t, 'buyer', 'Ben Buyer')]);
+    sys = await startTestSystem({ config: { TEMPORAL_TASK_QUEUE: 'rfy-recap', ...TOURS_STARTABLE_NOW }, worker: true });
+    [realtor, buyer] = await Promise.all([createRealtor(sys.t, 'Rosa Realtor'), createBuyer(sys.t, 'Ben Buyer')]);
   }, 120_000);
 
-  afterAll(async () => {
-    await worker?.stop();
-    await t?.adapters.transcriber.close?.();
-    t?.cleanup();
-    await Promise.all([db?.destroy(), env?.teardown()]);
-  }, 60_000);
+  afterAll(() => sys?.stop(), 60_000);
 
   it('when the spoken recording of a tour is uploaded and the tour ends, then transcript, highlights, summary and emails all come from what was said', async () => {
-    const propertyId = await createProperty(t, realtor, { address: '12 Oak Street', city: 'Springfield', price: 450000 });
-    const { tourId, callId } = await createTour(t, { realtor, buyer }, { propertyId, scheduledAt: await serverSlot(env) });
+    const propertyId = await createProperty(sys.t, realtor, { address: '12 Oak Street', city: 'Springfield', price: 450000 });
+    const { tourId, callId } = await createTour(sys.t, { realtor, buyer }, { propertyId, scheduledAt: await serverSlot(sys.env) });
 
     const started = await http().post(`/api/v1/realtors/tours/${tourId}/start`).set(realtor.auth);
     expect(started.status).toBe(200);
@@ -72,7 +56,7 @@ describe('the tour recap from a spoken recording, offline', () => {
     expect(uploaded.status).toBe(201);
     expect((await http().post(`/api/v1/realtors/tours/${tourId}/end`).set(realtor.auth)).status).toBe(200);
 
-    await eventually('the tour completed', async () => (await db.knex('tours').where({ id: tourId }).first()).status === 'completed', 180_000);
+    await eventually('the tour completed', async () => (await sys.db.knex('tours').where({ id: tourId }).first()).status === 'completed', 180_000);
 
     // The recording, measured: length, size, when, and a link signed afresh on each read.
     const rec = (await http().get(`/api/v1/buyers/tours/${tourId}/recording`).set(buyer.auth)).body.data.attributes;
@@ -120,7 +104,7 @@ describe('the tour recap from a spoken recording, offline', () => {
     expect(['kitchen', 'garage', 'noise', 'floor plans', 'bedrooms'].filter((w) => summaryText.includes(w)).length).toBeGreaterThanOrEqual(2);
 
     const mails = await eventually('every mail of the tour', async () => {
-      const m = (await readOutbox(t.config.email.outboxDir)).filter((x) => /^(tour-summary|tour_start|tour_end):/.test(x.idempotencyKey) && x.idempotencyKey.includes(`:${tourId}:`));
+      const m = (await readOutbox(sys.t.config.email.outboxDir)).filter((x) => /^(tour-summary|tour_start|tour_end):/.test(x.idempotencyKey) && x.idempotencyKey.includes(`:${tourId}:`));
       return m.length >= 6 && m;
     }, 60_000);
     for (const prefix of ['tour_start', 'tour_end', 'tour-summary']) {

@@ -1,10 +1,9 @@
-import request from 'supertest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { readOutbox } from '../support/outbox';
-import { buildTestApp, type TestApp } from '../support/app';
-import { createTestDatabase, type TestDatabase, count } from '../support/db';
-import { createTimeSkippingEnv } from '../support/temporal';
-import { signUp, type SignedIn } from '../support/users';
+import type { TestApp } from '../support/app';
+import { type TestDatabase, count } from '../support/db';
+import { createBuyer, createProperty, createRealtor, createTour, serverSlot, type SignedIn } from '../support/factories';
+import { startTestSystem, TOURS_STARTABLE_NOW, type TestSystem } from '../support/system';
 import { FAKE_HIGHLIGHTS, FAKE_OPENAI_KEY, FakeOpenAi, verboseJson } from './support/fake-openai';
 import { toneWav } from './support/wav';
 import { killWorker, spawnWorker, stopWorker, type WorkerProcess } from './support/worker-process';
@@ -25,12 +24,12 @@ import { eventually } from '../support/wait';
  * on the server clock (on a server that could skip, it would not wait).
  */
 
-const HOUR = 3_600_000;
 const TASK_QUEUE = 'rfy-worker-kill';
 /** How long the fake Whisper takes: the first worker is killed long before it answers. */
 const SLOW_MS = 4_000;
 
 describe('a worker killed while a tour is being transcribed', () => {
+  let sys: TestSystem;
   let db: TestDatabase;
   let env: TestWorkflowEnvironment;
   let t: TestApp;
@@ -44,25 +43,24 @@ describe('a worker killed while a tour is being transcribed', () => {
     fake = new FakeOpenAi();
     fake.transcription = () => ({ status: 200, body: verboseJson(), delayMs: SLOW_MS });
     const baseUrl = await fake.start();
-    [db, env] = await Promise.all([createTestDatabase(), createTimeSkippingEnv()]);
     const config = {
       TEMPORAL_TASK_QUEUE: TASK_QUEUE,
       AI_PROVIDER: 'openai',
       OPENAI_API_KEY: FAKE_OPENAI_KEY,
       OPENAI_BASE_URL: baseUrl,
-      TOUR_EARLY_START_MINUTES: String(24 * 60),
+      ...TOURS_STARTABLE_NOW,
     };
     // The API runs here; no worker in this process.
-    t = await buildTestApp({ knex: db.knex, env, config });
+    sys = await startTestSystem({ config });
+    ({ db, env, t } = sys);
     workerEnv = { ...config, DATABASE_URL: db.url, TEMPORAL_ADDRESS: env.address, DATA_DIR: t.config.paths.data };
-    [realtor, buyer] = await Promise.all([signUp(t, 'realtor', 'Kim Realtor'), signUp(t, 'buyer', 'Lee Buyer')]);
+    [realtor, buyer] = await Promise.all([createRealtor(t, 'Kim Realtor'), createBuyer(t, 'Lee Buyer')]);
   }, 120_000);
 
   afterAll(async () => {
     await Promise.all(spawned.map((w) => stopWorker(w)));
-    t?.cleanup();
+    await sys?.stop();
     await fake?.stop();
-    await Promise.all([db?.destroy(), env?.teardown()]);
   }, 60_000);
 
   it('when the worker is SIGKILLed during transcription and another takes over, then the tour completes with one transcript, one set of highlights, one summary and one mail per person', async () => {
@@ -70,25 +68,18 @@ describe('a worker killed while a tour is being transcribed', () => {
     spawned.push(first);
 
     // A live tour with notes and an uploaded recording, ended by the realtor.
-    const property = await request(t.callback).post('/api/v1/realtors/properties').set(realtor.auth).send({ address: '9 Crash Court', mls_id: `KILL-${Date.now()}`, price: 500000 });
-    expect(property.status).toBe(201);
-    const scheduledAt = new Date(Math.ceil(Date.now() / HOUR) * HOUR + 2 * HOUR).toISOString();
-    const booking = await request(t.callback).post('/api/v1/buyers/bookings').set(buyer.auth).send({ property_id: Number(property.body.data.id), scheduled_at: scheduledAt });
-    expect(booking.status).toBe(201);
-    const bookingId = Number(booking.body.data.id);
-    const confirmed = await request(t.callback).put(`/api/v1/realtors/bookings/${bookingId}/confirm`).set(realtor.auth);
-    expect(confirmed.status).toBe(200);
-    const tourId = Number(confirmed.body.data.tour.id);
-    expect((await request(t.callback).post(`/api/v1/realtors/tours/${tourId}/start`).set(realtor.auth)).status).toBe(200);
+    const propertyId = await createProperty(t, realtor, { address: '9 Crash Court', price: 500000 });
+    const { bookingId, tourId } = await createTour(t, { realtor, buyer }, { propertyId, scheduledAt: await serverSlot(env) });
+    expect((await sys.http().post(`/api/v1/realtors/tours/${tourId}/start`).set(realtor.auth)).status).toBe(200);
     for (const [who, area, note] of [
       [realtor, 'realtors', { content: 'Roof replaced in 2020', tag: 'feature' }],
       [buyer, 'buyers', { content: 'Worried about street noise', tag: 'concern' }],
     ] as const) {
-      expect((await request(t.callback).post(`/api/v1/${area}/tours/${tourId}/notes`).set(who.auth).send(note)).status).toBe(201);
+      expect((await sys.http().post(`/api/v1/${area}/tours/${tourId}/notes`).set(who.auth).send(note)).status).toBe(201);
     }
     const wav = toneWav({ seconds: 1 });
-    expect((await request(t.callback).post(`/api/v1/realtors/tours/${tourId}/recording`).set(realtor.auth).attach('recording', wav, 'tour.wav')).status).toBe(201);
-    expect((await request(t.callback).post(`/api/v1/realtors/tours/${tourId}/end`).set(realtor.auth)).status).toBe(200);
+    expect((await sys.http().post(`/api/v1/realtors/tours/${tourId}/recording`).set(realtor.auth).attach('recording', wav, 'tour.wav')).status).toBe(201);
+    expect((await sys.http().post(`/api/v1/realtors/tours/${tourId}/end`).set(realtor.auth)).status).toBe(200);
 
     // The transcription request is in flight at the fake Whisper: kill the worker now.
     await eventually('the transcription request', async () => fake.transcriptions().length === 1, 30_000);
@@ -145,7 +136,7 @@ describe('a worker killed while a tour is being transcribed', () => {
     const mail = (await readOutbox(t.config.email.outboxDir)).filter((m) => m.idempotencyKey.startsWith(`tour-summary:${tourId}:`));
     expect(mail.map((m) => m.to).sort()).toEqual([buyer.email, realtor.email].sort());
 
-    const transcript = await request(t.callback).get(`/api/v1/buyers/tours/${tourId}/transcript`).set(buyer.auth);
+    const transcript = await sys.http().get(`/api/v1/buyers/tours/${tourId}/transcript`).set(buyer.auth);
     expect(transcript.body.data.attributes).toMatchObject({ status: 'ready', full_text: verboseJson().text });
     await eventually('booking completed', async () => (await db.knex('bookings').where({ id: bookingId }).first()).status === 'completed');
   }, 1_500_000);

@@ -3,13 +3,11 @@ import { once } from 'node:events';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { tourRecordingPrefix } from '../../contracts/tours';
-import { buildTestApp, type TestApp } from '../support/app';
-import { count, createTestDatabase, type TestDatabase } from '../support/db';
-import { insertProperty, insertUser } from '../support/factories';
-import { createTimeSkippingEnv } from '../support/temporal';
-import { signUp, type SignedIn } from '../support/users';
+import type { TestApp } from '../support/app';
+import { count, type TestDatabase } from '../support/db';
+import { createRealtor, insertProperty, insertTour, type SignedIn } from '../support/factories';
+import { startTestSystem, type TestSystem } from '../support/system';
 import { toneWav } from './support/wav';
 
 /**
@@ -99,40 +97,33 @@ function filesUnder(dir: string): string[] {
 }
 
 describe('streamed recording uploads keep memory bounded', () => {
+  let sys: TestSystem;
   let db: TestDatabase;
-  let env: TestWorkflowEnvironment;
   let t: TestApp;
   let server: http.Server;
   let port: number;
   let realtor: SignedIn;
 
   beforeAll(async () => {
-    [db, env] = await Promise.all([createTestDatabase(), createTimeSkippingEnv()]);
-    t = await buildTestApp({ knex: db.knex, env, config: { RECORDING_MAX_BYTES: String(LIMIT) } });
+    sys = await startTestSystem({ config: { RECORDING_MAX_BYTES: String(LIMIT) } });
+    ({ db, t } = sys);
     server = http.createServer(t.callback);
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     port = (server.address() as AddressInfo).port;
-    realtor = await signUp(t, 'realtor', 'Rita Realtor');
+    realtor = await createRealtor(t);
   }, 120_000);
 
   afterAll(async () => {
     server?.closeAllConnections();
     await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
-    t?.cleanup();
-    await Promise.all([db?.destroy(), env?.teardown()]);
+    await sys?.stop();
   }, 60_000);
 
-  /** A scheduled tour of the realtor's, as rows (uploads need no workflow); a day apart, as the realtor's tours may not overlap. */
-  let days = 0;
+  /** A scheduled tour of the realtor's, as rows (uploads need no workflow); the factory's slots keep the realtor's tours apart. */
   async function aTour(): Promise<number> {
-    days += 1;
-    const buyer = await insertUser(db.knex, 'buyer');
     const { id: propertyId } = await insertProperty(db.knex, { realtor_id: realtor.id });
-    const scheduledAt = new Date(Date.now() + (7 + days) * 24 * 3_600_000);
-    const [booking] = await db.knex('bookings').insert({ buyer_id: buyer.id, property_id: propertyId, realtor_id: realtor.id, scheduled_at: scheduledAt }).returning('id');
-    const [tour] = await db.knex('tours').insert({ property_id: propertyId, realtor_id: realtor.id, buyer_id: buyer.id, booking_id: booking.id, scheduled_at: scheduledAt }).returning('id');
-    return Number(tour.id);
+    return (await insertTour(db.knex, { property_id: propertyId })).tourId;
   }
 
   it('when three 450 MiB uploads (too large, no such tour, not media) and a 350 MiB one arrive at once, then RSS stays bounded, the refusals are 413/404/415 with nothing kept, and only the accepted one is stored', async () => {

@@ -3,8 +3,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { buildTestApp, type TestApp } from './app';
 import { createTestDatabase, type TestDatabase } from './db';
 import {
-  confirmBooking, createAdmin, createBuyer, createProperty, createRealtor, createTour, insertProperty, insertUser, requestBooking,
-  type SignedIn,
+  confirmBooking, createAdmin, createBuyer, createBuyers, createProperty, createRealtor, createTour, insertBooking, insertProperties, insertProperty, insertTour,
+  insertUser, requestBooking, type SignedIn,
 } from './factories';
 import { createTimeSkippingEnv } from './temporal';
 import { startTestWorker } from './worker';
@@ -102,5 +102,48 @@ describe('test data factory', () => {
     const stranger = await createRealtor(t, 'Stranger Realtor');
     await expect(confirmBooking(t, stranger, booking.id)).rejects.toThrow(/confirm booking: 404 .*NOT_FOUND/);
     expect((await db.knex('bookings').where({ id: booking.id }).first()).status).toBe('pending');
+  });
+
+  it('when several buyers are made, then each is a distinct signed-in buyer with the name asked for', async () => {
+    const buyers = await createBuyers(t, 7, (i) => `Crowd ${i}`);
+    expect(new Set(buyers.map((b) => b.id)).size).toBe(7);
+    const rows = await db.knex('users').whereIn('id', buyers.map((b) => b.id)).orderBy('id');
+    expect(rows.every((r) => r.role === 'buyer')).toBe(true);
+    expect(rows.map((r) => r.full_name).sort()).toEqual(Array.from({ length: 7 }, (_, i) => `Crowd ${i}`).sort());
+  });
+
+  it('when properties are inserted in one go, then their ids follow the order given and each row is as given', async () => {
+    const ids = await insertProperties(db.knex, ['1 First St', '2 Second St', '3 Third St'].map((address) => ({ realtor_id: realtor.id, address, city: 'Shelbyville' })));
+    expect([...ids].sort((a, b) => a - b)).toEqual(ids);
+    const rows = await db.knex('properties').whereIn('id', ids).orderBy('id');
+    expect(rows.map((r) => [r.address, r.city, Number(r.realtor_id), r.mls_id])).toEqual([
+      ['1 First St', 'Shelbyville', realtor.id, null],
+      ['2 Second St', 'Shelbyville', realtor.id, null],
+      ['3 Third St', 'Shelbyville', realtor.id, null],
+    ]);
+  });
+
+  it("when a booking row is inserted, then it is the property's realtor's, for a new buyer unless one is named, at a time of its own", async () => {
+    const { id: propertyId } = await insertProperty(db.knex, { realtor_id: realtor.id });
+    const anyone = await insertBooking(db.knex, { property_id: propertyId });
+    const mine = await insertBooking(db.knex, { property_id: propertyId, buyer_id: buyer.id, status: 'confirmed' });
+    expect(anyone.buyerId).not.toBe(buyer.id);
+    const rows = await db.knex('bookings').whereIn('id', [anyone.id, mine.id]).orderBy('id');
+    expect(rows.map((r) => [Number(r.realtor_id), Number(r.buyer_id), r.status])).toEqual([
+      [realtor.id, anyone.buyerId, 'pending'],
+      [realtor.id, buyer.id, 'confirmed'],
+    ]);
+    expect(rows[1].scheduled_at.getTime()).toBeGreaterThan(rows[0].scheduled_at.getTime());
+  });
+
+  it('when a tour row is inserted, then it belongs to a confirmed booking with the same people, property and time, and its realtor reads it', async () => {
+    const { id: propertyId } = await insertProperty(db.knex, { realtor_id: realtor.id });
+    const { tourId, booking } = await insertTour(db.knex, { property_id: propertyId, buyer_id: buyer.id, duration_minutes: 45 });
+    const tour = await db.knex('tours').where({ id: tourId }).first();
+    expect({ booking: Number(tour.booking_id), property: Number(tour.property_id), realtor: Number(tour.realtor_id), buyer: Number(tour.buyer_id), at: tour.scheduled_at, minutes: tour.duration_minutes, status: tour.status }).toEqual({
+      booking: booking.id, property: propertyId, realtor: realtor.id, buyer: buyer.id, at: booking.scheduledAt, minutes: 45, status: 'scheduled',
+    });
+    expect((await db.knex('bookings').where({ id: booking.id }).first()).status).toBe('confirmed');
+    expect((await http().get(`/api/v1/realtors/tours/${tourId}`).set(realtor.auth)).status).toBe(200);
   });
 });

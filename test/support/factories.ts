@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
-import request from 'supertest';
+import type request from 'supertest';
 import type { TestApp } from './app';
+import { httpOf, type Target } from './http';
 import { signUp, signUpAdmin, uniqueEmail, type SignedIn } from './users';
 
 /**
@@ -12,13 +13,7 @@ import { signUp, signUpAdmin, uniqueEmail, type SignedIn } from './users';
  */
 
 export type { SignedIn } from './users';
-
-/** A supertest agent per request: one app, a URL, or one alternating between API processes. */
-export type Http = () => ReturnType<typeof request>;
-/** Where the factory sends its requests. */
-export type Target = TestApp | Http;
-
-const httpOf = (target: Target): Http => (typeof target === 'function' ? target : () => request(target.callback));
+export type { Http, Target } from './http';
 
 /** Anyone who calls the API with a bearer token. */
 export interface Caller {
@@ -39,8 +34,18 @@ function nextUnique(): string {
 // ---------------------------------------------------------------------------------------
 // Users: signed up and signed in, with auth headers (see users.ts)
 
-export const createBuyer = (t: TestApp, name = 'Bea Buyer'): Promise<SignedIn> => signUp(t, 'buyer', name);
-export const createRealtor = (t: TestApp, name = 'Rita Realtor'): Promise<SignedIn> => signUp(t, 'realtor', name);
+export const createBuyer = (target: Target, name = 'Bea Buyer'): Promise<SignedIn> => signUp(target, 'buyer', name);
+export const createRealtor = (target: Target, name = 'Rita Realtor'): Promise<SignedIn> => signUp(target, 'realtor', name);
+
+/** `n` buyers named by `name(i)`, signed up five at a time (each sign-up hashes a password). */
+export async function createBuyers(target: Target, n: number, name: (i: number) => string = (i) => `Buyer ${i}`): Promise<SignedIn[]> {
+  const buyers: SignedIn[] = [];
+  for (let i = 0; i < n; i += 5) {
+    buyers.push(...(await Promise.all(Array.from({ length: Math.min(5, n - i) }, (_, j) => createBuyer(target, name(i + j))))));
+  }
+  return buyers;
+}
+
 /** An admin made the way `npm run create-admin` makes one (there is no admin sign-up route). */
 export const createAdmin = (t: TestApp, knex: Knex): Promise<SignedIn> => signUpAdmin(t, knex);
 
@@ -69,13 +74,23 @@ export async function createProperty(target: Target, realtor: Caller, overrides:
   return Number(res.body.data.id);
 }
 
-/** A `properties` row inserted directly; owned by `realtorId`, else by a new inserted realtor. */
+/** A `properties` row inserted directly; owned by `realtor_id`, else by a new inserted realtor. */
 export async function insertProperty(knex: Knex, overrides: Record<string, unknown> & { realtor_id?: number } = {}): Promise<{ id: number; realtorId: number }> {
   const realtorId = overrides.realtor_id ?? (await insertUser(knex, 'realtor')).id;
   const [row] = await knex('properties')
     .insert({ ...propertyFields(), realtor_id: realtorId, ...overrides })
     .returning(['id']);
   return { id: Number(row.id), realtorId };
+}
+
+/**
+ * Many `properties` rows in one statement, in the order given (so their ids follow it):
+ * each row exactly as given (with `realtor_id`), for data sets a test lays out itself.
+ */
+export async function insertProperties(knex: Knex, rows: Array<Record<string, unknown> & { realtor_id: number }>): Promise<number[]> {
+  if (!rows.length) return [];
+  const inserted = await knex('properties').insert(rows).returning(['id']);
+  return inserted.map((row: { id: number | string }) => Number(row.id));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -152,4 +167,55 @@ export async function createTour(
   const propertyId = opts.propertyId ?? (await createProperty(target, people.realtor));
   const booking = await requestBooking(target, people.buyer, propertyId, opts);
   return { ...booking, ...(await confirmBooking(target, people.realtor, booking.id)) };
+}
+
+// ---------------------------------------------------------------------------------------
+// Bookings and tours as rows only: no workflow runs for them. For tests of data, uploads
+// and listings, where the lifecycle is not the point.
+
+export interface InsertedBooking {
+  id: number;
+  propertyId: number;
+  realtorId: number;
+  buyerId: number;
+  scheduledAt: Date;
+}
+
+/**
+ * A `bookings` row for `property_id`: the property's realtor, a new inserted buyer unless
+ * `buyer_id` is given, at the next free slot unless `scheduled_at` is; the table's
+ * defaults (pending, 30 minutes) unless overridden.
+ */
+export async function insertBooking(
+  knex: Knex,
+  fields: Record<string, unknown> & { property_id: number; buyer_id?: number; realtor_id?: number; scheduled_at?: Date | string },
+): Promise<InsertedBooking> {
+  const realtorId = fields.realtor_id ?? Number((await knex('properties').where({ id: fields.property_id }).first('realtor_id')).realtor_id);
+  const buyerId = fields.buyer_id ?? (await insertUser(knex, 'buyer')).id;
+  const scheduledAt = new Date(fields.scheduled_at ?? nextSlot());
+  const [row] = await knex('bookings')
+    .insert({ ...fields, realtor_id: realtorId, buyer_id: buyerId, scheduled_at: scheduledAt })
+    .returning(['id']);
+  return { id: Number(row.id), propertyId: fields.property_id, realtorId, buyerId, scheduledAt };
+}
+
+/** A confirmed `bookings` row and its `tours` row (scheduled unless `status` says otherwise), as `insertBooking` picks them. */
+export async function insertTour(
+  knex: Knex,
+  fields: { property_id: number; buyer_id?: number; scheduled_at?: Date | string; duration_minutes?: number; status?: string },
+): Promise<{ tourId: number; booking: InsertedBooking }> {
+  const { status, ...bookingFields } = fields;
+  const booking = await insertBooking(knex, { ...bookingFields, status: 'confirmed' });
+  const [row] = await knex('tours')
+    .insert({
+      property_id: booking.propertyId,
+      realtor_id: booking.realtorId,
+      buyer_id: booking.buyerId,
+      booking_id: booking.id,
+      scheduled_at: booking.scheduledAt,
+      ...(fields.duration_minutes !== undefined && { duration_minutes: fields.duration_minutes }),
+      ...(status !== undefined && { status }),
+    })
+    .returning(['id']);
+  return { tourId: Number(row.id), booking };
 }

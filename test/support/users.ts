@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import request from 'supertest';
 import type { Knex } from 'knex';
 import { createAdminAccount } from '../../api/users/service';
 import type { TestApp } from './app';
+import { httpOf, type Target } from './http';
 
 export interface SignedIn {
   id: number;
@@ -19,8 +19,8 @@ export function uniqueEmail(prefix = 'user'): string {
   return `${prefix}-${counter}-${randomBytes(3).toString('hex')}@example.com`;
 }
 
-export async function login(app: TestApp, email: string, password: string): Promise<SignedIn> {
-  const res = await request(app.callback).post('/api/v1/auth/login').send({ email, password });
+export async function login(target: Target, email: string, password: string): Promise<SignedIn> {
+  const res = await httpOf(target)().post('/api/v1/auth/login').send({ email, password });
   if (res.status !== 200) throw new Error(`login failed: ${res.status} ${JSON.stringify(res.body)}`);
   const a = res.body.data.attributes;
   return {
@@ -33,13 +33,13 @@ export async function login(app: TestApp, email: string, password: string): Prom
   };
 }
 
-/** Signs a new buyer or realtor up over HTTP and signs them in. */
-export async function signUp(app: TestApp, role: 'buyer' | 'realtor', name = `Test ${role}`): Promise<SignedIn> {
+/** Signs a new buyer or realtor up over HTTP and signs them in (an alternating `Http` signs in on the other API). */
+export async function signUp(target: Target, role: 'buyer' | 'realtor', name = `Test ${role}`): Promise<SignedIn> {
   const email = uniqueEmail(role);
   const password = 'correct-horse-9';
-  const res = await request(app.callback).post('/api/v1/auth/register').send({ full_name: name, email, password, role });
+  const res = await httpOf(target)().post('/api/v1/auth/register').send({ full_name: name, email, password, role });
   if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
-  return login(app, email, password);
+  return login(target, email, password);
 }
 
 /** Creates an admin the way `npm run create-admin` does, and signs them in. */

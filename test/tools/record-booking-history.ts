@@ -17,111 +17,29 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, type WorkflowHandle } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
-import {
-  bookingStateQuery,
-  bookingWorkflowId,
-  cancelUpdate,
-  confirmUpdate,
-  declineUpdate,
-  rescheduleUpdate,
-  type ActorRef,
-  type BookingSnapshot,
-  type BookingStatus,
-} from '../../contracts/bookings';
-import { endTourUpdate, startTourUpdate, tourWorkflowId, type TourStatus } from '../../contracts/tours';
-import type { TourSnapshot } from '../../activities/bookings.activities';
+import { bookingStateQuery, bookingWorkflowId, cancelUpdate, confirmUpdate, declineUpdate, rescheduleUpdate } from '../../contracts/bookings';
+import { endTourUpdate, startTourUpdate, tourWorkflowId } from '../../contracts/tours';
 import { bookingWorkflow } from '../../workflows/booking.workflow';
 import { historyToJson } from '../fixtures/history-json';
-import { createTimeSkippingEnv } from '../support/temporal';
+import { BUYER, FakeBookingActivities, pendingBooking, REALTOR } from '../support/booking-activity-fakes';
+import { createTimeSkippingEnv, serverClock } from '../support/temporal';
+import { eventually } from '../support/wait';
+import { runRecorder } from './run-recorder';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const TASK_QUEUE = 'record-booking-history';
-const BUYER: ActorRef = { userId: 7, role: 'buyer' };
-const REALTOR: ActorRef = { userId: 8, role: 'realtor' };
 
 export const DEFAULT_OUT_DIR = path.join(__dirname, '..', 'fixtures', 'histories');
 
-/** The rows the activities would read and write, in memory; every call succeeds. */
-function fakeActivities() {
-  const bookings = new Map<number, BookingSnapshot & { icsSequence: number }>();
-  const tours = new Map<number, TourSnapshot>();
-  /** `<bookingId>:<kind>` → a notice that is held until the promise settles. */
-  const held = new Map<string, Promise<unknown>>();
-  const done = { status: 'done' as const, detail: null };
-  return {
-    bookings,
-    held,
-    activities: {
-      async loadBookingForWorkflow(id: number) {
-        const b = bookings.get(id);
-        return b ? { ...b } : null;
-      },
-      async confirmBooking(id: number) {
-        const b = bookings.get(id)!;
-        Object.assign(b, { status: 'confirmed', tourId: id * 10, callId: id * 10 + 1 });
-        tours.set(id * 10, { status: 'scheduled', scheduledAt: b.scheduledAt, durationMinutes: b.durationMinutes, propertyId: b.propertyId, realtorId: b.realtorId, buyerId: b.buyerId });
-        return { tourId: id * 10, callId: id * 10 + 1 };
-      },
-      async transitionBooking(id: number, to: BookingStatus) {
-        bookings.get(id)!.status = to;
-      },
-      async rescheduleBooking(id: number, change: { scheduledAt: string; durationMinutes: number }) {
-        const b = bookings.get(id)!;
-        Object.assign(b, { scheduledAt: new Date(change.scheduledAt).toISOString(), durationMinutes: change.durationMinutes, icsSequence: b.icsSequence + 1 });
-        return { scheduledAt: b.scheduledAt, durationMinutes: b.durationMinutes, icsSequence: b.icsSequence };
-      },
-      async sendBookingNotice(n: { bookingId: number; kind: string }) {
-        await held.get(`${n.bookingId}:${n.kind}`)?.catch(() => undefined);
-        return { sent: 2, failed: 0 };
-      },
-      async loadTourForWorkflow(id: number) {
-        const t = tours.get(id);
-        return t ? { ...t } : null;
-      },
-      async setTourStatus(id: number, status: TourStatus) {
-        const t = tours.get(id);
-        if (t) t.status = status;
-      },
-      async markStepFailed() {},
-      async sendTourNotice() {},
-      async startCall(tourId: number) {
-        return { MeetingId: `meeting-${tourId}`, ExternalMeetingId: `tour-${tourId}`, MediaRegion: 'local', MediaPlacement: {} };
-      },
-      async endCall() {},
-      async processRecording() {
-        return done;
-      },
-      async processTranscription() {
-        return done;
-      },
-      async processHighlights() {
-        return done;
-      },
-      async processSummary() {
-        return done;
-      },
-      async processSummaryEmail() {
-        return done;
-      },
-    },
-  };
-}
-
-async function waitFor(what: string, fn: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const waitFor = (what: string, probe: () => Promise<boolean>) => eventually(what, probe, 15_000, 20);
 
 /** Runs each scenario and writes `<name>.json` files; returns their paths. */
 export async function recordBookingHistories(outDir = DEFAULT_OUT_DIR): Promise<string[]> {
   const env = await createTimeSkippingEnv();
   // A plain client: the environment's own one lets the server skip time while awaiting a result.
   const client = new Client({ connection: env.connection, namespace: env.namespace });
-  const fakes = fakeActivities();
+  const fakes = new FakeBookingActivities();
   const worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue: TASK_QUEUE,
@@ -136,27 +54,14 @@ export async function recordBookingHistories(outDir = DEFAULT_OUT_DIR): Promise<
     writeFileSync(file, historyToJson(await handle.fetchHistory()));
     written.push(file);
   };
-  const sleepUntil = async (atMs: number) => {
-    const ms = atMs - (await env.currentTimeMs());
-    if (ms > 0) await env.sleep(ms);
-  };
+  const { sleepUntil, startIn } = serverClock(() => env);
   const book = async (id: number, scheduledAt: number) => {
-    fakes.bookings.set(id, {
-      status: 'pending',
-      scheduledAt: new Date(scheduledAt).toISOString(),
-      durationMinutes: 30,
-      propertyId: 100 + id,
-      realtorId: REALTOR.userId,
-      buyerId: BUYER.userId,
-      tourId: null,
-      callId: null,
-      icsSequence: 0,
-    });
+    fakes.bookings.set(id, pendingBooking(id, scheduledAt));
     const handle = await client.workflow.start(bookingWorkflow, { taskQueue: TASK_QUEUE, workflowId: bookingWorkflowId(id), args: [{ bookingId: id }] });
     await waitFor('the booking to load', async () => (await handle.query(bookingStateQuery).catch(() => null))?.status === 'pending');
     return handle;
   };
-  const inTwoHours = async () => Math.ceil(((await env.currentTimeMs()) + 2 * HOUR) / MINUTE) * MINUTE;
+  const inTwoHours = () => startIn(2 * HOUR);
 
   try {
     await worker.runUntil(async () => {
@@ -202,7 +107,7 @@ export async function recordBookingHistories(outDir = DEFAULT_OUT_DIR): Promise<
         const { tourId } = await booking.executeUpdate(confirmUpdate, { args: [REALTOR] });
         // The cancellation notice waits for the tour to close, so the tour's answer and its
         // completion are always in this history (otherwise that is a race).
-        fakes.held.set('4:cancelled', client.workflow.getHandle(tourWorkflowId(tourId)).result());
+        fakes.bookings.get(4)!.noticeGate = { kind: 'cancelled', until: client.workflow.getHandle(tourWorkflowId(tourId)).result() };
         await booking.executeUpdate(cancelUpdate, { args: [REALTOR, 'The house was sold'] });
         const state = await booking.result();
         if (state.status !== 'cancelled') throw new Error(`booking 4 ended ${state.status}`);
@@ -223,15 +128,4 @@ export async function recordBookingHistories(outDir = DEFAULT_OUT_DIR): Promise<
   return written;
 }
 
-if (require.main === module) {
-  recordBookingHistories(process.argv[2] ? path.resolve(process.argv[2]) : DEFAULT_OUT_DIR).then(
-    (files) => {
-      process.stdout.write(`${files.map((f) => `recorded ${path.relative(process.cwd(), f)}`).join('\n')}\n`);
-      process.exit(0);
-    },
-    (err: unknown) => {
-      process.stderr.write(`record-booking-history failed: ${String((err as Error).stack ?? err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runRecorder('record-booking-history', () => recordBookingHistories(process.argv[2] ? path.resolve(process.argv[2]) : DEFAULT_OUT_DIR));

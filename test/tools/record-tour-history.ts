@@ -29,8 +29,10 @@ import { tourWorkflow } from '../../workflows/tour.workflow';
 import { historyToJson } from '../fixtures/history-json';
 import { FakeTourActivities } from '../fixtures/tour-activity-fakes';
 import { bookingStubWorkflow } from '../fixtures/workflows/booking-stub.workflow';
-import { createTimeSkippingEnv } from '../support/temporal';
+import { createTimeSkippingEnv, serverClock } from '../support/temporal';
+import { eventually } from '../support/wait';
 import { bookingWorkflowId } from '../../contracts/bookings';
+import { runRecorder } from './run-recorder';
 
 export const HISTORIES_DIR = path.join(__dirname, '..', 'fixtures', 'histories');
 const TASK_QUEUE = 'tour-history-recorder';
@@ -45,13 +47,7 @@ interface Scenario {
   run(h: Handle, ctx: { env: TestWorkflowEnvironment; fakes: FakeTourActivities; tourId: number }): Promise<void>;
 }
 
-async function until(what: string, fn: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = (what: string, probe: () => Promise<boolean>) => eventually(what, probe, 10_000, 20);
 
 /** File name (without `tour-` and `.json`) → what happens in it. Fixed ids keep re-recordings comparable. */
 export const SCENARIOS: Record<string, Scenario> = {
@@ -109,7 +105,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   'no-show-rescheduled': {
     tourId: 9005,
     async run(h, { env }) {
-      const at = new Date(Math.ceil(((await env.currentTimeMs()) + 3 * 60 * MINUTE) / MINUTE) * MINUTE).toISOString();
+      const at = new Date(await serverClock(() => env).startIn(3 * 60 * MINUTE)).toISOString();
       await h.signal(tourRescheduleSignal, at, 45);
       // The result (awaited next) skips time to the moved no-show deadline.
     },
@@ -135,6 +131,7 @@ export async function recordTourHistories(outDir = HISTORIES_DIR, only: string[]
   if (unknown.length) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${Object.keys(SCENARIOS).join(', ')}`);
   const env = await createTimeSkippingEnv();
   const fakes = new FakeTourActivities();
+  const { startIn } = serverClock(() => env);
   const worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue: TASK_QUEUE,
@@ -147,7 +144,7 @@ export async function recordTourHistories(outDir = HISTORIES_DIR, only: string[]
       for (const [name, scenario] of Object.entries(SCENARIOS).filter(([n]) => !only.length || only.includes(n))) {
         const { tourId } = scenario;
         const bookingId = tourId + 1000;
-        const start = Math.ceil(((await env.currentTimeMs()) + 60 * MINUTE) / MINUTE) * MINUTE;
+        const start = await startIn(60 * MINUTE);
         fakes.addTour(tourId, { status: 'scheduled', scheduledAt: new Date(start).toISOString(), durationMinutes: 30, propertyId: 100, realtorId: REALTOR, buyerId: BUYER });
         const booking = await env.client.workflow.start(bookingStubWorkflow, { taskQueue: TASK_QUEUE, workflowId: bookingWorkflowId(bookingId) });
         const handle = await env.client.workflow.start(tourWorkflow, {
@@ -171,13 +168,5 @@ export async function recordTourHistories(outDir = HISTORIES_DIR, only: string[]
   return written;
 }
 
-if (require.main === module) {
-  // `-- recorded-notices` records one scenario; with no names every history is re-recorded.
-  recordTourHistories(HISTORIES_DIR, process.argv.slice(2)).then(
-    () => process.exit(0),
-    (err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+// `-- recorded-notices` records one scenario; with no names every history is re-recorded.
+if (require.main === module) runRecorder('record-tour-history', () => recordTourHistories(HISTORIES_DIR, process.argv.slice(2)));

@@ -1,14 +1,10 @@
-import request from 'supertest';
-import { Context } from '@temporalio/activity';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { readOutbox } from '../support/outbox';
-import type { Notification, Notifier } from '../../adapters/email/notifier';
 import { bookingStateQuery, bookingWorkflowId } from '../../contracts/bookings';
-import { buildTestApp, type TestApp } from '../support/app';
-import { createTestDatabase, type TestDatabase } from '../support/db';
+import { confirmBooking, createBuyer, createProperty, createRealtor, requestBooking, serverSlot, type SignedIn } from '../support/factories';
 import { RestartableWorker } from '../support/restartable-worker';
-import { createTimeSkippingEnv } from '../support/temporal';
-import { signUp, type SignedIn } from '../support/users';
+import { notifierStuckAt } from '../support/stuck-notifier';
+import { startTestSystem, type TestSystem } from '../support/system';
+import { serverClock } from '../support/temporal';
 import { eventually } from '../support/wait';
 
 /**
@@ -19,7 +15,6 @@ import { eventually } from '../support/wait';
  */
 
 const MINUTE = 60_000;
-const HOUR = 60 * MINUTE;
 
 interface NotificationRow {
   idempotency_key: string;
@@ -30,51 +25,35 @@ interface NotificationRow {
 }
 
 describe('BookingWorkflow reminder across worker restarts (real app and activities)', () => {
-  let db: TestDatabase;
-  let env: TestWorkflowEnvironment;
-  let t: TestApp;
+  let sys: TestSystem;
   let worker: RestartableWorker;
   let buyer: SignedIn;
   let realtor: SignedIn;
   let propertyId: number;
-  const http = () => request(t.callback);
+  const { sleepUntil } = serverClock(() => sys.env);
 
   beforeAll(async () => {
-    [db, env] = await Promise.all([createTestDatabase(), createTimeSkippingEnv()]);
-    t = await buildTestApp({ knex: db.knex, env });
-    worker = new RestartableWorker(env, t, db.knex);
-    [buyer, realtor] = await Promise.all([signUp(t, 'buyer', 'Bea Buyer'), signUp(t, 'realtor', 'Rita Realtor')]);
-    const res = await http().post('/api/v1/realtors/properties').set(realtor.auth).send({ address: '5 Restart Row', city: 'Springfield' });
-    expect(res.status).toBe(201);
-    propertyId = Number(res.body.data.id);
+    sys = await startTestSystem();
+    worker = new RestartableWorker(sys.env, sys.t, sys.db.knex);
+    sys.onStop(() => worker.running && worker.stop());
+    [buyer, realtor] = await Promise.all([createBuyer(sys.t), createRealtor(sys.t)]);
+    propertyId = await createProperty(sys.t, realtor, { address: '5 Restart Row', city: 'Springfield' });
   });
 
-  afterAll(async () => {
-    if (worker?.running) await worker.stop();
-    t?.cleanup();
-    await Promise.all([db?.destroy(), env?.teardown()]);
-  });
-
-
-
-  /** Moves server time forward to `atMs`. */
-  async function sleepUntil(atMs: number): Promise<void> {
-    const ms = atMs - (await env.currentTimeMs());
-    if (ms > 0) await env.sleep(ms);
-  }
+  afterAll(() => sys?.stop());
 
   const notifications = (bookingId: number, kind: string): Promise<NotificationRow[]> =>
-    db.knex('notifications').where('idempotency_key', 'like', `booking:${bookingId}:${kind}:%`).orderBy('recipient');
+    sys.db.knex('notifications').where('idempotency_key', 'like', `booking:${bookingId}:${kind}:%`).orderBy('recipient');
 
   const reminderMails = async (bookingId: number) =>
-    (await readOutbox(t.config.email.outboxDir)).filter((m) => m.idempotencyKey.startsWith(`booking:${bookingId}:reminder:`));
+    (await readOutbox(sys.t.config.email.outboxDir)).filter((m) => m.idempotencyKey.startsWith(`booking:${bookingId}:reminder:`));
 
   /**
    * The notices the workflow asked for, from its history (the ledger would hide a
    * duplicate), each with the attempt that finally ran it.
    */
   async function noticeActivities(bookingId: number): Promise<Array<{ kind: string; attempt: number | undefined }>> {
-    const events = (await env.client.workflow.getHandle(bookingWorkflowId(bookingId)).fetchHistory()).events ?? [];
+    const events = (await sys.env.client.workflow.getHandle(bookingWorkflowId(bookingId)).fetchHistory()).events ?? [];
     return events.flatMap((e) => {
       const a = e.activityTaskScheduledEventAttributes;
       if (a?.activityType?.name !== 'sendBookingNotice') return [];
@@ -85,20 +64,16 @@ describe('BookingWorkflow reminder across worker restarts (real app and activiti
   }
 
   /**
-   * A booking at T (a whole minute, two hours of server time ahead), requested by the buyer
-   * and confirmed by the realtor over HTTP, with both confirmations sent.
+   * A booking at T (a whole hour, at least two hours of server time ahead), requested by
+   * the buyer and confirmed by the realtor over HTTP, with both confirmations sent.
    */
   async function confirmedBooking(): Promise<{ id: number; T: number }> {
-    const T = Math.ceil(((await env.currentTimeMs()) + 2 * HOUR) / MINUTE) * MINUTE;
-    const res = await http().post('/api/v1/buyers/bookings').set(buyer.auth).send({ property_id: propertyId, scheduled_at: new Date(T).toISOString(), duration_minutes: 30 });
-    expect(res.status).toBe(201);
-    const id = Number(res.body.data.id);
+    const { id, scheduledAt } = await requestBooking(sys.t, buyer, propertyId, { scheduledAt: await serverSlot(sys.env) });
     await eventually('the request mail', async () => (await notifications(id, 'request')).some((n) => n.status === 'sent'));
-    const confirmed = await http().put(`/api/v1/realtors/bookings/${id}/confirm`).set(realtor.auth);
-    expect(confirmed.status).toBe(200);
-    expect(confirmed.body.data.booking.attributes.status).toBe('confirmed');
+    await confirmBooking(sys.t, realtor, id);
+    expect((await sys.db.knex('bookings').where({ id }).first()).status).toBe('confirmed');
     await eventually('both confirmation mails', async () => (await notifications(id, 'confirmed')).filter((n) => n.status === 'sent').length === 2);
-    return { id, T };
+    return { id, T: Date.parse(scheduledAt) };
   }
 
   /** Exactly one reminder each, in the ledger, in the outbox and in what the workflow asked for. */
@@ -118,7 +93,7 @@ describe('BookingWorkflow reminder across worker restarts (real app and activiti
     expect(mails.map((m) => m.to).sort()).toEqual([buyer.email, realtor.email].sort());
     expect(mails.every((m) => m.file.endsWith('.eml'))).toBe(true);
     expect((await noticeActivities(id)).filter((n) => n.kind === 'reminder')).toEqual([{ kind: 'reminder', attempt }]);
-    expect((await env.client.workflow.getHandle(bookingWorkflowId(id)).query(bookingStateQuery)).reminderSentFor).toBe(new Date(T).toISOString());
+    expect((await sys.env.client.workflow.getHandle(bookingWorkflowId(id)).query(bookingStateQuery)).reminderSentFor).toBe(new Date(T).toISOString());
     return rows;
   }
 
@@ -134,7 +109,7 @@ describe('BookingWorkflow reminder across worker restarts (real app and activiti
 
     await worker.start();
     await expectOneReminderEach(id, T, 1);
-    expect((await db.knex('bookings').where({ id }).first()).status).toBe('confirmed');
+    expect((await sys.db.knex('bookings').where({ id }).first()).status).toBe('confirmed');
     await worker.stop();
   }, 120_000);
 
@@ -146,30 +121,15 @@ describe('BookingWorkflow reminder across worker restarts (real app and activiti
     // Restart 1, half-way through the wait: the new worker rebuilds the booking from history.
     await sleepUntil(T - 45 * MINUTE);
     await worker.start();
-    expect(await env.client.workflow.getHandle(bookingWorkflowId(id)).query(bookingStateQuery)).toMatchObject({ status: 'confirmed', reminderSentFor: null });
+    expect(await sys.env.client.workflow.getHandle(bookingWorkflowId(id)).query(bookingStateQuery)).toMatchObject({ status: 'confirmed', reminderSentFor: null });
     expect(await notifications(id, 'reminder')).toEqual([]);
     await worker.stop();
 
     // A worker whose mail gets stuck after the first reminder of the two went out.
-    let stuck!: () => void;
-    const isStuck = new Promise<void>((r) => (stuck = r));
-    let reminders = 0;
-    const notifier = new Proxy(t.adapters.notifier, {
-      get(target, prop, receiver) {
-        if (prop !== 'send') return Reflect.get(target, prop, receiver);
-        return async (n: Notification) => {
-          if (n.template === 'booking-reminder' && ++reminders === 2) {
-            stuck();
-            // Until the worker goes away: shutting down cancels its running activities.
-            await Context.current().cancelled;
-          }
-          return target.send(n);
-        };
-      },
-    }) satisfies Notifier;
+    const { notifier, stuck } = notifierStuckAt(sys.t.adapters.notifier, 'booking-reminder');
     await worker.start({ notifier });
     await sleepUntil(T - 15 * MINUTE + 5_000);
-    await isStuck;
+    await stuck;
     const [first, ...none] = await notifications(id, 'reminder');
     expect(none).toEqual([]);
     expect(first).toMatchObject({ template: 'booking-reminder', status: 'sent' });

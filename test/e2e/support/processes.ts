@@ -14,14 +14,25 @@ export interface Proc {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+export interface SpawnOptions {
+  /** In a process group of its own, led by the child (as a terminal runs a command): signal it with `process.kill(-pid, …)`. */
+  detached?: boolean;
+}
+
 /** `args` as given to node, e.g. ['--import', 'tsx', 'scripts/start.ts'] or ['dist/api/main.js']. */
-export function spawnNode(args: string[], env: Record<string, string>): Proc {
+export function spawnNode(args: string[], env: Record<string, string>, opts: SpawnOptions = {}): Proc {
+  return spawnCommand(process.execPath, args, env, opts);
+}
+
+/** Any program of the toolchain (node, npm), in the project folder, with only `env` and the defaults below. */
+export function spawnCommand(file: string, args: string[], env: Record<string, string>, opts: SpawnOptions = {}): Proc {
   let output = '';
-  const child = spawn(process.execPath, args, {
+  const child = spawn(file, args, {
     cwd: PROJECT_ROOT,
     // Metrics ports off unless a test asks: their fixed defaults would collide between processes.
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', HOST: '127.0.0.1', LOG_LEVEL: 'warn', METRICS_PORT: '0', TEMPORAL_SDK_METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: opts.detached ?? false,
   });
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
