@@ -16,6 +16,8 @@ import {
   type RescheduleResult,
 } from '../contracts/bookings';
 import type { TourStatus } from '../contracts/tours';
+import { AVAILABILITY_FAILURES } from '../contracts/availability';
+import { AvailabilityConflictError } from '../lib/availability';
 import { composeBookingNotice } from '../adapters/email/compose/booking-notices';
 import type { Notifier } from '../adapters/email/notifier';
 import { EmailPermanentError } from '../adapters/email/port';
@@ -24,6 +26,7 @@ import { bookingsRepository, type BookingRecord, type BookingStatusPatch } from 
 import { toursRepository } from '../db/repositories/tours.repository';
 import type { Logger } from '../lib/logger';
 import { bookingOutcomes, reminderLagSeconds, secondsBetween } from './kpis';
+import { recordBookingNoticeEvent } from './webhooks.activities';
 
 /**
  * The booking lifecycle's side effects. Every one is safe to retry: transitions check the
@@ -76,7 +79,7 @@ export function createBookingActivities(deps: Deps) {
      * (`created`). The database refuses a tour that overlaps another live tour of the same
      * property or realtor (SlotTaken). A retry after success returns the same tour.
      */
-    async confirmBooking(bookingId: number, actor: { userId: number }): Promise<{ tourId: number; callId: number }> {
+    async confirmBooking(bookingId: number, actor: { userId: number; auto?: boolean }): Promise<{ tourId: number; callId: number }> {
       let confirmedNow = false;
       try {
         const result = await knex.transaction(async (trx) => {
@@ -94,7 +97,8 @@ export function createBookingActivities(deps: Deps) {
             action: 'booking_confirmed',
             resourceType: 'booking',
             resourceId: bookingId,
-            details: { status: { from: b.status, to: BOOKING_STATUS.confirmed }, tour_id: created.tourId, call_id: created.callId },
+            // auto: confirmed by the listing's auto-confirm on the realtor's behalf.
+            details: { status: { from: b.status, to: BOOKING_STATUS.confirmed }, tour_id: created.tourId, call_id: created.callId, ...(actor.auto ? { auto: true } : {}) },
           });
           confirmedNow = true;
           return created;
@@ -154,6 +158,8 @@ export function createBookingActivities(deps: Deps) {
         });
       } catch (err) {
         if (slotTaken(err)) throw ApplicationFailure.nonRetryable('That time overlaps another booking or tour', BOOKING_FAILURES.slotTaken);
+        // The listing's availability refused the new time (its reason is the message).
+        if (err instanceof AvailabilityConflictError) throw ApplicationFailure.nonRetryable(err.message, AVAILABILITY_FAILURES.outsideAvailability);
         throw err;
       }
     },
@@ -166,6 +172,8 @@ export function createBookingActivities(deps: Deps) {
     async sendBookingNotice(n: BookingNotice): Promise<{ sent: number; failed: number }> {
       const facts = await bookingsRepository(knex).noticeFacts(n.bookingId);
       if (!facts) return { sent: 0, failed: 0 };
+      // The notice runs once per fact: its domain event (webhooks) is recorded here, before the emails.
+      await recordBookingNoticeEvent(knex, n, facts);
       let sent = 0;
       let failed = 0;
       let transient: unknown;

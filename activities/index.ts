@@ -8,6 +8,9 @@ import type { Logger } from '../lib/logger';
 import { createBookingActivities } from './bookings.activities';
 import { createImageActivities } from './images.activities';
 import { createTourActivities } from './tours.activities';
+import { createWebhookActivities, webhookTransportFor } from './webhooks.activities';
+import { createFeedbackActivities } from './feedback.activities';
+import type { WebhookTransport } from '../adapters/webhooks/port';
 
 /** What activities need from the outside world. */
 export interface ActivityDeps {
@@ -19,6 +22,8 @@ export interface ActivityDeps {
   meetings: MeetingProvider;
   transcriber: TranscriptionProvider;
   analyst: TourAnalyst;
+  /** Default: HTTP(S) with the SSRF guard, as the configuration sets it (WEBHOOKS_*). */
+  webhookTransport?: WebhookTransport;
 }
 
 /**
@@ -39,6 +44,14 @@ export function createActivities(deps: ActivityDeps) {
       recordCalls: deps.config.tours.recordCalls,
       publicBaseUrl: deps.config.publicBaseUrl,
     }),
+    ...createWebhookActivities({
+      knex: deps.knex,
+      notifier: deps.notifier,
+      logger: deps.logger,
+      transport: deps.webhookTransport ?? webhookTransportFor(deps.config),
+      publicBaseUrl: deps.config.publicBaseUrl,
+    }),
+    ...createFeedbackActivities({ knex: deps.knex, notifier: deps.notifier, logger: deps.logger, publicBaseUrl: deps.config.publicBaseUrl }),
     ...createImageActivities({ knex: deps.knex, storage: deps.storage, logger: deps.logger, maxPixels: deps.config.images.maxPixels }),
   };
 }

@@ -17,6 +17,9 @@ import { labelSegments, type SpeakerRole, type SpeakerTurn } from '../adapters/m
 import type { ObjectStorage } from '../adapters/storage/port';
 import type { Logger } from '../lib/logger';
 import * as kpi from './kpis';
+import { createProcessingActivities } from './processing.activities';
+import { recordTourNoticeEvent, recordTourStepEvent } from './webhooks.activities';
+import { startTourFeedback } from './feedback.activities';
 import { recordingNotice, TOUR_FAILURES, tourRecordingPrefix, tourWorkflowId, type ProcessingStep, type StepOutcome, type StepStatus, type TourNoticeKind, TOUR_STATUS, type WorkflowWrittenTourStatus } from '../contracts/tours';
 
 /**
@@ -88,6 +91,8 @@ export function createTourActivities(deps: Deps) {
   };
 
   async function finish(tourId: number, step: ProcessingStep, outcome: StepOutcome): Promise<StepOutcome> {
+    // recording.ready, transcript.ready, summary.ready (webhooks): once per tour, before the step counts as done.
+    if (outcome.status === 'done') await recordTourStepEvent(knex, tourId, step);
     await recordStep(tourId, step, outcome);
     const started = stepStarted.get(`${tourId}:${step}`);
     stepStarted.delete(`${tourId}:${step}`);
@@ -204,7 +209,7 @@ export function createTourActivities(deps: Deps) {
     ];
   }
 
-  return {
+  const activities = {
     /**
      * Creates (or finds again) the tour's meeting, marks the call active and the tour in
      * progress, and with RECORD_CALLS starts recording it at once.
@@ -435,6 +440,9 @@ export function createTourActivities(deps: Deps) {
      */
     async sendTourNotice(tourId: number, kind: TourNoticeKind): Promise<void> {
       const t = await tourFacts(tourId);
+      await recordTourNoticeEvent(knex, tourId, kind);
+      // The showing is over: the buyer's feedback is asked for (once per tour, whatever the retries).
+      if (kind === 'tour_end') await startTourFeedback(tourId);
       const call = await tours.calls.ofTour(tourId);
       const refused = await sendEach(peopleOf(t), (p) => ({
         idempotencyKey: `${kind}:${tourId}:user-${p.id}`,
@@ -453,4 +461,18 @@ export function createTourActivities(deps: Deps) {
       if (refused) deps.logger.warn({ tourId, kind, refused }, 'tour notice refused by the email provider');
     },
   };
+  const processing = createProcessingActivities({
+    recorded: (tourId) => tours.steps.of(tourId),
+    currentStep: async (tourId) => (await tours.find(tourId))?.processing_step ?? null,
+    run: {
+      recording: activities.processRecording,
+      transcription: activities.processTranscription,
+      highlights: activities.processHighlights,
+      summary: activities.processSummary,
+      summary_email: activities.processSummaryEmail,
+    },
+    setTourStatus: activities.setTourStatus,
+    markStepFailed: activities.markStepFailed,
+  });
+  return { ...activities, ...processing };
 }

@@ -29,9 +29,29 @@ export const ACCESS_TABLE: Record<string, Access> = {
   'POST /api/v1/realtors/properties/:id/images': REALTOR,
   'PUT /api/v1/realtors/properties/:id/images/:image_id': REALTOR,
   'DELETE /api/v1/realtors/properties/:id/images/:image_id': REALTOR,
+  'GET /api/v1/realtors/availability': REALTOR,
+  'PUT /api/v1/realtors/availability': REALTOR,
+  'DELETE /api/v1/realtors/availability': REALTOR,
+  'GET /api/v1/realtors/availability/exceptions': REALTOR,
+  'POST /api/v1/realtors/availability/exceptions': REALTOR,
+  'DELETE /api/v1/realtors/availability/exceptions/:id': REALTOR,
+  'GET /api/v1/realtors/properties/:id/availability': REALTOR,
+  'PUT /api/v1/realtors/properties/:id/availability': REALTOR,
+  'DELETE /api/v1/realtors/properties/:id/availability': REALTOR,
+  'GET /api/v1/realtors/properties/:id/availability/exceptions': REALTOR,
+  'POST /api/v1/realtors/properties/:id/availability/exceptions': REALTOR,
+  'DELETE /api/v1/realtors/properties/:id/availability/exceptions/:exception_id': REALTOR,
 
   'GET /api/v1/buyers/properties': BUYER,
   'GET /api/v1/buyers/properties/:id': BUYER,
+  'GET /api/v1/buyers/properties/:id/availability': BUYER,
+
+  // Buyer feedback after a tour: given and changed by its buyer, read by its realtor.
+  'POST /api/v1/buyers/tours/:id/feedback': BUYER,
+  'PUT /api/v1/buyers/tours/:id/feedback': BUYER,
+  'GET /api/v1/buyers/tours/:id/feedback': BUYER,
+  'GET /api/v1/realtors/tours/:id/feedback': REALTOR,
+  'GET /api/v1/realtors/properties/:id/feedback': REALTOR,
 
   'GET /api/v1/admin/properties': ADMIN,
   'GET /api/v1/admin/properties/:id': ADMIN,
@@ -57,6 +77,10 @@ export const ACCESS_TABLE: Record<string, Access> = {
   'DELETE /api/v1/admin/bookings/:id': ADMIN,
 
   'GET /api/v1/realtors/tours': REALTOR,
+  'GET /api/v1/realtors/tours/search': REALTOR,
+  'POST /api/v1/realtors/tours/:id/share-links': REALTOR,
+  'GET /api/v1/realtors/tours/:id/share-links': REALTOR,
+  'DELETE /api/v1/realtors/tours/:id/share-links/:link_id': REALTOR,
   'GET /api/v1/realtors/tours/:id': REALTOR,
   'GET /api/v1/realtors/tours/:id/recording': REALTOR,
   'GET /api/v1/realtors/tours/:id/transcript': REALTOR,
@@ -75,6 +99,10 @@ export const ACCESS_TABLE: Record<string, Access> = {
   'POST /api/v1/realtors/calls/:id/record': REALTOR,
 
   'GET /api/v1/buyers/tours': BUYER,
+  'GET /api/v1/buyers/tours/search': BUYER,
+  'POST /api/v1/buyers/tours/:id/share-links': BUYER,
+  'GET /api/v1/buyers/tours/:id/share-links': BUYER,
+  'DELETE /api/v1/buyers/tours/:id/share-links/:link_id': BUYER,
   'GET /api/v1/buyers/tours/:id': BUYER,
   'GET /api/v1/buyers/tours/:id/recording': BUYER,
   'GET /api/v1/buyers/tours/:id/transcript': BUYER,
@@ -88,6 +116,7 @@ export const ACCESS_TABLE: Record<string, Access> = {
   'GET /api/v1/buyers/calls/:id/recording': BUYER,
 
   'GET /api/v1/admin/tours': ADMIN,
+  'GET /api/v1/admin/tours/search': ADMIN,
   'GET /api/v1/admin/tours/:id': ADMIN,
   'PUT /api/v1/admin/tours/:id': ADMIN,
   'DELETE /api/v1/admin/tours/:id': ADMIN,
@@ -100,4 +129,25 @@ export const ACCESS_TABLE: Record<string, Access> = {
   'DELETE /api/v1/admin/users/:id': ADMIN,
   'POST /api/v1/admin/users/:id/avatar': ADMIN,
   'GET /api/v1/admin/audit_logs': ADMIN,
+
+  // Signed outbound webhooks: realtors their own endpoints, admins every endpoint.
+  'GET /api/v1/realtors/webhooks': REALTOR,
+  'POST /api/v1/realtors/webhooks': REALTOR,
+  'GET /api/v1/realtors/webhooks/:id': REALTOR,
+  'PUT /api/v1/realtors/webhooks/:id': REALTOR,
+  'DELETE /api/v1/realtors/webhooks/:id': REALTOR,
+  'GET /api/v1/realtors/webhooks/:id/deliveries': REALTOR,
+  'GET /api/v1/realtors/webhooks/:id/deliveries/:delivery_id': REALTOR,
+  'POST /api/v1/realtors/webhooks/:id/deliveries/:delivery_id/redeliver': REALTOR,
+  'GET /api/v1/admin/webhooks': ADMIN,
+  'POST /api/v1/admin/webhooks': ADMIN,
+  'GET /api/v1/admin/webhooks/:id': ADMIN,
+  'PUT /api/v1/admin/webhooks/:id': ADMIN,
+  'DELETE /api/v1/admin/webhooks/:id': ADMIN,
+  'GET /api/v1/admin/webhooks/:id/deliveries': ADMIN,
+  'GET /api/v1/admin/webhooks/:id/deliveries/:delivery_id': ADMIN,
+  'POST /api/v1/admin/webhooks/:id/deliveries/:delivery_id/redeliver': ADMIN,
+
+  // A shared tour recap: the token is the credential (rate-limited per address).
+  'GET /api/v1/shared/:token': 'public',
 };

@@ -8,6 +8,7 @@ import type { Adapters } from '../adapters';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import type { TemporalProbe } from '../lib/temporal';
+import { activeTracing, withRequestId } from '../lib/telemetry';
 import { ACCESS_TABLE } from './access-table';
 import { AuditLogService } from './audit-logs/service';
 import { auditLogRoutes } from './audit-logs/routes';
@@ -31,13 +32,25 @@ import { mountRoutes, type AnyRouteSpec } from './routing';
 import { UserService } from './users/service';
 import { BookingService } from './bookings/service';
 import { bookingRoutes } from './bookings/routes';
+import { AvailabilityService } from './availability/service';
+import { availabilityRoutes } from './availability/routes';
+import { FeedbackService } from './feedback/service';
+import { feedbackRoutes } from './feedback/routes';
 import { TourService } from './tours/service';
 import { tourRoutes } from './tours/routes';
+import { ShareLinkService } from './share-links/service';
+import { shareLinkRoutes } from './share-links/routes';
+import { sharedRecapRateLimit } from './share-links/rate-limit';
+import { TourSearchService } from './tour-search/service';
+import { tourSearchRoutes } from './tour-search/routes';
 import { PropertyService, type ImageProcessingStarter } from './properties/service';
 import { propertyRoutes } from './properties/routes';
 import { bookingWorkflowSettings } from '../contracts/bookings';
 import { startImageProcessing } from './workflow-starters';
 import { userRoutes } from './users/routes';
+import { WebhookService } from './webhooks/service';
+import { webhookRoutes } from './webhooks/routes';
+import { webhookDeliverySettings } from '../contracts/webhooks';
 
 export interface AppDeps {
   config: Config;
@@ -62,6 +75,7 @@ export function apiRoutes(deps: AppDeps, userCache = new UserCache()): AnyRouteS
     taskQueue: config.temporal.taskQueue,
     minNoticeMinutes: config.bookings.minNoticeMinutes,
     maxAheadDays: config.bookings.maxAheadDays,
+    commandWaitMs: config.temporal.commandWaitMs,
     workflowSettings: bookingWorkflowSettings(config),
     logger,
   });
@@ -70,6 +84,7 @@ export function apiRoutes(deps: AppDeps, userCache = new UserCache()): AnyRouteS
     temporal: deps.temporal,
     storage: adapters.storage,
     logger,
+    commandWaitMs: config.temporal.commandWaitMs,
     earlyStartMinutes: config.tours.earlyStartMinutes,
     notesGraceMinutes: config.tours.notesGraceMinutes,
   });
@@ -77,9 +92,20 @@ export function apiRoutes(deps: AppDeps, userCache = new UserCache()): AnyRouteS
     ...authRoutes(new AuthService({ knex, identity: adapters.identity, notifier: adapters.notifier, logger, users: userCache }), adapters.storage),
     ...propertyRoutes(properties, adapters.storage, { imageMaxBytes: config.images.maxBytes, imageMaxFiles: config.images.maxFiles }),
     ...bookingRoutes(bookings),
+    ...availabilityRoutes(new AvailabilityService({ knex, minNoticeMinutes: config.bookings.minNoticeMinutes, maxAheadDays: config.bookings.maxAheadDays })),
+    // Before the tour routes: `/tours/search` is not a tour id for `/tours/:id`.
+    ...tourSearchRoutes(new TourSearchService({ knex })),
     ...tourRoutes(tours, { recordingMaxBytes: config.tours.recordingMaxBytes }),
+    ...feedbackRoutes(new FeedbackService({ knex, temporal: deps.temporal, logger })),
+    ...shareLinkRoutes(
+      new ShareLinkService({ knex, storage: adapters.storage, limits: config.shareLinks, mediaUrlTtlSeconds: config.storage.urlTtlSeconds, publicBaseUrl: config.publicBaseUrl }),
+      config.shareLinks,
+    ),
     ...userRoutes(users, adapters.storage, config.storage.avatarMaxBytes),
     ...auditLogRoutes(new AuditLogService({ knex })),
+    ...webhookRoutes(
+      new WebhookService({ knex, temporal: deps.temporal, taskQueue: config.temporal.taskQueue, settings: webhookDeliverySettings(config), allowPrivate: config.webhooks.allowPrivate, logger }),
+    ),
   ];
 }
 
@@ -100,6 +126,9 @@ export function createApp(deps: AppDeps): Koa {
 
   app.use(httpMetrics());
   app.use(requestContext(deps.logger));
+  // With tracing on: the request id on the HTTP span, and as baggage to the workflows and
+  // activities this request causes (their log lines carry it). Not mounted when off.
+  if (activeTracing()) app.use((ctx, next) => withRequestId(ctx.state.requestId as string, next));
   app.use(errorHandler());
   const workerPresence = createWorkerPresence({
     connection: deps.temporal.connection,
@@ -134,6 +163,7 @@ export function createApp(deps: AppDeps): Koa {
   const limits = createRateLimits(deps.knex, config.api.rateLimits);
   // Before the body is read, so a flood of large bodies is refused cheaply.
   app.use(limits.authAddress);
+  app.use(sharedRecapRateLimit(deps.knex, config.shareLinks.rateLimit));
   app.use(jsonBody(config.api.jsonBodyLimitBytes));
   app.use(limits.authAccount);
   app.use(signedFiles(adapters.storage, adapters.storageSecret));

@@ -8,11 +8,14 @@ import { createKnex } from '../db/knex';
 import { createApp } from './app';
 import { listen } from './server';
 import { collectProcessMetrics, startMetricsServer } from '../lib/metrics';
+import { startTracing } from '../lib/telemetry';
 
 async function main(): Promise<void> {
   let logger: Logger | undefined;
   try {
     const config = getConfig();
+    // First: the Temporal client, the app and the pool below are then traced (when on).
+    const tracing = startTracing(config, 'realtyforyou-api');
     logger = createLogger(config, 'api');
     if (!config.database.url || !config.temporal.address) {
       throw new Error('start:api needs DATABASE_URL and TEMPORAL_ADDRESS; `npm start` runs everything embedded instead');
@@ -27,7 +30,7 @@ async function main(): Promise<void> {
     collectProcessMetrics();
     // Its own port: the public API never exposes internals to scrapers from outside.
     const metrics = config.metrics.port > 0 ? await startMetricsServer(config.http.host, config.metrics.port) : undefined;
-    logger.info({ port: config.http.port, metricsPort: metrics?.port ?? 'off' }, 'API listening');
+    logger.info({ port: config.http.port, metricsPort: metrics?.port ?? 'off', tracing: tracing ? config.telemetry.traces : 'off' }, 'API listening');
     handleShutdown(
       () => [
         ...(metrics ? [{ name: 'metrics', run: () => metrics.close() }] : []),
@@ -35,6 +38,8 @@ async function main(): Promise<void> {
         { name: 'temporal-client', run: () => temporal.connection.close() },
         { name: 'temporal-probe', run: () => temporalProbe.close() },
         { name: 'knex', run: () => knex.destroy() },
+        // Last: the spans of everything above are exported before the process exits.
+        ...(tracing ? [{ name: 'telemetry', run: () => tracing.shutdown() }] : []),
       ],
       logger,
       config.shutdownTimeoutMs,

@@ -58,6 +58,8 @@ export interface RouteInput<P, Q, B> {
   params: P;
   query: Q;
   body: B;
+  /** The declared request headers (RouteSpec.headers), by their declared names. */
+  headers: Record<string, string | undefined>;
   /** Null only on public routes. */
   actor: Actor | null;
   requestId: string;
@@ -87,10 +89,23 @@ export interface RouteSpec<P extends z.ZodType = z.ZodType, Q extends z.ZodType 
   query?: Q;
   body?: B;
   /**
+   * Request headers the route reads, by their canonical names (`Idempotency-Key`): validated
+   * like the other parts (a bad one is a 400 naming it) and documented as header parameters.
+   */
+  headers?: z.ZodObject;
+  /**
    * maxBytes is per file; maxFiles defaults to 1. `streamed`: one file, never buffered,
    * read only when the handler calls `input.upload.receive` (so after its checks).
    */
-  multipart?: { field: string; maxBytes: number; maxFiles?: number; description: string; streamed?: boolean };
+  multipart?: {
+    field: string;
+    maxBytes: number;
+    maxFiles?: number;
+    description: string;
+    streamed?: boolean;
+    /** The media types the route accepts, judged by the file's bytes (for the document). */
+    accepts?: readonly string[];
+  };
   responses: Record<number, ResponseSpec>;
   handler(ctx: Context, input: RouteInput<z.infer<P>, z.infer<Q>, z.infer<B>>): Promise<void> | void;
 }
@@ -123,6 +138,13 @@ function parse<T extends z.ZodType>(schema: T | undefined, value: unknown): z.in
   return schema.parse(value);
 }
 
+/** The declared headers as sent (an empty one is sent, and judged); every other header is ignored. */
+function parseHeaders(schema: z.ZodObject | undefined, ctx: Context): Record<string, string | undefined> {
+  if (!schema) return {};
+  const sent = Object.fromEntries(Object.keys(schema.shape).map((name) => [name, ctx.req.headers[name.toLowerCase()]]));
+  return schema.parse(sent) as Record<string, string | undefined>;
+}
+
 type MultipartSpec = NonNullable<AnyRouteSpec['multipart']>;
 
 function assertMultipart(ctx: Context, spec: MultipartSpec): void {
@@ -138,6 +160,9 @@ function multerError(err: unknown, spec: MultipartSpec, maxFiles: number): AppEr
   if (err.code === 'LIMIT_UNEXPECTED_FILE' || err.code === 'LIMIT_FILE_COUNT') {
     return new ValidationError([{ field: spec.field, message: `Send at most ${maxFiles} file(s), in the "${spec.field}" field only` }]);
   }
+  if (err.code === 'LIMIT_FIELD_COUNT' || err.code === 'LIMIT_FIELD_KEY' || err.code === 'LIMIT_FIELD_VALUE') {
+    return new ValidationError([{ field: spec.field, message: `The form holds only the file(s) in "${spec.field}": no other fields` }]);
+  }
   return malformed(spec);
 }
 
@@ -151,7 +176,7 @@ function tooLarge(spec: MultipartSpec): AppError {
 
 function multipartMiddleware(spec: MultipartSpec): Middleware {
   const maxFiles = spec.maxFiles ?? 1;
-  const upload = multer({ storage: multer.memoryStorage(), limits: { fileSize: spec.maxBytes, files: maxFiles, fields: 10 } }).array(
+  const upload = multer({ storage: multer.memoryStorage(), limits: { fileSize: spec.maxBytes, files: maxFiles, fields: 0 } }).array(
     spec.field,
     maxFiles,
   );
@@ -185,12 +210,19 @@ function streamedUpload(ctx: Context, spec: MultipartSpec): StreamedUpload {
         let stored: { value: T } | undefined;
         // Failures of the body itself (a broken part, the client gone), as opposed to storage's.
         const bodyErrors = new Set<unknown>();
+        // Failures of storage (storing or undoing a file): never the client's fault.
+        const storageErrors = new Set<unknown>();
         const fail = (err: unknown) => {
           if (err instanceof AppError) return reject(err);
           if (err instanceof ObjectTooLargeError) return reject(tooLarge(spec));
           const refused = multerError(err, spec, 1);
           if (refused) return reject(refused);
           if (bodyErrors.has(err) || !ctx.req.complete) return reject(malformed(spec));
+          if (!storageErrors.has(err)) {
+            // The parser refused the body before any file reached storage (no boundary, a
+            // broken header): the client's request, not our fault.
+            return reject(malformed(spec));
+          }
           reject(err);
         };
         const engine: multer.StorageEngine = {
@@ -216,6 +248,7 @@ function streamedUpload(ctx: Context, spec: MultipartSpec): StreamedUpload {
                 cb(null, {});
               },
               (err: unknown) => {
+                if (!bodyErrors.has(err)) storageErrors.add(err);
                 limit.destroy();
                 // Settled now, with the store's cleanup done; the route drains the rest of the
                 // body before answering (see drainRequest), and multer's own callback then
@@ -227,10 +260,16 @@ function streamedUpload(ctx: Context, spec: MultipartSpec): StreamedUpload {
           },
           _removeFile(_req, _file, cb) {
             const undo = stored && discard ? discard(stored.value) : Promise.resolve();
-            undo.then(() => cb(null), (err: unknown) => cb(err as Error));
+            undo.then(
+              () => cb(null),
+              (err: unknown) => {
+                storageErrors.add(err);
+                cb(err as Error);
+              },
+            );
           },
         };
-        const parse = multer({ storage: engine, limits: { fileSize: spec.maxBytes, files: 1, fields: 10 } }).single(spec.field);
+        const parse = multer({ storage: engine, limits: { fileSize: spec.maxBytes, files: 1, fields: 0 } }).single(spec.field);
         parse(ctx.req as never, ctx.res as never, (err: unknown) => (err ? fail(err) : resolve(stored?.value)));
       });
     },
@@ -264,7 +303,9 @@ export function mountRoutes(router: Router, routes: AnyRouteSpec[], opts: MountO
       const input: RouteInput<unknown, unknown, unknown> = {
         params: parse(spec.params, ctx.params),
         query: parse(spec.query, ctx.query),
-        body: spec.multipart ? parse(spec.body, req.body ?? {}) : parse(spec.body, ctx.request.body ?? {}),
+        headers: parseHeaders(spec.headers, ctx),
+        // A form holds its file(s) only (multer refuses any other field), so a multipart route has no body schema.
+        body: spec.multipart ? undefined : parse(spec.body, ctx.request.body ?? {}),
         actor: (ctx.state.actor as Actor | undefined) ?? null,
         requestId: ctx.state.requestId as string,
         file: req.files?.[0],

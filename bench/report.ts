@@ -2,7 +2,13 @@ import type { Diagnosis, Timing } from './diagnose';
 import type { MeasuredServer } from './compare';
 import type { ProfileShare, ProfileSummary } from './profile';
 
-export type ProfiledRun = ProfileSummary & { seconds: number; rps: number; requests: number };
+export type ProfiledRun = ProfileSummary & {
+  seconds: number;
+  rps: number;
+  requests: number;
+  /** CPU of everything else on the machine while profiling, in % of one core. */
+  otherCpuPercent: number;
+};
 
 export interface BenchReport {
   date: Date;
@@ -109,7 +115,8 @@ export function renderReport(r: BenchReport, analysis: string[]): string {
     `- **Load:** autocannon ${s.autocannon}, ${s.connections} connections, pipelining 1, ${s.warmupSeconds} s warm-up each (discarded), then ${s.durationSeconds} s measured per server in ${s.rounds} alternating slices (app, baseline, baseline, app, …), one server at a time; a round in which other processes on this shared machine took more than ${s.maxNoisePercent} % of a core is run again (at most ${s.retries} times; ${r.app.discardedRounds} round(s) run again this time); the load generator runs in the bench process, each server in a process of its own, all on the same ${r.machine.cpus} cores as Postgres`,
     `- **Data:** \`seedDatabase\` from \`scripts/seed.ts\` (--seed ${s.seed}): ${s.properties} properties, ${s.images} ready images, ${s.realtors} realtors, ${s.buyers} buyers (seeded in ${f1(s.seedSeconds)} s)`,
     `- **App:** \`api/main.ts\` (the production entry point) with NODE_ENV=production, LOG_LEVEL=silent, local identity and storage adapters, knex pool max ${s.poolMax}, Temporal address configured but never reached (search does not use it)`,
-    `- **Baseline:** \`bench/baseline.ts\`: Koa + @koa/router + pg.Pool (max ${s.poolMax}), the same SQL text in the same order, the same JSON envelope with signed image URLs; no validation library, ORM, auth, helmet, CORS, request-id or error middleware`,
+    `- **Baseline:** \`bench/baseline.ts\`, frozen: the seed's naive search on bare Koa + @koa/router + pg.Pool (max ${s.poolMax}) — page query, then realtors and images, then a count, as the seed's ORM sent them — answering the same JSON envelope with signed image URLs (checked item for item before measuring); no validation library, ORM, auth, helmet, CORS, request-id or error middleware`,
+    `- **Tables:** \`VACUUM ANALYZE\` after seeding, before either server starts (what autovacuum does soon after a bulk load in production)`,
     '',
     ...HEADER,
     row('**app**', s.connections, r.app),
@@ -125,7 +132,7 @@ export function renderReport(r: BenchReport, analysis: string[]): string {
     'Latency percentiles are computed from every response time of the measured run; req/s is autocannon\'s mean of per-second counts.',
     'CPU per request comes from /proc (user + system time of each process over the measured run, divided by the requests served).',
     '',
-    'With a closed loop of N connections, mean latency ≈ N / throughput (Little\'s law): at 50 connections the latency is mostly queueing. The same comparison at lower concurrency (no warm-up, one slice each):',
+    `With a closed loop of N connections, mean latency ≈ N / throughput (Little's law): at ${s.connections} connections the latency is mostly queueing. The same comparison at lower concurrency (no warm-up, one slice each):`,
     '',
     ...HEADER,
     ...r.sweep.flatMap((w) => [row('app', w.connections, w.app), row('baseline', w.connections, w.baseline), ...(w.candidate ? [row('candidate', w.connections, w.candidate)] : [])]),
@@ -136,7 +143,7 @@ export function renderReport(r: BenchReport, analysis: string[]): string {
     '',
     `## Where the CPU goes under load`,
     '',
-    `Each server restarted with the V8 sampling profiler (0.5 ms interval) switched on after a warm-up, under the same ${s.connections}-connection load for ${r.profile.app.seconds} s (the profiler slows both a little): app ${r.profile.app.requests} requests at ${f1(r.profile.app.rps)} req/s, baseline ${r.profile.baseline.requests} requests at ${f1(r.profile.baseline.rps)} req/s. Self time per request on the JavaScript thread, by owner, largest difference first:`,
+    `Each server restarted with the V8 sampling profiler (0.5 ms interval) switched on after a warm-up, under the same ${s.connections}-connection load for ${r.profile.app.seconds} s (the profiler slows both a little): app ${r.profile.app.requests} requests at ${f1(r.profile.app.rps)} req/s, baseline ${r.profile.baseline.requests} requests at ${f1(r.profile.baseline.rps)} req/s; other processes on the machine took ${f1(r.profile.app.otherCpuPercent)} % and ${f1(r.profile.baseline.otherCpuPercent)} % of a core meanwhile (the two profiles run one after the other, so unequal noise makes every per-request time of the busier one longer: the interleaved CPU per request above is the fairer comparison). Self time per request on the JavaScript thread, by owner, largest difference first:`,
     '',
     ...diff(r.profile.app, r.profile.baseline, 'byOwner', 'owner (package, project file, Node.js or V8)', 25),
     '',
@@ -162,10 +169,19 @@ export function renderReport(r: BenchReport, analysis: string[]): string {
     '',
     '## SQL per request',
     '',
-    `The app's statements for this request, captured from knex's \`query\` event (the baseline sends the same text: ${d.baselineSqlMatches ? 'checked, identical' : `**NOT identical**: ${d.mismatches.join(' | ')}`}):`,
+    "The app's statements for this request, captured from knex's `query` event (the users lookup runs once per user per 30 s, on a user-cache miss; the search is a named prepared statement):",
     '',
     '```sql',
     ...d.appSql.map((q, i) => `-- ${i + 1}. bindings ${JSON.stringify(q.bindings)}\n${q.sql};`),
+    '```',
+    '',
+    ...(d.preparedPlans
+      ? [`Over ${d.preparedPlans.generic + d.preparedPlans.custom} executions of the prepared search statement on one connection, Postgres planned it ${d.preparedPlans.custom} time(s) with the values (custom plans) and ran the cached generic plan ${d.preparedPlans.generic} time(s).`, '']
+      : []),
+    "The baseline's statements for the same request (the seed's naive search):",
+    '',
+    '```sql',
+    ...d.baselineSql.map((q, i) => `-- ${i + 1}. bindings ${JSON.stringify(q.bindings)}\n${q.sql};`),
     '```',
     '',
     ...d.explain.flatMap((e) => [`\`EXPLAIN (ANALYZE, BUFFERS)\` of the ${e.name} statement:`, '', '```', ...e.plan, '```', '']),

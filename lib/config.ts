@@ -25,6 +25,47 @@ const postgresUrl = z
   .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// or postgresql:// URL')
   .refine((v) => URL.canParse(v), 'must be a valid URL');
 
+const otlpProtocol = z.enum(['http/protobuf', 'http/json'], {
+  message: 'must be http/protobuf or http/json (the collector\'s HTTP port, usually 4318; gRPC is not supported)',
+});
+
+/**
+ * A W3C-baggage-style `key=value,key=value` list (OTEL_RESOURCE_ATTRIBUTES, OTLP headers),
+ * values percent-decoded; undefined when one entry is malformed.
+ */
+function keyValueList(text: string | undefined): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  if (!text) return out;
+  for (const entry of text.split(',')) {
+    if (!entry.trim()) continue;
+    const eq = entry.indexOf('=');
+    const key = entry.slice(0, eq).trim();
+    if (eq <= 0 || !key) return undefined;
+    try {
+      out[key] = decodeURIComponent(entry.slice(eq + 1).trim());
+    } catch {
+      return undefined;
+    }
+  }
+  return out;
+}
+
+const otel = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), schema);
+
+/** `journal_mode=wal,synchronous=normal` → pragmas, or undefined when not pragmas the dev server accepts. */
+function sqlitePragmas(text: string): Record<string, string> | undefined {
+  const pairs = keyValueList(text);
+  if (!pairs) return undefined;
+  const allowed: Record<string, RegExp> = { journal_mode: /^(delete|truncate|persist|memory|wal|off)$/i, synchronous: /^(off|normal|full|extra|[0-3])$/i };
+  for (const [k, v] of Object.entries(pairs)) if (!allowed[k]?.test(v)) return undefined;
+  return pairs;
+}
+
+const keyValues = optionalString.refine((v) => keyValueList(v) !== undefined, 'must be a list of key=value pairs separated by commas');
+
+/** How long the API waits for a workflow command before answering 202 (WORKFLOW_COMMAND_WAIT_MS). */
+export const DEFAULT_WORKFLOW_COMMAND_WAIT_MS = 10_000;
+
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
@@ -47,10 +88,30 @@ const envSchema = z.object({
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('realtyforyou'),
   TEMPORAL_DEV_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
+  // The dev server's SQLite (only journal_mode and synchronous are accepted by `temporal server start-dev`).
+  TEMPORAL_DEV_SQLITE_PRAGMAS: z
+    .string()
+    .default('journal_mode=wal,synchronous=normal')
+    .refine((v) => sqlitePragmas(v) !== undefined, 'must be journal_mode=<delete|truncate|persist|memory|wal|off> and/or synchronous=<off|normal|full|extra>, separated by commas (or empty for SQLite\'s own defaults)'),
   TEMPORAL_CLI_PATH: optionalString,
   TEMPORAL_TEST_SERVER_PATH: optionalString,
   TEMPORAL_RPC_TIMEOUT_MS: z.coerce.number().int().min(500).max(120_000).default(30_000),
+  WORKFLOW_COMMAND_WAIT_MS: z.coerce.number().int().min(100).max(120_000).default(DEFAULT_WORKFLOW_COMMAND_WAIT_MS),
   TEMPORAL_WORKER_POLL_MAX_AGE_SECONDS: z.coerce.number().int().min(5).max(3600).default(90),
+  // The worker's own options (workers/worker.ts; README "Scaling"). Defaults fit `npm start` on a small machine.
+  TEMPORAL_WORKER_WORKFLOW_TASK_SLOTS: z.coerce.number().int().min(2).max(2000).default(40),
+  TEMPORAL_WORKER_ACTIVITY_SLOTS: z.coerce.number().int().min(1).max(2000).default(100),
+  TEMPORAL_WORKER_LOCAL_ACTIVITY_SLOTS: z.coerce.number().int().min(1).max(2000).default(100),
+  TEMPORAL_WORKER_WORKFLOW_POLLERS: z.coerce.number().int().min(2).max(200).default(10),
+  TEMPORAL_WORKER_ACTIVITY_POLLERS: z.coerce.number().int().min(1).max(200).default(10),
+  TEMPORAL_WORKER_NON_STICKY_POLL_RATIO: z.coerce.number().gt(0).max(1).default(0.2),
+  TEMPORAL_WORKER_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(1000),
+  TEMPORAL_WORKER_WORKFLOW_THREADS: z.coerce.number().int().min(1).max(16).default(1),
+  TEMPORAL_WORKER_REUSE_V8_CONTEXT: z.enum(['true', 'false']).default('true'),
+  TEMPORAL_WORKER_EAGER_ACTIVITIES: z.coerce.number().int().min(0).max(100).default(3),
+  TEMPORAL_WORKER_STICKY_SCHEDULE_TO_START_SECONDS: z.coerce.number().int().min(1).max(600).default(10),
+  TEMPORAL_WORKER_DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(20),
+  TEMPORAL_WORKER_DATABASE_ACQUIRE_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
 
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1000).max(300_000).default(15_000),
 
@@ -64,6 +125,11 @@ const envSchema = z.object({
   AUTH_ACCOUNT_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),
   API_RATE_LIMIT_MAX: z.coerce.number().int().min(0).default(1200),
   API_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).default(60),
+  // Share links (H9): the longest a link may live is capped at 30 days whatever is set.
+  SHARE_LINK_MAX_DAYS: z.coerce.number().int().min(1).max(30).default(30),
+  SHARE_LINK_MIN_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(10),
+  SHARE_LINK_RATE_LIMIT_MAX: z.coerce.number().int().min(1).default(60),
+  SHARE_LINK_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).default(60),
 
   IDENTITY_PROVIDER: z.enum(['local', 'cognito']).default('local'),
   LOCAL_IDENTITY_ISSUER: z.url().optional(),
@@ -106,6 +172,11 @@ const envSchema = z.object({
   OPENAI_BASE_URL: z.url().optional(),
   OPENAI_CHAT_MODEL: z.string().min(1).default('gpt-4o-mini'),
   BOOKING_SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(5).max(3600).default(30),
+  WEBHOOKS_ALLOW_PRIVATE: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  WEBHOOKS_TIMEOUT_MS: z.coerce.number().int().min(1000).max(30_000).default(10_000),
+  WEBHOOKS_RETRY_WINDOW_HOURS: z.coerce.number().min(0.01).max(72).default(24),
+  WEBHOOKS_DISABLE_AFTER_HOURS: z.coerce.number().min(0.01).max(720).default(24),
+  WEBHOOKS_DISPATCH_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
 
   STORAGE_PROVIDER: z.enum(['local', 's3']).default('local'),
   S3_BUCKET: optionalString,
@@ -120,6 +191,20 @@ const envSchema = z.object({
   STORAGE_SIGNING_SECRET: optionalString,
   STORAGE_URL_TTL_SECONDS: z.coerce.number().int().min(10).max(7 * 86_400).default(900),
   AVATAR_MAX_BYTES: z.coerce.number().int().min(1024).default(5 * 1024 * 1024),
+
+  // OpenTelemetry, under the standard variable names (read here, not by the SDK); as the
+  // specification says, an empty value counts as unset.
+  OTEL_SDK_DISABLED: otel(z.enum(['true', 'false']).default('false').transform((v) => v === 'true')),
+  OTEL_TRACES_EXPORTER: otel(z.enum(['none', 'otlp', 'console']).optional()),
+  OTEL_SERVICE_NAME: otel(optionalString),
+  OTEL_RESOURCE_ATTRIBUTES: otel(keyValues),
+  OTEL_TRACES_SAMPLER_ARG: otel(z.coerce.number().min(0).max(1).default(1)),
+  OTEL_EXPORTER_OTLP_ENDPOINT: otel(z.url().optional()),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otel(z.url().optional()),
+  OTEL_EXPORTER_OTLP_PROTOCOL: otel(otlpProtocol.optional()),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otel(otlpProtocol.optional()),
+  OTEL_EXPORTER_OTLP_HEADERS: otel(keyValues),
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: otel(keyValues),
 }).superRefine((e, ctx) => {
   if (e.IDENTITY_PROVIDER === 'cognito') {
     for (const key of ['COGNITO_REGION', 'COGNITO_USER_POOL_ID', 'COGNITO_CLIENT_ID'] as const) {
@@ -161,6 +246,32 @@ export interface RateLimit {
   windowSeconds: number;
 }
 
+/** The Temporal worker's options that matter for throughput and memory (README "Scaling"). */
+export interface TemporalWorkerTuning {
+  /** Workflow tasks run at once (TEMPORAL_WORKER_WORKFLOW_TASK_SLOTS). */
+  maxConcurrentWorkflowTaskExecutions: number;
+  /** Activities run at once (TEMPORAL_WORKER_ACTIVITY_SLOTS). */
+  maxConcurrentActivityTaskExecutions: number;
+  /** Local activities (the workflows' short database steps) run at once (TEMPORAL_WORKER_LOCAL_ACTIVITY_SLOTS). */
+  maxConcurrentLocalActivityExecutions: number;
+  /** Long polls for workflow tasks, sticky and not (TEMPORAL_WORKER_WORKFLOW_POLLERS). */
+  maxConcurrentWorkflowTaskPolls: number;
+  /** Long polls for activity tasks (TEMPORAL_WORKER_ACTIVITY_POLLERS). */
+  maxConcurrentActivityTaskPolls: number;
+  /** Share of the workflow polls on the shared (non-sticky) queue, where new workflows' first tasks wait (TEMPORAL_WORKER_NON_STICKY_POLL_RATIO). */
+  nonStickyToStickyPollRatio: number;
+  /** Workflows kept in memory between tasks; one evicted is replayed from its history (TEMPORAL_WORKER_CACHED_WORKFLOWS). */
+  maxCachedWorkflows: number;
+  /** Threads running workflow code (TEMPORAL_WORKER_WORKFLOW_THREADS). */
+  workflowThreadPoolSize: number;
+  /** One V8 context per thread for all workflows, not one each (TEMPORAL_WORKER_REUSE_V8_CONTEXT). */
+  reuseV8Context: boolean;
+  /** Activities a workflow task may take straight back from the server when it completes; 0 turns eager dispatch off (TEMPORAL_WORKER_EAGER_ACTIVITIES). */
+  maxEagerActivityReservationsPerWorkflowTask: number;
+  /** How long a task waits on this worker's sticky queue before any worker may take it (TEMPORAL_WORKER_STICKY_SCHEDULE_TO_START_SECONDS). */
+  stickyQueueScheduleToStartTimeout: number;
+}
+
 export interface Config {
   env: Env['NODE_ENV'];
   logLevel: Env['LOG_LEVEL'];
@@ -184,13 +295,20 @@ export interface Config {
     address: string | undefined;
     namespace: string;
     taskQueue: string;
-    dev: { port: number; uiPort: number; dbFile: string };
+    /** sqlitePragmas: `--sqlite-pragma` of the dev server (WAL, synchronous=normal by default; README "Scaling"). */
+    dev: { port: number; uiPort: number; dbFile: string; sqlitePragmas: Record<string, string> };
     cliPath: string;
     testServerPath: string;
     /** Deadline of every Temporal call the API makes for one request (retries included). */
     rpcTimeoutMs: number;
     /** A task queue whose last worker poll is older than this has no worker: commands answer 503. */
     workerPollMaxAgeMs: number;
+    /** How long the API waits for a workflow command before answering 202 (it goes on in the workflow); at most rpcTimeoutMs. */
+    commandWaitMs: number;
+    /** The worker's options (TEMPORAL_WORKER_*), as the SDK's WorkerOptions name them. */
+    worker: TemporalWorkerTuning;
+    /** The worker process's PostgreSQL pool (TEMPORAL_WORKER_DATABASE_*), in place of DATABASE_POOL_MAX and DATABASE_ACQUIRE_TIMEOUT_MS. */
+    workerDatabasePool: { max: number; acquireTimeoutMs: number };
   };
   shutdownTimeoutMs: number;
   /** How clients reach the API; signed file URLs and the local token issuer use it. */
@@ -273,6 +391,36 @@ export interface Config {
     avatarMaxBytes: number;
   };
   images: { maxBytes: number; maxPixels: number; maxFiles: number };
+  webhooks: {
+    /** Development only: plain http and private, loopback and link-local addresses may be webhook targets. */
+    allowPrivate: boolean;
+    /** One delivery attempt, redirects included. */
+    timeoutMs: number;
+    /** A delivery is retried with backoff for this long, then marked failed. */
+    retryWindowMs: number;
+    /** An endpoint whose deliveries have all failed for this long is disabled and its owner emailed. */
+    disableAfterMs: number;
+    /** How often the worker turns new domain events into deliveries. */
+    dispatchIntervalMs: number;
+  };
+  shareLinks: {
+    /** The longest a share link may live (at most 30 days). */
+    maxDays: number;
+    /** The shortest an explicit expires_at may leave a new link. */
+    minMinutes: number;
+    /** GET /api/v1/shared/:token per client address, counted in PostgreSQL. */
+    rateLimit: RateLimit;
+  };
+  telemetry: {
+    /** Where trace spans go; `none` loads no OpenTelemetry code at all. */
+    traces: 'none' | 'otlp' | 'console';
+    /** Absent: each process names itself (realtyforyou-api, realtyforyou-worker, realtyforyou). */
+    serviceName: string | undefined;
+    resourceAttributes: Record<string, string>;
+    /** Share of new traces recorded (parent-based: a sampled caller's trace is always continued). */
+    sampleRatio: number;
+    otlp: { url: string; protocol: 'http/protobuf' | 'http/json'; headers: Record<string, string> };
+  };
 }
 
 export class ConfigError extends Error {
@@ -319,6 +467,7 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
         port: e.TEMPORAL_DEV_PORT,
         uiPort: e.TEMPORAL_UI_PORT,
         dbFile: path.join(data, 'temporal', 'temporal.db'),
+        sqlitePragmas: sqlitePragmas(e.TEMPORAL_DEV_SQLITE_PRAGMAS) ?? {},
       },
       cliPath: e.TEMPORAL_CLI_PATH ? resolveFromRoot(e.TEMPORAL_CLI_PATH) : path.join(toolBin, 'temporal'),
       testServerPath: e.TEMPORAL_TEST_SERVER_PATH
@@ -326,6 +475,23 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
         : path.join(toolBin, 'temporal-test-server'),
       rpcTimeoutMs: e.TEMPORAL_RPC_TIMEOUT_MS,
       workerPollMaxAgeMs: e.TEMPORAL_WORKER_POLL_MAX_AGE_SECONDS * 1000,
+      // Within the request's own Temporal deadline, so a lower TEMPORAL_RPC_TIMEOUT_MS caps it.
+      commandWaitMs: Math.min(e.WORKFLOW_COMMAND_WAIT_MS, e.TEMPORAL_RPC_TIMEOUT_MS),
+      worker: {
+        maxConcurrentWorkflowTaskExecutions: e.TEMPORAL_WORKER_WORKFLOW_TASK_SLOTS,
+        maxConcurrentActivityTaskExecutions: e.TEMPORAL_WORKER_ACTIVITY_SLOTS,
+        maxConcurrentLocalActivityExecutions: e.TEMPORAL_WORKER_LOCAL_ACTIVITY_SLOTS,
+        // The SDK allows no more pollers than slots.
+        maxConcurrentWorkflowTaskPolls: Math.min(e.TEMPORAL_WORKER_WORKFLOW_POLLERS, e.TEMPORAL_WORKER_WORKFLOW_TASK_SLOTS),
+        maxConcurrentActivityTaskPolls: Math.min(e.TEMPORAL_WORKER_ACTIVITY_POLLERS, e.TEMPORAL_WORKER_ACTIVITY_SLOTS),
+        nonStickyToStickyPollRatio: e.TEMPORAL_WORKER_NON_STICKY_POLL_RATIO,
+        maxCachedWorkflows: e.TEMPORAL_WORKER_CACHED_WORKFLOWS,
+        workflowThreadPoolSize: e.TEMPORAL_WORKER_WORKFLOW_THREADS,
+        reuseV8Context: e.TEMPORAL_WORKER_REUSE_V8_CONTEXT === 'true',
+        maxEagerActivityReservationsPerWorkflowTask: e.TEMPORAL_WORKER_EAGER_ACTIVITIES,
+        stickyQueueScheduleToStartTimeout: e.TEMPORAL_WORKER_STICKY_SCHEDULE_TO_START_SECONDS * 1000,
+      },
+      workerDatabasePool: { max: e.TEMPORAL_WORKER_DATABASE_POOL_MAX, acquireTimeoutMs: e.TEMPORAL_WORKER_DATABASE_ACQUIRE_TIMEOUT_MS },
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     publicBaseUrl,
@@ -413,6 +579,41 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
       },
     },
     images: { maxBytes: e.IMAGE_MAX_BYTES, maxPixels: e.IMAGE_MAX_PIXELS, maxFiles: e.IMAGE_MAX_FILES },
+    webhooks: {
+      allowPrivate: e.WEBHOOKS_ALLOW_PRIVATE,
+      timeoutMs: e.WEBHOOKS_TIMEOUT_MS,
+      retryWindowMs: Math.round(e.WEBHOOKS_RETRY_WINDOW_HOURS * 3_600_000),
+      disableAfterMs: Math.round(e.WEBHOOKS_DISABLE_AFTER_HOURS * 3_600_000),
+      dispatchIntervalMs: e.WEBHOOKS_DISPATCH_INTERVAL_MS,
+    },
+    shareLinks: {
+      maxDays: e.SHARE_LINK_MAX_DAYS,
+      minMinutes: e.SHARE_LINK_MIN_MINUTES,
+      rateLimit: { max: e.SHARE_LINK_RATE_LIMIT_MAX, windowSeconds: e.SHARE_LINK_RATE_LIMIT_WINDOW_SECONDS },
+    },
+    telemetry: telemetryConfig(e),
+  };
+}
+
+/**
+ * Tracing is off unless asked for: OTEL_TRACES_EXPORTER, or an OTLP endpoint (which alone
+ * means otlp). The OTLP URL follows the specification: the traces endpoint as given, or
+ * the base endpoint plus /v1/traces.
+ */
+function telemetryConfig(e: Env): Config['telemetry'] {
+  const endpoint = e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? e.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const traces = e.OTEL_SDK_DISABLED ? 'none' : (e.OTEL_TRACES_EXPORTER ?? (endpoint ? 'otlp' : 'none'));
+  const base = (e.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318').replace(/\/+$/, '');
+  return {
+    traces,
+    serviceName: e.OTEL_SERVICE_NAME,
+    resourceAttributes: keyValueList(e.OTEL_RESOURCE_ATTRIBUTES) ?? {},
+    sampleRatio: e.OTEL_TRACES_SAMPLER_ARG,
+    otlp: {
+      url: e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? `${base}/v1/traces`,
+      protocol: e.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf',
+      headers: { ...keyValueList(e.OTEL_EXPORTER_OTLP_HEADERS), ...keyValueList(e.OTEL_EXPORTER_OTLP_TRACES_HEADERS) },
+    },
   };
 }
 

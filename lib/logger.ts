@@ -1,6 +1,7 @@
 import pino, { type Logger } from 'pino';
 import type { Config } from './config';
 import { requestContextStore } from './request-context';
+import { traceLogFields } from './telemetry';
 
 export type { Logger };
 
@@ -12,10 +13,14 @@ export function createLogger(
   const options: pino.LoggerOptions = {
     name,
     level: config.logLevel,
-    // Any line logged while serving a request carries its id, whichever logger wrote it.
+    // Any line logged while serving a request carries its id, whichever logger wrote it;
+    // with tracing on, also the trace and span ids, and in the worker the id of the API
+    // request the activity works for (carried as baggage through the workflow).
     mixin: () => {
       const ctx = requestContextStore.getStore();
-      return ctx ? { request_id: ctx.requestId } : {};
+      const trace = traceLogFields();
+      if (!ctx) return trace ?? {};
+      return trace ? { ...trace, request_id: ctx.requestId } : { request_id: ctx.requestId };
     },
     // Never let credentials reach the log, whatever object is logged.
     redact: {

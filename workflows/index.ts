@@ -4,3 +4,5 @@
 export { imageProcessingWorkflow } from './image-processing.workflow';
 export { bookingWorkflow } from './booking.workflow';
 export { tourWorkflow } from './tour.workflow';
+export { webhookDeliveryWorkflow } from './webhook-delivery.workflow';
+export { feedbackWorkflow } from './feedback.workflow';

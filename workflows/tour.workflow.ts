@@ -6,11 +6,15 @@ import {
   log,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import type { ParkedProcessing } from '../activities/processing.activities';
 import { bookingWorkflowIdOf, endTourUpdate, joinCallUpdate, leaveCallUpdate, PROCESSING_STEPS, retryProcessingUpdate, setRecordingUpdate, startTourUpdate, TOUR_COMMANDS, TOUR_FAILURES, TOUR_NOTICES_PATCH, tourCancelSignal, tourFinishedSignal, tourRescheduleSignal, tourStageQuery, tourStateQuery, type JoinInfo, type ProcessingStep, type StepOutcome, type TourCommand, type TourNoticeKind, type TourState, type TourStatus, type TourWorkflowInput, TOUR_STATUS } from '../contracts/tours';
+import { Alarm } from './alarm';
+import { upsertChanged } from './attributes';
 import { CommandLock } from './command-lock';
 import { PropertyId, RealtorId, TourStage } from './search-attributes';
 
@@ -27,6 +31,27 @@ import { PropertyId, RealtorId, TourStage } from './search-attributes';
 
 /** Older imports of the workflow module still find the messages here; they are declared in the contract. */
 export * from '../contracts/tours';
+
+/** The tour's row as its booking's confirmation created it. */
+export interface TourCreated {
+  scheduledAt: string;
+  durationMinutes: number;
+  propertyId: number;
+  realtorId: number;
+}
+
+/**
+ * How a booking on its local-steps path starts the tour: told what the row holds (no read at
+ * the start) and awaiting it as a child. With `created` the tour runs its short database
+ * steps as local activities inside the workflow task of the command (one task per command
+ * instead of a round trip per step), its pipeline as one activity that completes it, keeps
+ * one timer for its waits, upserts only the search attributes that changed, and reports to
+ * its booking by completing instead of signalling. Without it (tours started before) it
+ * runs as it always did, so their histories replay.
+ */
+export interface TourWorkflowStart extends TourWorkflowInput {
+  created?: TourCreated;
+}
 
 const STEP_FAILED = TOUR_FAILURES.stepFailed;
 
@@ -71,6 +96,32 @@ const notices = proxyActivities<Activities>({
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 20 },
 });
 
+/** The short database steps of the local-steps path, with the retry policies of their activities above. */
+const localDb = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  localRetryThreshold: '10 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: [STEP_FAILED] },
+});
+
+const localCallEnd = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  localRetryThreshold: '10 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+const localCall = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  localRetryThreshold: '10 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: [STEP_FAILED] },
+});
+
+/** The whole pipeline in one activity (local-steps path): the long steps' timeouts and retries. */
+const pipeline = proxyActivities<Activities>({
+  startToCloseTimeout: '3 hours',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 10, nonRetryableErrorTypes: [STEP_FAILED] },
+});
+
 const RUN_STEP: Record<ProcessingStep, (tourId: number) => Promise<StepOutcome>> = {
   recording: (id) => longStep.processRecording(id),
   transcription: (id) => longStep.processTranscription(id),
@@ -104,8 +155,13 @@ export class TourLifecycle {
   private readonly sent: Array<Promise<void>> = [];
   /** Commands and the workflow's own timers take turns, so each sees the state the previous one left. */
   private readonly lock = new CommandLock(() => this.state.stage !== 'loading');
+  /** Started with `created` (TourWorkflowStart): the local-steps path. */
+  readonly local: boolean;
+  /** The main loop's one timer (local-steps path). */
+  private readonly alarm = new Alarm();
 
-  constructor(private readonly input: TourWorkflowInput) {
+  constructor(private readonly input: TourWorkflowStart) {
+    this.local = Boolean(input.created);
     this.maxCallMs = (input.maxCallMinutes ?? 120) * 60_000;
     this.emptyEndMs = (input.emptyCallEndMinutes ?? 10) * 60_000;
     this.noShowMs = (input.noShowGraceMinutes ?? 120) * 60_000;
@@ -132,8 +188,25 @@ export class TourLifecycle {
 
   private setStage(stage: TourStatus): void {
     this.state.stage = stage;
-    upsertSearchAttributes([{ key: TourStage, value: stage }]);
+    if (this.local) upsertChanged([{ key: TourStage, value: stage }]);
+    else upsertSearchAttributes([{ key: TourStage, value: stage }]);
     this.bump();
+  }
+
+  /** The short database and call steps: local activities on the local-steps path. */
+  private get calls(): typeof call {
+    return this.local ? localCall : call;
+  }
+
+  private get dbSteps(): typeof db {
+    return this.local ? localDb : db;
+  }
+
+  /** Waits until `atMs` (workflow time) or a change of version; true when woken by a change. */
+  private async waitUntil(atMs: number, woken: () => boolean): Promise<boolean> {
+    if (this.local) return this.alarm.wait(atMs, woken);
+    const wait = atMs - Date.now();
+    return wait > 0 && condition(woken, wait);
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -172,7 +245,7 @@ export class TourLifecycle {
 
   start(userId: number): Promise<TourState> {
     return this.guarded('start', async () => {
-      const started = await call.startCall(this.state.tourId, userId).catch((err) => refuse(reasonOf(err)));
+      const started = await this.calls.startCall(this.state.tourId, userId).catch((err) => refuse(reasonOf(err)));
       // With RECORD_CALLS the activity starts the recording with the call (older results lack the flag).
       this.state.recording = (started as { recording?: boolean }).recording === true;
       this.startedAtMs = Date.now();
@@ -184,7 +257,7 @@ export class TourLifecycle {
 
   join(userId: number): Promise<JoinInfo> {
     return this.guarded('join', async () => {
-      const joined = await call.joinCall(this.state.tourId, userId).catch((err) => refuse(reasonOf(err)));
+      const joined = await this.calls.joinCall(this.state.tourId, userId).catch((err) => refuse(reasonOf(err)));
       if (!this.state.participants.includes(userId)) this.state.participants.push(userId);
       this.emptySinceMs = null;
       this.bump();
@@ -194,7 +267,7 @@ export class TourLifecycle {
 
   leave(userId: number): Promise<TourState> {
     return this.guarded('leave', async () => {
-      await call.leaveCall(this.state.tourId, userId);
+      await this.calls.leaveCall(this.state.tourId, userId);
       this.state.participants = this.state.participants.filter((p) => p !== userId);
       // A repeated leave (a client's retry) must not restart the empty-call timer.
       if (!this.state.participants.length && this.emptySinceMs === null) this.emptySinceMs = Date.now();
@@ -205,7 +278,7 @@ export class TourLifecycle {
 
   setRecording(on: boolean, userId?: number): Promise<TourState> {
     return this.guarded('setRecording', async () => {
-      const r = await call.setRecording(this.state.tourId, on, userId ?? null).catch((err) => refuse(reasonOf(err)));
+      const r = await this.calls.setRecording(this.state.tourId, on, userId ?? null).catch((err) => refuse(reasonOf(err)));
       this.state.recording = r.recording;
       this.bump();
       return this.state;
@@ -233,6 +306,21 @@ export class TourLifecycle {
 
   /** Reads the row; false when the tour does not exist. */
   async load(): Promise<boolean> {
+    const created = this.input.created;
+    if (created) {
+      // Told at the start what the confirmation created: nothing to read. A reschedule
+      // signalled before this first task is newer than that.
+      this.state.scheduledAt ??= created.scheduledAt;
+      this.state.durationMinutes ??= created.durationMinutes;
+      this.state.stage = TOUR_STATUS.scheduled;
+      upsertChanged([
+        { key: TourStage, value: TOUR_STATUS.scheduled },
+        { key: PropertyId, value: created.propertyId },
+        { key: RealtorId, value: created.realtorId },
+      ]);
+      this.bump();
+      return true;
+    }
     const tour = await db.loadTourForWorkflow(this.state.tourId);
     if (!tour) {
       this.state.stage = 'missing';
@@ -256,11 +344,10 @@ export class TourLifecycle {
     while (this.state.stage === TOUR_STATUS.scheduled) {
       const seen = this.version;
       const noShowAt = Date.parse(this.state.scheduledAt!) + this.state.durationMinutes! * 60_000 + this.noShowMs;
-      const wait = noShowAt - Date.now();
-      if (!this.cancelRequested && wait > 0 && (await condition(() => this.version !== seen, wait))) continue;
+      if (!this.cancelRequested && (await this.waitUntil(noShowAt, () => this.version !== seen))) continue;
       await this.exclusive(async () => {
         if (this.state.stage !== TOUR_STATUS.scheduled) return;
-        await db.setTourStatus(this.state.tourId, TOUR_STATUS.cancelled, { reason: this.cancelRequested ? 'booking cancelled' : 'never started' });
+        await this.dbSteps.setTourStatus(this.state.tourId, TOUR_STATUS.cancelled, { reason: this.cancelRequested ? 'booking cancelled' : 'never started' });
         this.setStage(TOUR_STATUS.cancelled);
       });
     }
@@ -273,11 +360,10 @@ export class TourLifecycle {
       const seen = this.version;
       const deadlines = [this.startedAtMs + this.maxCallMs];
       if (this.emptySinceMs !== null) deadlines.push(this.emptySinceMs + this.emptyEndMs);
-      const wait = Math.min(...deadlines) - Date.now();
-      if (!this.endRequested && !this.cancelRequested && wait > 0 && (await condition(() => this.version !== seen, wait))) continue;
+      if (!this.endRequested && !this.cancelRequested && (await this.waitUntil(Math.min(...deadlines), () => this.version !== seen))) continue;
       const reason = this.endRequested?.reason ?? (this.cancelRequested ? 'booking cancelled' : Date.now() >= this.startedAtMs + this.maxCallMs ? 'maximum call length reached' : 'everyone left the call');
       await this.exclusive(async () => {
-        await callEnd.endCall(this.state.tourId, this.endRequested?.by ?? null, reason);
+        await (this.local ? localCallEnd : callEnd).endCall(this.state.tourId, this.endRequested?.by ?? null, reason);
         this.state.participants = [];
         this.state.recording = false;
         this.setStage(TOUR_STATUS.processing);
@@ -288,6 +374,7 @@ export class TourLifecycle {
 
   /** Processing, step by step; a permanent failure parks the tour until an operator retries. */
   async runProcessing(): Promise<void> {
+    if (this.local) return this.runPipeline();
     const tourId = this.state.tourId;
     while (this.state.stage === TOUR_STATUS.processing || this.state.stage === TOUR_STATUS.processing_failed) {
       if (this.state.stage === TOUR_STATUS.processing_failed) {
@@ -323,9 +410,44 @@ export class TourLifecycle {
     }
   }
 
-  /** Waits for the notices, then tells the booking how the tour ended. */
+  /**
+   * The local-steps path: the steps still to do in one activity that also completes the
+   * tour; a failure parks it (the step it was at recorded as failed) until an operator retries.
+   */
+  private async runPipeline(): Promise<void> {
+    const tourId = this.state.tourId;
+    while (this.state.stage === TOUR_STATUS.processing || this.state.stage === TOUR_STATUS.processing_failed) {
+      if (this.state.stage === TOUR_STATUS.processing_failed) {
+        await condition(() => this.retryRequested);
+        this.retryRequested = false;
+        this.state.failedStep = null;
+        this.state.failure = null;
+        await localDb.setTourStatus(tourId, TOUR_STATUS.processing, { error: null });
+        this.setStage(TOUR_STATUS.processing);
+      }
+      const todo = PROCESSING_STEPS.filter((step) => {
+        const done = this.state.steps[step];
+        return !done || done.status === 'failed';
+      });
+      try {
+        const run = await pipeline.runProcessing(tourId, todo, { complete: true });
+        Object.assign(this.state.steps, run.steps);
+        this.setStage(TOUR_STATUS.completed);
+      } catch (err) {
+        const parked: ParkedProcessing = await localDb.parkProcessing(tourId, reasonOf(err));
+        Object.assign(this.state.steps, parked.steps);
+        this.state.failedStep = parked.step;
+        this.state.failure = parked.reason;
+        this.setStage(TOUR_STATUS.processing_failed);
+        log.warn('tour processing parked', { tourId, step: parked.step, reason: parked.reason });
+      }
+    }
+  }
+
+  /** Waits for the notices, then tells the booking how the tour ended (by completing, on the local-steps path). */
   async finish(): Promise<void> {
     await Promise.all(this.sent);
+    if (this.local) return;
     try {
       await getExternalWorkflowHandle(bookingWorkflowIdOf(this.input)).signal(tourFinishedSignal, this.state.stage === TOUR_STATUS.completed ? TOUR_STATUS.completed : 'cancelled');
     } catch (err) {
@@ -335,13 +457,14 @@ export class TourLifecycle {
   }
 
   private notify(kind: TourNoticeKind): void {
-    if (!patched(TOUR_NOTICES_PATCH)) return;
+    // Tours on the local-steps path were all started after the notices existed: no marker needed.
+    if (!this.local && !patched(TOUR_NOTICES_PATCH)) return;
     const tourId = this.state.tourId;
     this.sent.push(notices.sendTourNotice(tourId, kind).catch((err) => log.warn('tour notice not sent', { tourId, kind, error: reasonOf(err) })));
   }
 }
 
-export async function tourWorkflow(input: TourWorkflowInput): Promise<TourState> {
+export async function tourWorkflow(input: TourWorkflowStart): Promise<TourState> {
   const tour = new TourLifecycle(input);
   setHandler(tourStateQuery, () => tour.state);
   setHandler(tourStageQuery, () => tour.state.stage);

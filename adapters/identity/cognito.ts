@@ -35,7 +35,7 @@ import {
   type UserAttributes,
   type VerifiedAccessToken,
 } from './port';
-import { verifyAccessToken, verifyIdToken, type AccessTokenVerifier } from './verify';
+import { VerifiedTokenCache, verifyAccessToken, verifyIdToken, type AccessTokenVerifier } from './verify';
 
 /**
  * Identity on an AWS Cognito user pool. Assumes a pool where users sign in with their
@@ -139,6 +139,7 @@ export class CognitoIdentityProvider implements IdentityProvider {
   private readonly userPoolId: string;
   private readonly clientId: string;
   private readonly clientSecret: string | undefined;
+  private readonly verified = new VerifiedTokenCache();
 
   constructor(opts: CognitoIdentityProviderOptions) {
     this.userPoolId = opts.userPoolId;
@@ -304,7 +305,11 @@ export class CognitoIdentityProvider implements IdentityProvider {
   }
 
   verifyAccessToken(token: string): Promise<VerifiedAccessToken> {
-    return verifyAccessToken(this.verifier, token);
+    return verifyAccessToken(this.verifier, token, this.verified);
+  }
+
+  forgetVerifiedTokens(sub: string): void {
+    this.verified.forgetSubject(sub);
   }
 
   verifyIdToken(token: string): Promise<IdTokenClaims> {

@@ -31,7 +31,7 @@ import {
   type UserAttributes,
   type VerifiedAccessToken,
 } from './port';
-import { verifyAccessToken, verifyIdToken, type AccessTokenVerifier } from './verify';
+import { VerifiedTokenCache, verifyAccessToken, verifyIdToken, type AccessTokenVerifier } from './verify';
 
 /**
  * A local identity provider that behaves like a Cognito user pool: RS256 access, id and
@@ -129,6 +129,7 @@ export class LocalIdentityProvider implements IdentityProvider {
   private readonly verifier: AccessTokenVerifier;
   private readonly idVerifier: AccessTokenVerifier;
   private readonly now: () => number;
+  private readonly verified = new VerifiedTokenCache();
 
   constructor(private readonly opts: LocalIdentityOptions) {
     this.key = loadOrCreateSigningKey(opts.keyDir);
@@ -296,7 +297,11 @@ export class LocalIdentityProvider implements IdentityProvider {
   }
 
   verifyAccessToken(token: string): Promise<VerifiedAccessToken> {
-    return verifyAccessToken(this.verifier, token);
+    return verifyAccessToken(this.verifier, token, this.verified);
+  }
+
+  forgetVerifiedTokens(sub: string): void {
+    this.verified.forgetSubject(sub);
   }
 
   verifyIdToken(token: string): Promise<IdTokenClaims> {

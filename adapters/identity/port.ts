@@ -61,8 +61,13 @@ export interface IdentityProvider {
   logout(refreshToken: string): Promise<void>;
   requestPasswordReset(email: string): Promise<void>;
   confirmPasswordReset(email: string, code: string, newPassword: string): Promise<void>;
-  /** Rejects with InvalidTokenError for any reason the token is not acceptable. */
+  /**
+   * Rejects with InvalidTokenError for any reason the token is not acceptable. A token
+   * verified once is answered from memory until its `exp` (see VerifiedTokenCache).
+   */
   verifyAccessToken(token: string): Promise<VerifiedAccessToken>;
+  /** Drops the remembered verifications of `sub`'s tokens (the user was disabled or re-roled). */
+  forgetVerifiedTokens(sub: string): void;
   /** Verifies a session's id token (signature, issuer, audience, expiry) and reads its role claims. */
   verifyIdToken(token: string): Promise<IdTokenClaims>;
   /** Attributes of the token's user, for creating the users row on first sight. */

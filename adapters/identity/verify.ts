@@ -10,7 +10,58 @@ export interface AccessTokenVerifier {
   verify(token: string): Promise<JwtPayload>;
 }
 
-export async function verifyAccessToken(verifier: AccessTokenVerifier, token: string): Promise<VerifiedAccessToken> {
+/**
+ * Access tokens already verified, by the token itself, until the token's own `exp`. Every
+ * API request presents its token again; checking the RS256 signature and the claims of the
+ * same token on each is pure repetition, since a token that was valid stays valid until it
+ * expires (revocation is not something aws-jwt-verify checks either: a disabled user is
+ * refused by the users row, not by the token). An entry is dropped at its `exp`, when the
+ * cache is full (oldest first), and when `forgetSubject` is told the user changed.
+ */
+export class VerifiedTokenCache {
+  private readonly entries = new Map<string, { claims: VerifiedAccessToken; expiresMs: number }>();
+  private readonly maxEntries: number;
+  private readonly now: () => number;
+
+  constructor(opts: { maxEntries?: number; now?: () => number } = {}) {
+    this.maxEntries = opts.maxEntries ?? 10_000;
+    // aws-jwt-verify checks `exp` against Date.now(), so the cache does too.
+    this.now = opts.now ?? Date.now;
+  }
+
+  get(token: string): VerifiedAccessToken | undefined {
+    const hit = this.entries.get(token);
+    if (!hit) return undefined;
+    if (hit.expiresMs <= this.now()) {
+      this.entries.delete(token);
+      return undefined;
+    }
+    return hit.claims;
+  }
+
+  set(token: string, claims: VerifiedAccessToken, expiresMs: number): void {
+    if (!(expiresMs > this.now())) return;
+    this.entries.delete(token);
+    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(token, { claims, expiresMs });
+  }
+
+  /** Drops every cached token of `sub` (the user was disabled, deleted or re-roled). */
+  forgetSubject(sub: string): void {
+    for (const [token, entry] of this.entries) {
+      if (entry.claims.sub === sub) this.entries.delete(token);
+    }
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+/** With a cache, a token verified before (and not yet expired) is answered from it. */
+export async function verifyAccessToken(verifier: AccessTokenVerifier, token: string, cache?: VerifiedTokenCache): Promise<VerifiedAccessToken> {
+  const cached = cache?.get(token);
+  if (cached) return cached;
   let payload: JwtPayload;
   try {
     payload = await verifier.verify(token);
@@ -23,13 +74,16 @@ export async function verifyAccessToken(verifier: AccessTokenVerifier, token: st
   if (typeof jti !== 'string' || !jti) throw new InvalidTokenError('token has no jti');
   if (typeof clientId !== 'string') throw new InvalidTokenError('token has no client_id');
   const groups = payload['cognito:groups'];
-  return {
+  // Shared by every request that presents the token: frozen, so no caller can change it.
+  const claims: VerifiedAccessToken = Object.freeze({
     sub,
     jti,
     clientId,
     username: typeof payload.username === 'string' ? payload.username : sub,
-    groups: Array.isArray(groups) ? groups.filter((g): g is string => typeof g === 'string') : [],
-  };
+    groups: Object.freeze(Array.isArray(groups) ? groups.filter((g): g is string => typeof g === 'string') : []) as string[],
+  });
+  if (cache && typeof payload.exp === 'number') cache.set(token, claims, payload.exp * 1000);
+  return claims;
 }
 
 /** The id-token counterpart: `verify` is the provider's verifier set up for id tokens. */

@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { assertSafeKey, assertSafePrefix, ByteLimit, ObjectNotFoundError, type ObjectStorage, type PutStreamOptions, type StoredObject } from './port';
+import { SharedSignedUrls } from './url-cache';
 
 /**
  * Files under a data folder, one `<key>` file each with a `<key>.meta.json` sidecar holding
@@ -34,6 +35,7 @@ export class LocalObjectStorage implements ObjectStorage {
   private readonly secret: string;
   private readonly defaultTtlSeconds: number;
   private readonly now: () => number;
+  private readonly shared: SharedSignedUrls;
 
   constructor(opts: LocalObjectStorageOptions) {
     if (!opts.secret) throw new Error('LocalObjectStorage needs a signing secret');
@@ -42,6 +44,12 @@ export class LocalObjectStorage implements ObjectStorage {
     this.secret = opts.secret;
     this.defaultTtlSeconds = opts.defaultTtlSeconds;
     this.now = opts.now ?? Date.now;
+    this.shared = new SharedSignedUrls({
+      ttlSeconds: opts.defaultTtlSeconds,
+      now: this.now,
+      check: (key) => this.checkKey(key),
+      sign: (key, expires) => this.urlFor(key, expires),
+    });
   }
 
   async put(key: string, body: Buffer, contentType: string): Promise<StoredObject> {
@@ -143,7 +151,14 @@ export class LocalObjectStorage implements ObjectStorage {
     this.checkKey(key);
     const ttl = ttlSeconds ?? this.defaultTtlSeconds;
     if (!Number.isFinite(ttl) || ttl <= 0) throw new Error(`Invalid signed URL lifetime: ${ttl}`);
-    const expires = Math.floor(this.now() / 1000) + Math.ceil(ttl);
+    return this.urlFor(key, Math.floor(this.now() / 1000) + Math.ceil(ttl));
+  }
+
+  sharedSignedUrls(keys: readonly string[]): Promise<string[]> {
+    return this.shared.urls(keys);
+  }
+
+  private urlFor(key: string, expires: number): string {
     const signature = sign(this.secret, key, String(expires));
     const encodedKey = key.split('/').map(encodeURIComponent).join('/');
     return `${this.baseUrl}/files/${encodedKey}?expires=${expires}&signature=${signature}`;

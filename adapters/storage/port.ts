@@ -30,6 +30,13 @@ export interface ObjectStorage {
   list(prefix: string): Promise<string[]>;
   /** A GET URL that stops working after `ttlSeconds`. */
   signedUrl(key: string, ttlSeconds?: number): Promise<string>;
+  /**
+   * GET URLs for many keys at once (a page of listings), with the default lifetime: each
+   * works for at least that long and at most a short reuse window longer, and a key gets
+   * the same URL for the whole window (see SharedSignedUrls), so repeated pages cost no
+   * signing and browsers can cache the files. Rejects if any key is unsafe.
+   */
+  sharedSignedUrls(keys: readonly string[]): Promise<string[]>;
 }
 
 export interface PutStreamOptions {

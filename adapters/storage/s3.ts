@@ -14,6 +14,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { pipeline } from 'node:stream/promises';
 import { assertSafeKey, assertSafePrefix, ByteLimit, ObjectNotFoundError, type ObjectStorage, type PutStreamOptions, type StoredObject } from './port';
+import { SharedSignedUrls } from './url-cache';
 
 /**
  * Objects in one S3 bucket (or any S3-compatible server reached through `endpoint`), with
@@ -49,6 +50,8 @@ export interface S3ObjectStorageOptions {
   client?: S3Client;
   /** Absent: the SDK's default provider chain (env, profile, container or instance role). */
   credentials?: S3ClientConfig['credentials'];
+  /** The clock of shared URLs (tests). */
+  now?: () => number;
 }
 
 export class S3ObjectStorage implements ObjectStorage {
@@ -59,6 +62,7 @@ export class S3ObjectStorage implements ObjectStorage {
   private readonly kmsKeyId: string | undefined;
   private readonly defaultTtlSeconds: number;
   private readonly keyPrefix: string;
+  private readonly shared: SharedSignedUrls;
 
   constructor(opts: S3ObjectStorageOptions) {
     if (!opts.bucket) throw new Error('S3ObjectStorage needs a bucket');
@@ -85,6 +89,19 @@ export class S3ObjectStorage implements ObjectStorage {
         requestChecksumCalculation: 'WHEN_REQUIRED',
         responseChecksumValidation: 'WHEN_REQUIRED',
       });
+    // SigV4 puts the signing time in the URL: signing at the start of the reuse window (and
+    // for the window's length more) keeps one URL per key for the whole window.
+    this.shared = new SharedSignedUrls({
+      ttlSeconds: opts.defaultTtlSeconds,
+      maxLifetimeSeconds: MAX_PRESIGN_SECONDS,
+      now: opts.now,
+      check: (key) => this.objectKey(key),
+      sign: (key, expires, issuedAt) =>
+        getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }), {
+          expiresIn: expires - issuedAt,
+          signingDate: new Date(issuedAt * 1000),
+        }),
+    });
   }
 
   async put(key: string, body: Buffer, contentType: string): Promise<StoredObject> {
@@ -169,6 +186,10 @@ export class S3ObjectStorage implements ObjectStorage {
     assertTtl(ttl);
     const command = new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) });
     return getSignedUrl(this.client, command, { expiresIn: Math.ceil(ttl) });
+  }
+
+  sharedSignedUrls(keys: readonly string[]): Promise<string[]> {
+    return this.shared.urls(keys);
   }
 
   private writeParams(key: string, contentType: string): PutObjectCommandInput {

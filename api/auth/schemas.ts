@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { emailField, passwordField, resourceSchema, textField } from '../schemas';
+import { emailField, passwordField, resourceSchema, textField, withRules } from '../schemas';
 import { fullNameField } from '../users/schemas';
 
 export const registerBody = z
@@ -25,9 +25,10 @@ export const logoutBody = z.object({ refresh_token: textField().min(1).max(4096)
 
 export const resetRequestBody = z.object({ email: emailField }).strict();
 
-export const resetConfirmBody = z
-  .object({ email: emailField, code: textField().trim().min(1).max(64), new_password: passwordField })
-  .strict();
+export const resetConfirmBody = withRules(
+  z.object({ email: emailField, code: textField().trim().min(1).max(64).describe('the code emailed by password-reset/request'), new_password: passwordField }).strict(),
+  [{ rule: 'issued', field: 'code', description: 'code must be the unexpired, unused code emailed for this address' }],
+);
 
 export const updateMeBody = z.object({ full_name: fullNameField }).strict();
 

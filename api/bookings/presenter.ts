@@ -1,5 +1,7 @@
 import type { BookingView } from '../../db/repositories/bookings.repository';
+import type { CallRecord, TourRecord } from '../../db/repositories/tours.repository';
 import { resource } from '../envelope';
+import { presentCall, presentTour } from '../tours/presenter';
 
 export function presentBooking(b: BookingView) {
   return resource(
@@ -26,3 +28,12 @@ export function presentBooking(b: BookingView) {
   );
 }
 
+
+/** A confirmation's answer: the booking with the tour and call it made (their processing steps are not part of it). */
+export function presentConfirmation(c: { booking: BookingView; tour: TourRecord; call: CallRecord }) {
+  return {
+    booking: presentBooking(c.booking),
+    tour: presentTour(c.tour, { property_address: c.booking.property_address, call_id: c.call.id, steps: {} }),
+    call: presentCall(c.call),
+  };
+}

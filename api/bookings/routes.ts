@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { AppError } from '../../lib/errors';
 import { sendData, sendPage } from '../envelope';
 import { actorOf, defineRoute, type AnyRouteSpec } from '../routing';
-import { idParams } from '../schemas';
+import { idParams, withRules } from '../schemas';
 import { presentCall, presentTour } from '../tours/presenter';
-import { presentBooking } from './presenter';
+import { answerCommand, commandKeyHeaders, commandResponses } from '../idempotency';
+import { presentBooking, presentConfirmation } from './presenter';
 import {
   adminBookingListQuery,
   adminUpdateBody,
@@ -18,11 +18,28 @@ import {
 } from './schemas';
 import type { BookingService } from './service';
 
-const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,255}$/;
+const idempotencyHeaders = withRules(
+  z.object({
+    'Idempotency-Key': z
+      .string()
+      .regex(/^[A-Za-z0-9._:-]{1,255}$/, 'must be 1-255 characters of letters, digits and . _ : -')
+      .optional()
+      .describe('any string of yours, unique per intended booking: a retry with the same key and body returns the first answer'),
+  }),
+  [{ rule: 'unique-per-request', field: 'Idempotency-Key', description: 'an Idempotency-Key already used with another body is refused (422 naming it)' }],
+);
+
+/** Where a booking is read in an area: the Location of a command answered 202. */
+const bookingAt = (area: 'buyers' | 'realtors' | 'admin', id: number) => `/api/v1/${area}/bookings/${id}`;
 
 export function bookingRoutes(bookings: BookingService): AnyRouteSpec[] {
   const notFound = { 404: { description: 'No such booking (or not yours)' } };
-  const conflict = { 409: { description: 'The booking cannot change that way now (the message says why), or the time is taken' } };
+  const conflict = {
+    409: {
+      description:
+        "The booking cannot change that way now (the message says why), or the new time is taken, outside the listing's tour hours, inside the buffer around another tour, or sooner than the listing's notice",
+    },
+  };
 
   const list = (area: 'buyers' | 'realtors' | 'admin', query: z.ZodType) =>
     defineRoute({
@@ -59,9 +76,16 @@ export function bookingRoutes(bookings: BookingService): AnyRouteSpec[] {
       tags: [tag],
       params: idParams,
       body,
-      responses: { 200: { description: 'The booking', data: bookingResource }, ...notFound, ...conflict },
+      headers: commandKeyHeaders,
+      responses: {
+        200: { description: 'The booking', data: bookingResource },
+        ...commandResponses({ what: 'the booking (its notes are written once the new time is settled)', data: bookingResource }),
+        ...notFound,
+        ...conflict,
+      },
       async handler(ctx, input) {
-        sendData(ctx, presentBooking(await bookings.update(actorOf(input), input.params.id, input.body as never)));
+        const answer = await bookings.update(actorOf(input), input.params.id, input.body as never, input.headers['Idempotency-Key']);
+        await answerCommand(ctx, answer, bookingAt(area, input.params.id), { completed: presentBooking, accepted: presentBooking });
       },
     });
 
@@ -73,9 +97,16 @@ export function bookingRoutes(bookings: BookingService): AnyRouteSpec[] {
       tags: [tag],
       params: idParams,
       body: reasonBody,
-      responses: { 200: { description: 'The cancelled booking', data: bookingResource }, ...notFound, ...conflict },
+      headers: commandKeyHeaders,
+      responses: {
+        200: { description: 'The cancelled booking', data: bookingResource },
+        ...commandResponses({ what: 'the booking', data: bookingResource }),
+        ...notFound,
+        ...conflict,
+      },
       async handler(ctx, input) {
-        sendData(ctx, presentBooking(await bookings.cancel(actorOf(input), input.params.id, input.body.reason)));
+        const answer = await bookings.cancel(actorOf(input), input.params.id, input.body.reason, input.headers['Idempotency-Key']);
+        await answerCommand(ctx, answer, bookingAt(area, input.params.id), { completed: presentBooking, accepted: presentBooking });
       },
     });
 
@@ -90,20 +121,34 @@ export function bookingRoutes(bookings: BookingService): AnyRouteSpec[] {
       summary: 'Request a tour of an available property (honours an Idempotency-Key header)',
       tags: [buyerTag],
       body: createBookingBody,
+      headers: idempotencyHeaders,
       responses: {
-        201: { description: 'The pending booking (a retry with the same Idempotency-Key returns the same one)', data: bookingResource },
+        201: {
+          description:
+            "The pending booking (a retry with the same Idempotency-Key returns the same one). Where the listing auto-confirms (its availability's auto_confirm), a request that fits is confirmed at once, as the realtor, by the booking's workflow: the body is then { booking, tour, call } as the confirm route answers it, the booking confirmed. If that confirmation cannot run just then, the booking stays pending for the realtor to answer (a retry with the same Idempotency-Key tries again).",
+          data: z.union([bookingResource, confirmationData]),
+        },
         404: { description: 'No such available property' },
-        409: { description: 'You already have a booking at an overlapping time' },
+        409: {
+          description:
+            "You already have a booking at an overlapping time, or the listing's availability refuses the time: outside its tour hours, taken by another tour or request of the realtor, inside the buffer around one, or sooner than its notice (the message says which, and the day's hours)",
+        },
         422: { description: 'The Idempotency-Key was used for a different request' },
       },
       async handler(ctx, input) {
-        const key = ctx.get('Idempotency-Key') || undefined;
-        if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
-          throw new AppError(400, 'VALIDATION_ERROR', 'Idempotency-Key must be 1-255 characters of letters, digits and . _ : -', 'Idempotency-Key');
-        }
-        const { booking, replayed } = await bookings.create(actorOf(input), input.body, key);
+        const { booking, replayed, confirmation } = await bookings.create(actorOf(input), input.body, input.headers['Idempotency-Key']);
         if (replayed) ctx.set('Idempotent-Replayed', 'true');
-        sendData(ctx, presentBooking(booking), 201);
+        if (!confirmation) return sendData(ctx, presentBooking(booking), 201);
+        sendData(
+          ctx,
+          {
+            booking: presentBooking(booking),
+            // A tour just made: nothing processed yet.
+            tour: presentTour(confirmation.tour, { property_address: booking.property_address, call_id: confirmation.call.id, steps: {} }),
+            call: presentCall(confirmation.call),
+          },
+          201,
+        );
       },
     }),
     get('buyers', buyerTag),
@@ -120,15 +165,20 @@ export function bookingRoutes(bookings: BookingService): AnyRouteSpec[] {
       summary: 'Confirm a pending request: creates the tour and its call',
       tags: [realtorTag],
       params: idParams,
-      responses: { 200: { description: 'The confirmed booking with its tour and call', data: confirmationData }, ...notFound, ...conflict },
+      headers: commandKeyHeaders,
+      responses: {
+        200: {
+          description:
+            'The confirmed booking with its tour and call; the same again for a repeat by you of a confirmation already made (by you, or by the listing\'s auto-confirm)',
+          data: confirmationData,
+        },
+        ...commandResponses({ what: 'the booking (still pending)', data: bookingResource }),
+        ...notFound,
+        ...conflict,
+      },
       async handler(ctx, input) {
-        const { booking, tour, call } = await bookings.confirm(actorOf(input), input.params.id);
-        sendData(ctx, {
-          booking: presentBooking(booking),
-          // A tour just made: nothing processed yet.
-          tour: presentTour(tour, { property_address: booking.property_address, call_id: call.id, steps: {} }),
-          call: presentCall(call),
-        });
+        const answer = await bookings.confirm(actorOf(input), input.params.id, input.headers['Idempotency-Key']);
+        await answerCommand(ctx, answer, bookingAt('realtors', input.params.id), { completed: presentConfirmation, accepted: presentBooking });
       },
     }),
     defineRoute({
@@ -138,9 +188,16 @@ export function bookingRoutes(bookings: BookingService): AnyRouteSpec[] {
       tags: [realtorTag],
       params: idParams,
       body: reasonBody,
-      responses: { 200: { description: 'The declined booking', data: bookingResource }, ...notFound, ...conflict },
+      headers: commandKeyHeaders,
+      responses: {
+        200: { description: 'The declined booking', data: bookingResource },
+        ...commandResponses({ what: 'the booking', data: bookingResource }),
+        ...notFound,
+        ...conflict,
+      },
       async handler(ctx, input) {
-        sendData(ctx, presentBooking(await bookings.decline(actorOf(input), input.params.id, input.body.reason)));
+        const answer = await bookings.decline(actorOf(input), input.params.id, input.body.reason, input.headers['Idempotency-Key']);
+        await answerCommand(ctx, answer, bookingAt('realtors', input.params.id), { completed: presentBooking, accepted: presentBooking });
       },
     }),
 

@@ -2,33 +2,43 @@ import { z } from 'zod';
 import { callResource, tourResource } from '../tours/schemas';
 import { paginationQuery } from '../pagination';
 import { BOOKING_STATUSES } from '../../contracts/bookings';
-import { bodyInt, dateTimeInput, idParam, isoDateTime, resourceSchema, textField } from '../schemas';
+import { bodyInt, dateTimeInput, idParam, isoDateTime, nonEmptyObject, orderedFields, resourceSchema, textField, withRules, type RequestRule } from '../schemas';
 
-const when = dateTimeInput();
+const when = dateTimeInput().describe('ISO 8601 with a time zone');
 const duration = bodyInt().min(15, 'must be at least 15').max(240, 'must be at most 240');
 const notes = textField().trim().max(2000).nullable();
 const reason = textField().trim().min(1).max(1000);
 
-export const createBookingBody = z
-  .object({
-    property_id: bodyInt(1),
-    scheduled_at: when,
-    duration_minutes: duration.default(30),
-    notes: notes.optional(),
-  })
-  .strict();
+/** Checked by the booking service against the clock (its 400 names scheduled_at). */
+const bookingWindow: RequestRule = {
+  rule: 'from-now',
+  field: 'scheduled_at',
+  min_minutes_setting: 'BOOKING_MIN_NOTICE_MINUTES',
+  max_days_setting: 'BOOKING_MAX_AHEAD_DAYS',
+  description: 'scheduled_at must be at least BOOKING_MIN_NOTICE_MINUTES (60 by default) minutes and at most BOOKING_MAX_AHEAD_DAYS (365 by default) days from now',
+};
 
-const nonEmpty = (b: object) => Object.keys(b).length > 0;
+export const createBookingBody = withRules(
+  z
+    .object({
+      property_id: bodyInt(1),
+      scheduled_at: when,
+      duration_minutes: duration.optional().describe("Default: the listing's tour length (30 minutes unless the realtor set one)"),
+      notes: notes.optional(),
+    })
+    .strict(),
+  [bookingWindow],
+);
 
-export const buyerUpdateBody = z
-  .object({ scheduled_at: when.optional(), duration_minutes: duration.optional(), notes: notes.optional() })
-  .strict()
-  .refine(nonEmpty, { message: 'nothing to change' });
+export const buyerUpdateBody = withRules(
+  nonEmptyObject(z.object({ scheduled_at: when.optional(), duration_minutes: duration.optional(), notes: notes.optional() }).strict()),
+  [bookingWindow],
+);
 
-export const realtorUpdateBody = z
-  .object({ scheduled_at: when.optional(), duration_minutes: duration.optional() })
-  .strict()
-  .refine(nonEmpty, { message: 'nothing to change' });
+export const realtorUpdateBody = withRules(
+  nonEmptyObject(z.object({ scheduled_at: when.optional(), duration_minutes: duration.optional() }).strict()),
+  [bookingWindow],
+);
 
 export const adminUpdateBody = buyerUpdateBody;
 
@@ -41,13 +51,14 @@ const listFields = {
   from: dateTimeInput().optional().describe('scheduled at or after'),
   to: dateTimeInput().optional().describe('scheduled before'),
 };
-const range = (q: { from?: string; to?: string }) => !q.from || !q.to || new Date(q.from) <= new Date(q.to);
 
-export const bookingListQuery = z.object(listFields).strict().refine(range, { message: 'from must not be after to', path: ['from'] });
-export const adminBookingListQuery = z
-  .object({ ...listFields, buyer_id: idParam.optional(), realtor_id: idParam.optional() })
-  .strict()
-  .refine(range, { message: 'from must not be after to', path: ['from'] });
+export const bookingListQuery = orderedFields(z.object(listFields).strict(), 'from', 'to', 'date-time');
+export const adminBookingListQuery = orderedFields(
+  z.object({ ...listFields, buyer_id: idParam.optional(), realtor_id: idParam.optional() }).strict(),
+  'from',
+  'to',
+  'date-time',
+);
 
 export type BookingFilters = z.infer<typeof adminBookingListQuery>;
 

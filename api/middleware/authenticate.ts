@@ -36,7 +36,8 @@ export async function userForToken(deps: Pick<GuardDeps, 'identity' | 'knex' | '
     log?.info({ reason: (err as Error).message }, 'token refused');
     throw unauthorized();
   }
-  // The signature and expiry are checked on every request above; only the row is reused.
+  // The token's signature and claims are checked once per token and remembered until it
+  // expires (see VerifiedTokenCache); the row is reused for a short while (UserCache).
   const cached = deps.users?.get(claims.sub);
   if (cached) return cached;
   let user = await usersRepository(deps.knex).findBySub(claims.sub);
@@ -61,6 +62,8 @@ export async function userForToken(deps: Pick<GuardDeps, 'identity' | 'knex' | '
 }
 
 export function guard(deps: GuardDeps) {
+  // A user who changes (disabled, deleted, re-roled) is looked up afresh, token included.
+  deps.users?.onForget((sub) => deps.identity.forgetVerifiedTokens(sub));
   return (key: string): Middleware => {
     const access = deps.accessTable[key];
     if (!access) throw new Error(`Route ${key} is not in the access table`);

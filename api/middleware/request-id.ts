@@ -2,13 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';
 import type { Logger } from '../../lib/logger';
 import { requestContextStore } from '../../lib/request-context';
+import { redactSharedToken } from '../share-links/rate-limit';
 
 const SAFE_ID = /^[A-Za-z0-9._-]{8,128}$/;
 
 /**
  * Gives every request an id (a caller's X-Request-Id is kept when it looks sane), puts
  * it on the response header, runs the request inside a context that adds it to every
- * log line, and logs the outcome.
+ * log line, and logs the outcome (a shared-recap token never: it is a secret).
  */
 export function requestContext(logger: Logger): Middleware {
   return async (ctx, next) => {
@@ -23,7 +24,7 @@ export function requestContext(logger: Logger): Middleware {
     } finally {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       logger.info(
-        { request_id: requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 },
+        { request_id: requestId, method: ctx.method, path: redactSharedToken(ctx.path), status: ctx.status, ms: Math.round(ms * 10) / 10 },
         'request',
       );
     }

@@ -9,6 +9,7 @@ import type { UserRecord as User } from '../../db/repositories/users.repository'
  */
 export class UserCache {
   private readonly entries = new Map<string, { user: User; expires: number }>();
+  private readonly forgetListeners: Array<(sub: string) => void> = [];
 
   constructor(
     private readonly opts: { ttlMs: number; maxEntries: number; now?: () => number } = { ttlMs: 30_000, maxEntries: 10_000 },
@@ -32,6 +33,12 @@ export class UserCache {
 
   forget(sub: string): void {
     this.entries.delete(sub);
+    for (const listener of this.forgetListeners) listener(sub);
+  }
+
+  /** Runs `listener` whenever a user is forgotten, so what else is remembered of them goes too. */
+  onForget(listener: (sub: string) => void): void {
+    this.forgetListeners.push(listener);
   }
 
   get size(): number {

@@ -5,13 +5,35 @@ import { resource } from '../envelope';
 
 const num = (v: string | number | null) => (v === null || v === undefined ? null : Number(v));
 
-export async function presentImage(img: ListedImage, storage: ObjectStorage) {
+/** Signed URLs by storage key. */
+type Urls = ReadonlyMap<string, string>;
+
+/**
+ * The URLs every ready image of `images` shows, signed in one call: a page of listings
+ * signs a hundred or more, and shared URLs are reused across requests (see
+ * ObjectStorage.sharedSignedUrls).
+ */
+async function signImages(images: Iterable<ListedImage>, storage: ObjectStorage): Promise<Urls> {
+  const keys: string[] = [];
+  for (const img of images) {
+    if (img.status !== IMAGE_STATUS.ready) continue;
+    if (img.processed_key) keys.push(img.processed_key);
+    if (img.thumbnail_key) keys.push(img.thumbnail_key);
+  }
+  if (!keys.length) return new Map();
+  const urls = await storage.sharedSignedUrls(keys);
+  const out = new Map<string, string>();
+  for (let i = 0; i < keys.length; i++) out.set(keys[i]!, urls[i]!);
+  return out;
+}
+
+function imageResource(img: ListedImage, urls: Urls) {
   const ready = img.status === IMAGE_STATUS.ready;
   return resource('property_image', img.id, {
     status: img.status,
     position: img.position,
-    url: ready && img.processed_key ? await storage.signedUrl(img.processed_key) : null,
-    thumbnail_url: ready && img.thumbnail_key ? await storage.signedUrl(img.thumbnail_key) : null,
+    url: ready && img.processed_key ? urls.get(img.processed_key)! : null,
+    thumbnail_url: ready && img.thumbnail_key ? urls.get(img.thumbnail_key)! : null,
     width: img.processed_width,
     height: img.processed_height,
     thumbnail_width: img.thumbnail_width,
@@ -21,11 +43,7 @@ export async function presentImage(img: ListedImage, storage: ObjectStorage) {
   });
 }
 
-/**
- * A property with its realtor and images, as the repository lists it (images already in
- * display order, and already only the ready ones when the caller may see no others).
- */
-export async function presentProperty(p: PropertyListing, storage: ObjectStorage) {
+function propertyResource(p: PropertyListing, urls: Urls) {
   return resource(
     'property',
     p.id,
@@ -49,7 +67,27 @@ export async function presentProperty(p: PropertyListing, storage: ObjectStorage
     },
     {
       realtor: { data: { id: String(p.realtor_id), type: 'user', attributes: { full_name: p.realtor.full_name } } },
-      images: { data: await Promise.all(p.images.map((i) => presentImage(i, storage))) },
+      images: { data: p.images.map((i) => imageResource(i, urls)) },
     },
   );
+}
+
+export async function presentImage(img: ListedImage, storage: ObjectStorage) {
+  return imageResource(img, await signImages([img], storage));
+}
+
+/**
+ * Properties with their realtors and images, as the repository lists them (images already
+ * in display order, and already only the ready ones when the caller may see no others).
+ */
+export async function presentProperties(list: readonly PropertyListing[], storage: ObjectStorage) {
+  const urls = await signImages(
+    list.flatMap((p) => p.images),
+    storage,
+  );
+  return list.map((p) => propertyResource(p, urls));
+}
+
+export async function presentProperty(p: PropertyListing, storage: ObjectStorage) {
+  return propertyResource(p, await signImages(p.images, storage));
 }

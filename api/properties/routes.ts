@@ -3,7 +3,7 @@ import type { ObjectStorage } from '../../adapters/storage/port';
 import { sendData, sendPage } from '../envelope';
 import { actorOf, defineRoute, type AnyRouteSpec } from '../routing';
 import { idParams } from '../schemas';
-import { presentImage, presentProperty } from './presenter';
+import { presentImage, presentProperties, presentProperty } from './presenter';
 import {
   adminListQuery,
   adminUpdatePropertyBody,
@@ -40,7 +40,7 @@ export function propertyRoutes(properties: PropertyService, storage: ObjectStora
       responses: { 200: { description: 'A page of properties, each with its realtor and images', data: z.array(propertyResource), paginated: true } },
       async handler(ctx, input) {
         const { items, meta } = await properties.search(actorOf(input), input.query as SearchFilters);
-        sendPage(ctx, await Promise.all(items.map(present)), meta);
+        sendPage(ctx, await presentProperties(items, storage), meta);
       },
     });
 

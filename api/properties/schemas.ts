@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { paginationQuery } from '../pagination';
-import { bodyInt, idParam, isoDateTime, queryInt, queryNumber, resourceSchema, textField } from '../schemas';
+import { bodyInt, idParam, isoDateTime, nonEmptyObject, orderedFields, queryInt, queryNumber, resourceSchema, textField, withRules } from '../schemas';
 import { IMAGE_STATUSES } from '../../contracts/images';
 import { PROPERTY_SORTS as SORTS, PROPERTY_STATUSES as STATUSES, PROPERTY_TYPES } from '../../db/repositories/properties.repository';
 
@@ -31,15 +31,14 @@ const listingFields = {
 
 export const createPropertyBody = z.object(listingFields).strict();
 
-export const updatePropertyBody = z
-  .object({ ...listingFields, address: listingFields.address.optional() })
-  .strict()
-  .refine((b) => Object.keys(b).length > 0, { message: 'nothing to change' });
+export const updatePropertyBody = nonEmptyObject(z.object({ ...listingFields, address: listingFields.address.optional() }).strict());
 
-export const adminUpdatePropertyBody = z
-  .object({ ...listingFields, address: listingFields.address.optional(), realtor_id: bodyInt(1).optional() })
-  .strict()
-  .refine((b) => Object.keys(b).length > 0, { message: 'nothing to change' });
+export const adminUpdatePropertyBody = withRules(
+  nonEmptyObject(
+    z.object({ ...listingFields, address: listingFields.address.optional(), realtor_id: bodyInt(1).optional().describe('the id of a realtor: the listing moves to them') }).strict(),
+  ),
+  [{ rule: 'refers', field: 'realtor_id', to: 'realtor', description: 'realtor_id must be the id of a realtor' }],
+);
 
 const searchFields = {
   ...paginationQuery,
@@ -54,19 +53,16 @@ const searchFields = {
   sort: z.enum(SORTS).default('newest').describe('price, -price, newest or sqft; ties broken by id'),
 };
 
-const priceRange = (q: { min_price?: number; max_price?: number }) => q.min_price === undefined || q.max_price === undefined || q.min_price <= q.max_price;
+export const buyerSearchQuery = orderedFields(z.object(searchFields).strict(), 'min_price', 'max_price', 'number');
 
-export const buyerSearchQuery = z.object(searchFields).strict().refine(priceRange, { message: 'min_price must not exceed max_price', path: ['min_price'] });
+export const realtorListQuery = orderedFields(z.object({ ...searchFields, status: z.enum(STATUSES).optional() }).strict(), 'min_price', 'max_price', 'number');
 
-export const realtorListQuery = z
-  .object({ ...searchFields, status: z.enum(STATUSES).optional() })
-  .strict()
-  .refine(priceRange, { message: 'min_price must not exceed max_price', path: ['min_price'] });
-
-export const adminListQuery = z
-  .object({ ...searchFields, status: z.enum(STATUSES).optional(), realtor_id: idParam.optional() })
-  .strict()
-  .refine(priceRange, { message: 'min_price must not exceed max_price', path: ['min_price'] });
+export const adminListQuery = orderedFields(
+  z.object({ ...searchFields, status: z.enum(STATUSES).optional(), realtor_id: idParam.optional() }).strict(),
+  'min_price',
+  'max_price',
+  'number',
+);
 
 export type SearchFilters = z.infer<typeof adminListQuery>;
 

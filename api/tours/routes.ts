@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { TourView } from '../../db/repositories/tours.repository';
 import { resource, sendData, sendPage } from '../envelope';
 import { actorOf, defineRoute, type AnyRouteSpec, type RouteInput } from '../routing';
+import { answerCommand, commandKeyHeaders, commandResponses } from '../idempotency';
 import { idParams } from '../schemas';
 import {
   adminTourUpdateBody,
@@ -20,7 +21,7 @@ import {
   transcriptArtifact,
 } from './schemas';
 import { presentCall, presentTour } from './presenter';
-import type { TourService } from './service';
+import type { TourCommandAnswer, TourService } from './service';
 
 type Area = 'realtors' | 'buyers' | 'admin';
 type Input = RouteInput<{ id: number }, unknown, unknown>;
@@ -32,6 +33,9 @@ export function tourRoutes(tours: TourService, limits: { recordingMaxBytes: numb
   const conflict = { 409: { description: 'Not possible in the tour\'s current state; the message says why' } };
   const present = async (t: TourView) => presentTour(t, { property_address: t.property_address, call_id: t.call_id, steps: await tours.steps(t.id) });
   const sendTour = async (ctx: Parameters<AnyRouteSpec['handler']>[0], t: TourView) => sendData(ctx, await present(t));
+  /** A command's answer: 200 with the tour, or 202 with it and where to poll it. */
+  const answerTour = (ctx: Parameters<AnyRouteSpec['handler']>[0], answer: TourCommandAnswer, area: Area) =>
+    answerCommand(ctx, answer, `/api/v1/${area}/tours/${answer.value.id}`, { completed: present, accepted: present });
 
   const reads = (area: Area): AnyRouteSpec[] => {
     const tag = tagOf(area, 'tours');
@@ -173,9 +177,16 @@ export function tourRoutes(tours: TourService, limits: { recordingMaxBytes: numb
           summary: 'End the call (and the tour); processing begins',
           tags: [tag],
           params: idParams,
-          responses: { 200: { description: 'The tour, now processing', data: tourResource }, 404: { description: 'No such call' }, ...conflict },
+          headers: commandKeyHeaders,
+          responses: {
+            200: { description: 'The tour, now processing', data: tourResource },
+            ...commandResponses({ what: 'the tour', data: tourResource }),
+            404: { description: 'No such call' },
+            ...conflict,
+          },
           async handler(ctx, input) {
-            await sendTour(ctx, await tours.endCall(actorOf(input), input.params.id));
+            const answer = await tours.endCall(actorOf(input), input.params.id, input.headers['Idempotency-Key']);
+            await answerTour(ctx, answer, 'realtors');
           },
         }),
         defineRoute({
@@ -207,9 +218,15 @@ export function tourRoutes(tours: TourService, limits: { recordingMaxBytes: numb
       summary: 'Start the tour: creates the meeting (from TOUR_EARLY_START_MINUTES before its time)',
       tags: [realtorTag],
       params: idParams,
-      responses: { 200: { description: 'The tour, in progress', data: tourResource }, ...notFound, ...conflict },
+      headers: commandKeyHeaders,
+      responses: {
+        200: { description: 'The tour, in progress', data: tourResource },
+        ...commandResponses({ what: 'the tour', data: tourResource }),
+        ...notFound,
+        ...conflict,
+      },
       async handler(ctx, input) {
-        await sendTour(ctx, await tours.start(actorOf(input), input.params.id));
+        await answerTour(ctx, await tours.start(actorOf(input), input.params.id, input.headers['Idempotency-Key']), 'realtors');
       },
     }),
     defineRoute({
@@ -218,9 +235,15 @@ export function tourRoutes(tours: TourService, limits: { recordingMaxBytes: numb
       summary: 'End the tour; processing begins',
       tags: [realtorTag],
       params: idParams,
-      responses: { 200: { description: 'The tour, now processing', data: tourResource }, ...notFound, ...conflict },
+      headers: commandKeyHeaders,
+      responses: {
+        200: { description: 'The tour, now processing', data: tourResource },
+        ...commandResponses({ what: 'the tour', data: tourResource }),
+        ...notFound,
+        ...conflict,
+      },
       async handler(ctx, input) {
-        await sendTour(ctx, await tours.end(actorOf(input), input.params.id));
+        await answerTour(ctx, await tours.end(actorOf(input), input.params.id, input.headers['Idempotency-Key']), 'realtors');
       },
     }),
     defineRoute({
@@ -267,9 +290,15 @@ export function tourRoutes(tours: TourService, limits: { recordingMaxBytes: numb
       summary: 'Cancel a tour (through its booking)',
       tags: [adminTag],
       params: idParams,
-      responses: { 200: { description: 'The tour', data: tourResource }, ...notFound, ...conflict },
+      headers: commandKeyHeaders,
+      responses: {
+        200: { description: 'The tour', data: tourResource },
+        ...commandResponses({ what: 'the tour', data: tourResource }),
+        ...notFound,
+        ...conflict,
+      },
       async handler(ctx, input) {
-        await sendTour(ctx, await tours.cancel(actorOf(input), input.params.id));
+        await answerTour(ctx, await tours.cancel(actorOf(input), input.params.id, input.headers['Idempotency-Key']), 'admin');
       },
     }),
     defineRoute({

@@ -1,15 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandle, WorkflowUpdateHandle, WorkflowUpdateStage } from '@temporalio/client';
 import { recordAudit } from '../../db/audit';
 import type { ObjectStorage } from '../../adapters/storage/port';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../../lib/errors';
+import { DEFAULT_WORKFLOW_COMMAND_WAIT_MS } from '../../lib/config';
 import type { Logger } from '../../lib/logger';
 import { endTourUpdate, joinCallUpdate, leaveCallUpdate, recordingNotice, retryProcessingUpdate, setRecordingUpdate, startTourUpdate, TOUR_ACCEPTS_UPLOAD, TOUR_CANCELLABLE, tourRecordingPrefix, tourWorkflowId, type ProcessingStep, type StepStatus, type TourStatus, TOUR_STATUS } from '../../contracts/tours';
 import { bookingWorkflowId, cancelUpdate } from '../../contracts/bookings';
 import { bookingsRepository } from '../../db/repositories/bookings.repository';
 import { toursRepository, type CallRecord, type TourView } from '../../db/repositories/tours.repository';
-import { runWorkflowCommand } from '../workflow-errors';
+import { CommandIdempotency, type CommandAnswer } from '../idempotency';
+import { runWorkflowCommand, runWorkflowUpdate } from '../workflow-errors';
 import { resumeParkedTours, type ResumeSummary } from './resume-parked';
 import type { PageMeta } from '../envelope';
 import { pageMeta, type PageRequest } from '../pagination';
@@ -24,16 +26,23 @@ export interface TourServiceDeps {
   logger: Logger;
   earlyStartMinutes: number;
   notesGraceMinutes: number;
+  /** How long a command is waited for before it is answered 202 (WORKFLOW_COMMAND_WAIT_MS). */
+  commandWaitMs?: number;
   now?: () => number;
 }
+
+/** A command's answer: finished (200), or taken by the workflow and still at work (202); the tour as it is now either way. */
+export type TourCommandAnswer = CommandAnswer<TourView, TourView>;
 
 export type ArtifactStatus = 'processing' | 'ready' | 'skipped' | 'failed';
 
 export class TourService {
   private readonly now: () => number;
+  private readonly keys: CommandIdempotency;
 
   constructor(private readonly deps: TourServiceDeps) {
     this.now = deps.now ?? Date.now;
+    this.keys = new CommandIdempotency(deps.knex);
   }
 
   async list(actor: Actor, f: PageRequest & { status?: TourStatus; stuck?: boolean }): Promise<{ items: TourView[]; meta: PageMeta }> {
@@ -62,32 +71,57 @@ export class TourService {
 
   /** A workflow's refusal becomes a 409 saying why; an ended workflow answers with the tour's status. */
   private async update<T>(tour: TourView, fn: () => Promise<T>): Promise<T> {
-    return runWorkflowCommand(fn, {
-      refused: 'The tour cannot do that now',
-      whenGone: async () => {
-        const row = await toursRepository(this.deps.knex).find(tour.id);
-        throw new ConflictError(`This tour is ${row?.status ?? 'gone'}; it cannot do that now`);
-      },
-    });
+    return runWorkflowCommand(fn, { refused: 'The tour cannot do that now', whenGone: () => this.tourGone(tour.id) });
   }
 
 
-  async start(actor: Actor, id: number): Promise<TourView> {
+  /**
+   * A command to the tour's workflow, waited for as long as commands are (else answered 202
+   * with the tour as it is), once per Idempotency-Key: see api/idempotency.ts.
+   */
+  private async command<T>(
+    actor: Actor,
+    tour: TourView,
+    cmd: { key: string | undefined; kind: string; before?: () => Promise<void> },
+    start: (h: WorkflowHandle, opts: { updateId?: string; waitForStage: typeof WorkflowUpdateStage.ACCEPTED }) => Promise<WorkflowUpdateHandle<T>>,
+  ): Promise<TourCommandAnswer> {
+    const outcome = await this.keys.run(actor, { key: cmd.key, kind: cmd.kind, resourceId: tour.id, request: {} }, {
+      before: cmd.before,
+      send: (updateId) => {
+        const handle = this.handle(tour.id);
+        return runWorkflowUpdate(handle, (opts) => start(handle, opts), {
+          connection: this.deps.temporal.connection,
+          waitMs: this.deps.commandWaitMs ?? DEFAULT_WORKFLOW_COMMAND_WAIT_MS,
+          updateId,
+          refused: 'The tour cannot do that now',
+          whenGone: () => this.tourGone(tour.id),
+        });
+      },
+    });
+    return { state: outcome.state, value: await this.get(actor, tour.id), replayed: outcome.replayed };
+  }
+
+  private async tourGone(id: number): Promise<never> {
+    const row = await toursRepository(this.deps.knex).find(id);
+    throw new ConflictError(`This tour is ${row?.status ?? 'gone'}; it cannot do that now`);
+  }
+
+  async start(actor: Actor, id: number, key?: string): Promise<TourCommandAnswer> {
     const tour = await this.get(actor, id);
     tourPolicy.assertIsRealtorOf(actor, tour);
     const opensAt = tour.scheduled_at.getTime() - this.deps.earlyStartMinutes * 60_000;
-    if (tour.status === TOUR_STATUS.scheduled && this.now() < opensAt) {
-      throw new ConflictError(`This tour can be started from ${new Date(opensAt).toISOString()} (${this.deps.earlyStartMinutes} minutes before its time)`);
-    }
-    await this.update(tour, () => this.handle(id).executeUpdate(startTourUpdate, { args: [actor.user.id] }));
-    return this.get(actor, id);
+    const before = async () => {
+      if (tour.status === TOUR_STATUS.scheduled && this.now() < opensAt) {
+        throw new ConflictError(`This tour can be started from ${new Date(opensAt).toISOString()} (${this.deps.earlyStartMinutes} minutes before its time)`);
+      }
+    };
+    return this.command(actor, tour, { key, kind: 'tour_start', before }, (h, opts) => h.startUpdate(startTourUpdate, { ...opts, args: [actor.user.id] }));
   }
 
-  async end(actor: Actor, id: number): Promise<TourView> {
+  async end(actor: Actor, id: number, key?: string): Promise<TourCommandAnswer> {
     const tour = await this.get(actor, id);
     tourPolicy.assertIsRealtorOf(actor, tour);
-    await this.update(tour, () => this.handle(id).executeUpdate(endTourUpdate, { args: [actor.user.id] }));
-    return this.get(actor, id);
+    return this.command(actor, tour, { key, kind: 'tour_end' }, (h, opts) => h.startUpdate(endTourUpdate, { ...opts, args: [actor.user.id] }));
   }
 
   async retry(actor: Actor, id: number): Promise<TourView> {
@@ -109,22 +143,33 @@ export class TourService {
   }
 
   /** An admin cancels a tour by cancelling its booking, whose workflow cancels the tour. */
-  async cancel(actor: Actor, id: number): Promise<TourView> {
+  async cancel(actor: Actor, id: number, key?: string): Promise<TourCommandAnswer> {
     tourPolicy.assertIsAdmin(actor);
     const tour = await this.get(actor, id);
-    if (!TOUR_CANCELLABLE.includes(tour.status)) throw new ConflictError(`This tour is ${tour.status}; it cannot be cancelled`);
-    await runWorkflowCommand(
-      () => this.deps.temporal.workflow.getHandle(bookingWorkflowId(tour.booking_id)).executeUpdate(cancelUpdate, { args: [{ userId: actor.user.id, role: 'admin' }, 'Cancelled by an administrator'] }),
-      {
-        refused: 'The tour cannot be cancelled now',
-        // The booking's workflow has ended (cancelled, completed): nothing is left to cancel.
-        whenGone: async () => {
-          const booking = await bookingsRepository(this.deps.knex).find(tour.booking_id);
-          throw new ConflictError(`This tour's booking is ${booking?.status ?? 'gone'}; the tour cannot be cancelled`);
-        },
+    const outcome = await this.keys.run(actor, { key, kind: 'tour_cancel', resourceId: id, request: {} }, {
+      before: async () => {
+        if (!TOUR_CANCELLABLE.includes(tour.status)) throw new ConflictError(`This tour is ${tour.status}; it cannot be cancelled`);
       },
-    );
-    return this.get(actor, id);
+      send: (updateId) => {
+        const handle = this.deps.temporal.workflow.getHandle(bookingWorkflowId(tour.booking_id));
+        return runWorkflowUpdate(
+          handle,
+          (opts) => handle.startUpdate(cancelUpdate, { ...opts, args: [{ userId: actor.user.id, role: 'admin' }, 'Cancelled by an administrator'] }),
+          {
+            connection: this.deps.temporal.connection,
+            waitMs: this.deps.commandWaitMs ?? DEFAULT_WORKFLOW_COMMAND_WAIT_MS,
+            updateId,
+            refused: 'The tour cannot be cancelled now',
+            // The booking's workflow has ended (cancelled, completed): nothing is left to cancel.
+            whenGone: async () => {
+              const booking = await bookingsRepository(this.deps.knex).find(tour.booking_id);
+              throw new ConflictError(`This tour's booking is ${booking?.status ?? 'gone'}; the tour cannot be cancelled`);
+            },
+          },
+        );
+      },
+    });
+    return { state: outcome.state, value: await this.get(actor, id), replayed: outcome.replayed };
   }
 
   async editSummary(actor: Actor, id: number, summary: Record<string, unknown>): Promise<TourView> {
@@ -189,9 +234,9 @@ export class TourService {
     await this.update(tour, () => this.handle(tour.id).executeUpdate(leaveCallUpdate, { args: [actor.user.id] }));
   }
 
-  async endCall(actor: Actor, callId: number): Promise<TourView> {
+  async endCall(actor: Actor, callId: number, key?: string): Promise<TourCommandAnswer> {
     const { tour } = await this.getCall(actor, callId);
-    return this.end(actor, tour.id);
+    return this.end(actor, tour.id, key);
   }
 
   async record(actor: Actor, callId: number, on: boolean): Promise<void> {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { paginationQuery } from '../pagination';
-import { isoDateTime, resourceSchema, textField } from '../schemas';
+import { isoDateTime, nonEmptyObject, resourceSchema, textField } from '../schemas';
 
 export const ROLES = ['buyer', 'realtor', 'admin'] as const;
 
@@ -27,13 +27,12 @@ export const adminUserListQuery = z
   })
   .strict();
 
-export const adminUserUpdateBody = z
-  .object({
-    full_name: fullNameField.optional(),
-    role: z.enum(ROLES).optional(),
-    disabled: z.boolean().optional(),
-  })
-  .strict()
-  // Only for an otherwise valid body: `{ "email": ... }` is reported as an unknown field,
-  // not also as "nothing to change".
-  .refine((b) => Object.keys(b).length > 0, { message: 'nothing to change', when: (payload) => payload.issues.length === 0 });
+export const adminUserUpdateBody = nonEmptyObject(
+  z
+    .object({
+      full_name: fullNameField.optional(),
+      role: z.enum(ROLES).optional(),
+      disabled: z.boolean().optional(),
+    })
+    .strict(),
+);

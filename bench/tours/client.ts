@@ -10,6 +10,8 @@ export interface PhaseStats {
   name: string;
   count: number;
   errors: number;
+  /** Commands first answered 202 (not finished within WORKFLOW_COMMAND_WAIT_MS), timed until their final answer. */
+  deferred: number;
   /** A few of the failures, as `METHOD path → status body`, to say what went wrong. */
   errorExamples: string[];
   seconds: number;
@@ -23,6 +25,7 @@ export interface PhaseStats {
 export class Phase {
   private readonly times: number[] = [];
   private errors = 0;
+  private deferredCount = 0;
   private readonly examples: string[] = [];
   private readonly t0 = performance.now();
   private t1: number | undefined;
@@ -31,6 +34,11 @@ export class Phase {
 
   record(ms: number): void {
     this.times.push(ms);
+  }
+
+  /** A command answered 202 first. */
+  deferred(): void {
+    this.deferredCount += 1;
   }
 
   fail(ms: number, what: string): void {
@@ -48,6 +56,7 @@ export class Phase {
       name: this.name,
       count: sorted.length,
       errors: this.errors,
+      deferred: this.deferredCount,
       errorExamples: this.examples,
       seconds,
       rps: seconds > 0 ? sorted.length / seconds : 0,
@@ -68,29 +77,44 @@ export interface Json {
 
 const TIMEOUT_MS = 120_000;
 
-/** One request, timed into `phase`; throws RequestFailed unless the status is `expect`. */
+/** How often a command answered 202 is repeated (same Idempotency-Key) for its final answer. */
+const DEFERRED_POLL_MS = 250;
+
+/**
+ * One request, timed into `phase`; throws RequestFailed unless the status is `expect`. With
+ * `idempotencyKey` it is a workflow command: answered 202 (still at work in its workflow
+ * after WORKFLOW_COMMAND_WAIT_MS), it is repeated with the same key until it has its final
+ * answer, and timed from the first send to that answer — what a client waits.
+ */
 export async function request(
   phase: Phase,
   baseUrl: string,
   method: string,
   path: string,
-  opts: { token?: string; body?: unknown; expect?: number } = {},
+  opts: { token?: string; body?: unknown; expect?: number; idempotencyKey?: string } = {},
 ): Promise<Json> {
   const headers: Record<string, string> = {};
   if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
   if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
+  if (opts.idempotencyKey) headers['Idempotency-Key'] = opts.idempotencyKey;
   const t0 = performance.now();
   let status: number;
   let text: string;
   try {
-    const res = await fetch(`${baseUrl}${path}`, {
-      method,
-      headers,
-      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-      signal: AbortSignal.timeout(TIMEOUT_MS),
-    });
-    status = res.status;
-    text = await res.text();
+    for (let deferred = false; ; ) {
+      const res = await fetch(`${baseUrl}${path}`, {
+        method,
+        headers,
+        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      });
+      status = res.status;
+      text = await res.text();
+      if (!(opts.idempotencyKey && status === 202 && performance.now() - t0 < TIMEOUT_MS)) break;
+      if (!deferred) phase.deferred();
+      deferred = true;
+      await new Promise((r) => setTimeout(r, DEFERRED_POLL_MS));
+    }
   } catch (err) {
     const ms = performance.now() - t0;
     phase.fail(ms, `${method} ${path} → ${err instanceof Error ? err.message : String(err)}`);

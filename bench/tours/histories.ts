@@ -10,12 +10,18 @@ import { pool } from './client';
  * completed, how long activities ran, and how many events and billable actions a tour
  * cost, counted by event type.
  *
- * Billable actions are counted the way Temporal Cloud prices them, from the history: the
- * workflow start; every activity scheduled (a retry is one more ActivityTaskStarted
- * attempt, counted from `attempt`); every timer started; every signal received or sent to
- * another workflow; every update accepted; every search-attribute upsert; every child
- * workflow started; every marker (a local activity, or a side effect). Queries and
- * heartbeats are not in the history and are not counted.
+ * Billable actions are counted the way Temporal Cloud prices them
+ * (https://docs.temporal.io/cloud/actions), from the history: the workflow start (a child's
+ * start is two: the parent's StartChildWorkflowExecutionInitiated and the child's own
+ * start); every activity scheduled (a retry is one more ActivityTaskStarted attempt,
+ * counted from `attempt`); every timer started (the implicit one of `condition` with a
+ * timeout too); every signal, once, where it is received (a signal one workflow sends
+ * another is one action, not two); every update accepted; every search-attribute upsert
+ * command, however many attributes it carries (except one that only sets
+ * TemporalChangeVersion, which `patched()` writes and Cloud does not bill); and the markers of one workflow task
+ * together as one action — all the local activities (and patch markers) a workflow task
+ * records cost one action, not one each. Queries, heartbeats and rejected updates are not
+ * in the history and are not counted.
  */
 
 const EventType = temporal.api.enums.v1.EventType;
@@ -30,26 +36,39 @@ export function eventName(type: number | null | undefined): string {
     .replace(/(^|_)(\w)/g, (_m, _s, c: string) => c.toUpperCase());
 }
 
-/** Billable actions of one event (0 for most). */
-export function actionsOf(e: HistoryEvent): number {
-  switch (e.eventType) {
-    case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
-    case EventType.EVENT_TYPE_TIMER_STARTED:
-    case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
-    case EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
-    case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
-    case EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
-    case EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
-    case EventType.EVENT_TYPE_MARKER_RECORDED:
-      return 1;
-    case EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-      return 1;
-    case EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
-      // The first attempt is the scheduled action; each retry is one more.
-      return Math.max(0, (e.activityTaskStartedEventAttributes?.attempt ?? 1) - 1);
-    default:
-      return 0;
-  }
+/**
+ * Billable actions of each event of one workflow's history, in order (0 for most). A
+ * marker costs an action only as the first marker of its workflow task.
+ */
+export function actionsOf(events: HistoryEvent[]): number[] {
+  const tasksWithMarkers = new Set<string>();
+  return events.map((e) => {
+    switch (e.eventType) {
+      case EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: {
+        const keys = Object.keys(e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {});
+        return keys.length && keys.every((k) => k === 'TemporalChangeVersion') ? 0 : 1;
+      }
+      case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+      case EventType.EVENT_TYPE_TIMER_STARTED:
+      case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+      case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+      case EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+        return 1;
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+        // The first attempt is the scheduled action; each retry is one more.
+        return Math.max(0, (e.activityTaskStartedEventAttributes?.attempt ?? 1) - 1);
+      case EventType.EVENT_TYPE_MARKER_RECORDED: {
+        const task = String(e.markerRecordedEventAttributes?.workflowTaskCompletedEventId ?? e.eventId);
+        if (tasksWithMarkers.has(task)) return 0;
+        tasksWithMarkers.add(task);
+        return 1;
+      }
+      default:
+        // Among them SignalExternalWorkflowExecutionInitiated: the signal is counted where it is received.
+        return 0;
+    }
+  });
 }
 
 export interface Distribution {
@@ -169,9 +188,10 @@ export async function analyseHistories(client: Client, workflowIds: Record<strin
       if (list.at(-1)?.eventType !== EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED) return;
       completed += 1;
       events += list.length;
-      for (const e of list) {
+      const perEvent = actionsOf(list);
+      for (const [i, e] of list.entries()) {
         const name = eventName(e.eventType);
-        const n = actionsOf(e);
+        const n = perEvent[i]!;
         actions += n;
         const t = byType.get(name) ?? { events: 0, actions: 0 };
         t.events += 1;

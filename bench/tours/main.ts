@@ -2,6 +2,7 @@
  * npm run bench:tours [-- --tours 500 --concurrency 25 --out docs/benchmarks.md]
  *        [--api-url http://host:3000 --temporal-address host:7233 --database-url postgres://… --namespace default]
  *        [--set KEY=VALUE …] [--section tours] [--note "text for the report"] [--json result.json] [--keep]
+ *        [--cpu-prof DIR]
  *
  * The tour-scale load (bench/tours/scenario.ts) against its own `npm start` in a temp
  * folder on free ports, or, with --api-url, against a running deployment (then
@@ -11,7 +12,9 @@
  * none) and prints it. Exits 1 when the run was not correct: any request
  * error, a missing or duplicated email, a workflow that did not complete. --set (repeatable)
  * adds a setting to the embedded stack's environment, to measure a change of configuration
- * against the same load (e.g. --set TEMPORAL_RPC_TIMEOUT_MS=30000).
+ * against the same load (e.g. --set TEMPORAL_RPC_TIMEOUT_MS=30000). --cpu-prof writes V8 CPU
+ * profiles of the embedded stack's node processes into DIR when they exit (open them in
+ * Chrome DevTools or speedscope), to see where the time goes.
  */
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
@@ -45,6 +48,7 @@ async function main(): Promise<number> {
       keep: { type: 'boolean', default: false },
       set: { type: 'string', multiple: true, default: [] },
       section: { type: 'string', default: 'tours' },
+      'cpu-prof': { type: 'string' },
     },
     strict: true,
   });
@@ -69,7 +73,8 @@ async function main(): Promise<number> {
       stop: async () => undefined,
     };
   } else {
-    stack = await startEmbeddedStack({ keep: values.keep, say, extra });
+    const profDir = values['cpu-prof'] ? path.resolve(values['cpu-prof']) : undefined;
+    stack = await startEmbeddedStack({ keep: values.keep, say, extra, nodeArgs: profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [] });
   }
   try {
     say(`${tours} tours, ${concurrency} clients against ${stack.apiUrl}`);

@@ -3,10 +3,11 @@ import { cpuMs } from '../load';
 
 /**
  * RSS and CPU of every process of the stack under test, from /proc (Linux): the tree
- * under the `npm start` process, grouped by what each process is (the node process runs
- * the API and the worker; PostgreSQL's postmaster and backends; the Temporal dev server;
- * the transcription process). RSS is sampled once a second and the peak kept; CPU is
- * user+system time spent between `start()` and `stop()`.
+ * under the `npm start` process, grouped by what each process is (the `npm start` node
+ * process runs the API, its child node process the worker; PostgreSQL's postmaster and
+ * backends; the Temporal dev server; the transcription process), and the API and worker
+ * together (their RSS summed at each sample). RSS is sampled once a second and the peak
+ * kept; CPU is user+system time spent between `start()` and `stop()`.
  */
 
 interface ProcInfo {
@@ -54,9 +55,23 @@ export function processTree(root: number): ProcInfo[] {
   return out;
 }
 
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+  } catch {
+    return '';
+  }
+}
+
+export const API_GROUP = 'api (node)';
+export const WORKER_GROUP = 'worker (node)';
+/** The API and the worker together: what `npm start` ran as one process before the worker had its own. */
+export const NODE_TOTAL_GROUP = 'api + worker (node)';
+
 /** The part of the stack a process belongs to. */
 function groupOf(p: ProcInfo, root: number): string {
-  if (p.pid === root) return 'api + worker (node)';
+  if (p.pid === root) return API_GROUP;
+  if (p.comm === 'node' && /workers[/\\]main\.[jt]s/.test(cmdline(p.pid))) return WORKER_GROUP;
   if (/^postgres|^postmaster/.test(p.comm)) return 'postgresql';
   if (/^temporal/.test(p.comm)) return 'temporal dev server';
   if (/^python/.test(p.comm)) return 'transcription (python)';
@@ -91,6 +106,7 @@ export function meterProcesses(root: number, everyMs = 1000): ProcessMeter {
       // Backends come and go: keep the last CPU reading of each, so one that exits still counts.
       lastCpu.set(p.pid, { group, ms: cpuMs(p.pid) });
     }
+    sums.set(NODE_TOTAL_GROUP, (sums.get(API_GROUP) ?? 0) + (sums.get(WORKER_GROUP) ?? 0));
     for (const [g, kib] of sums) peak.set(g, Math.max(peak.get(g) ?? 0, kib));
   };
   sample();
@@ -102,9 +118,10 @@ export function meterProcesses(root: number, everyMs = 1000): ProcessMeter {
       const seconds = (performance.now() - t0) / 1000;
       const cpu = new Map<string, number>();
       for (const [pid, { group, ms }] of lastCpu) cpu.set(group, (cpu.get(group) ?? 0) + ms - (startCpu.get(pid) ?? 0));
+      cpu.set(NODE_TOTAL_GROUP, (cpu.get(API_GROUP) ?? 0) + (cpu.get(WORKER_GROUP) ?? 0));
       return [...peak.keys()].map((group) => ({
         group,
-        processes: members.get(group)?.size ?? 0,
+        processes: group === NODE_TOTAL_GROUP ? (members.get(API_GROUP)?.size ?? 0) + (members.get(WORKER_GROUP)?.size ?? 0) : (members.get(group)?.size ?? 0),
         peakRssMiB: Math.round((peak.get(group) ?? 0) / 1024),
         cpuSeconds: (cpu.get(group) ?? 0) / 1000,
         cpuPercent: seconds > 0 ? ((cpu.get(group) ?? 0) / 1000 / seconds) * 100 : 0,

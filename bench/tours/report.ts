@@ -21,12 +21,12 @@ export function renderToursSection(r: TourBenchResult, opts: { command: string; 
   if (opts.note) lines.push('', opts.note);
   lines.push(
     '',
-    'Each pair goes register → sign in → property → book → confirm → start → both join → a note each → end → recap; every pair finishes a step before any pair takes the next, so after the join phase all tours are live calls at once.',
+    'Each pair goes register → sign in → property → book → confirm → start → both join → a note each → end → recap; every pair finishes a step before any pair takes the next, so after the join phase all tours are live calls at once. Confirm, start and end carry an Idempotency-Key: one the API answers 202 (not finished within WORKFLOW_COMMAND_WAIT_MS) is repeated with its key until its final answer and timed to it ("202 first").',
     `Live calls before the first end: **${r.liveCalls}** of ${r.tours}. No recording is uploaded (local meetings capture none), so recording and transcription are skipped and the recap is highlights and summary from the notes.`,
     '',
-    '| phase | requests | errors | req/s | p50 ms | p95 ms | p99 ms | max ms |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
-    ...r.phases.map((p) => `| ${p.name} | ${n0(p.count)} | ${p.errors} | ${n1(p.rps)} | ${n0(p.p50)} | ${n0(p.p95)} | ${n0(p.p99)} | ${n0(p.max)} |`),
+    '| phase | requests | errors | 202 first | req/s | p50 ms | p95 ms | p99 ms | max ms |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...r.phases.map((p) => `| ${p.name} | ${n0(p.count)} | ${p.errors} | ${p.deferred ?? 0} | ${n1(p.rps)} | ${n0(p.p50)} | ${n0(p.p95)} | ${n0(p.p99)} | ${n0(p.max)} |`),
     '',
     '| from the histories and the clients (ms) | p50 | p95 | p99 | max | count |',
     '|---|---:|---:|---:|---:|---:|',
@@ -38,7 +38,7 @@ export function renderToursSection(r: TourBenchResult, opts: { command: string; 
     `| activity schedule-to-start | ${dist(r.histories.activityScheduleToStartMs)} |`,
     ...r.histories.activityRunMs.map((a) => `| activity ${a.type} (started → completed) | ${dist(a)} |`),
     '',
-    `History per completed tour (its booking and tour workflows): **${n1(r.histories.perTour.events)} events, ${n1(r.histories.perTour.actions)} billable actions**. Actions counted from the histories by event type: workflow started, activity scheduled (plus one per retry attempt), timer started, signal received or sent, update accepted, search-attribute upsert, child workflow started, marker recorded; queries and heartbeats are not counted.`,
+    `History per completed tour (its booking and tour workflows): **${n1(r.histories.perTour.events)} events, ${n1(r.histories.perTour.actions)} billable actions**. Actions counted from the histories as Temporal Cloud bills them: workflow started (a child's start is its parent's initiation plus its own start), activity scheduled (plus one per retry attempt), timer started, signal received (once, where it arrives), update accepted, search-attribute upsert (one per command; one that only sets TemporalChangeVersion, written by patched(), is not billed), and the markers of one workflow task together as one (all the local activities of a task are one action); queries, heartbeats and rejected updates are not in the histories.`,
     '',
   );
   for (const [kind, k] of Object.entries(r.histories.kinds)) {

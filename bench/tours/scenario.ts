@@ -78,13 +78,15 @@ const RECAP_TIMEOUT_MS = 10 * 60_000;
 const POLL_MS = 250;
 
 /** Emails each pair must get exactly once per recipient (the welcome on sign-up included). */
-const EXPECTED_EMAILS: Array<{ template: string; to: 'realtor' | 'both' }> = [
+const EXPECTED_EMAILS: Array<{ template: string; to: 'realtor' | 'buyer' | 'both' }> = [
   { template: 'welcome', to: 'both' },
   { template: 'booking-request', to: 'realtor' },
   { template: 'booking-confirmed', to: 'both' },
   { template: 'tour-start', to: 'both' },
   { template: 'tour-end', to: 'both' },
   { template: 'tour-summary', to: 'both' },
+  // The buyer is asked for feedback once the call has ended (FeedbackWorkflow).
+  { template: 'feedback-request', to: 'buyer' },
 ];
 
 /** A failure as the report shows it: the request, the status and the error's message, not the whole envelope. */
@@ -122,7 +124,7 @@ export async function runTourBench(stack: Stack, opts: TourBenchOptions): Promis
     });
     const stats = p.finish();
     phases.push(stats);
-    say(`${name}: ${stats.count} requests, ${stats.errors} errors, ${stats.rps.toFixed(1)}/s, p50 ${stats.p50} ms, p95 ${stats.p95} ms, max ${stats.max} ms`);
+    say(`${name}: ${stats.count} requests, ${stats.errors} errors${stats.deferred ? `, ${stats.deferred} answered 202 first` : ''}, ${stats.rps.toFixed(1)}/s, p50 ${stats.p50} ms, p95 ${stats.p95} ms, max ${stats.max} ms`);
     if (stats.errors) problems.push(`${name}: ${stats.errors} errors, e.g. ${stats.errorExamples.slice(0, 2).map(brief).join(' | ')}`);
   };
   const sides = pairs.flatMap((pair) => [{ pair, role: 'realtor' as const }, { pair, role: 'buyer' as const }]);
@@ -154,13 +156,13 @@ export async function runTourBench(stack: Stack, opts: TourBenchOptions): Promis
     pair.bookingId = Number(res.data!.id);
   });
   await phase('confirm', pairs, (x) => x, async (pair, p) => {
-    const res = await request(p, api, 'PUT', `/api/v1/realtors/bookings/${pair.bookingId}/confirm`, { token: pair.realtor!.token });
+    const res = await request(p, api, 'PUT', `/api/v1/realtors/bookings/${pair.bookingId}/confirm`, { token: pair.realtor!.token, idempotencyKey: `${run}-confirm-${pair.i}` });
     const data = res.data as unknown as { tour: { id: string }; call: { id: string } };
     pair.tourId = Number(data.tour.id);
     pair.callId = Number(data.call.id);
   });
   await phase('start', pairs, (x) => x, async (pair, p) => {
-    await request(p, api, 'POST', `/api/v1/realtors/tours/${pair.tourId}/start`, { token: pair.realtor!.token });
+    await request(p, api, 'POST', `/api/v1/realtors/tours/${pair.tourId}/start`, { token: pair.realtor!.token, idempotencyKey: `${run}-start-${pair.i}` });
   });
   await phase('join', sides, (s) => s.pair, async ({ pair, role }, p) => {
     await request(p, api, 'POST', `/api/v1/${role}s/calls/${pair.callId}/join`, { token: pair[role]!.token });
@@ -185,7 +187,7 @@ export async function runTourBench(stack: Stack, opts: TourBenchOptions): Promis
       });
     });
     await phase('end', pairs, (x) => x, async (pair, p) => {
-      await request(p, api, 'POST', `/api/v1/realtors/tours/${pair.tourId}/end`, { token: pair.realtor!.token });
+      await request(p, api, 'POST', `/api/v1/realtors/tours/${pair.tourId}/end`, { token: pair.realtor!.token, idempotencyKey: `${run}-end-${pair.i}` });
       pair.endedAt = performance.now();
     });
 
@@ -276,8 +278,8 @@ async function checkEmails(knex: ReturnType<typeof createKnex>, pairs: Pair[], s
   const expected = new Map<string, Set<number>>(EXPECTED_EMAILS.map((e) => [e.template, new Set<number>()]));
   for (const pair of pairs) {
     for (const e of EXPECTED_EMAILS) {
-      if (pair.realtor) expected.get(e.template)!.add(pair.realtor.id);
-      if (e.to === 'both' && pair.buyer) expected.get(e.template)!.add(pair.buyer.id);
+      if (e.to !== 'buyer' && pair.realtor) expected.get(e.template)!.add(pair.realtor.id);
+      if (e.to !== 'realtor' && pair.buyer) expected.get(e.template)!.add(pair.buyer.id);
     }
   }
   const userIds = pairs.flatMap((x) => [x.realtor?.id, x.buyer?.id]).filter((id): id is number => id !== undefined);

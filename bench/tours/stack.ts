@@ -35,7 +35,7 @@ export const BENCH_SETTINGS: Record<string, string> = {
   API_RATE_LIMIT_MAX: '0',
 };
 
-export async function startEmbeddedStack(opts: { keep?: boolean; say: (line: string) => void; timeoutMs?: number; extra?: Record<string, string> }): Promise<Stack> {
+export async function startEmbeddedStack(opts: { keep?: boolean; say: (line: string) => void; timeoutMs?: number; extra?: Record<string, string>; nodeArgs?: string[] }): Promise<Stack> {
   const root = mkdtempSync(path.join(os.tmpdir(), 'rfy-bench-tours-'));
   // As root, PostgreSQL runs as a separate `postgres` user that must reach its folder.
   chmodSync(root, 0o755);
@@ -58,7 +58,7 @@ export async function startEmbeddedStack(opts: { keep?: boolean; say: (line: str
   };
   opts.say(`npm start in ${root} (API ${api}, PostgreSQL ${pg}, Temporal ${temporal})`);
   let output = '';
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', 'scripts/start.ts'], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const keepOutput = (d: Buffer) => {
     output = (output + d.toString()).slice(-20_000);
   };
@@ -92,7 +92,8 @@ export async function startEmbeddedStack(opts: { keep?: boolean; say: (line: str
   }
   return {
     apiUrl,
-    temporalAddress: `127.0.0.1:${temporal}`,
+    // --set TEMPORAL_ADDRESS=… runs npm start against that Temporal instead of its own dev server.
+    temporalAddress: env.TEMPORAL_ADDRESS ?? `127.0.0.1:${temporal}`,
     namespace: 'default',
     databaseUrl: `postgres://postgres:postgres@127.0.0.1:${pg}/realtyforyou`,
     rootPid: child.pid,

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { BOOKING_STATUS, type BookingNoticeFacts, type BookingSnapshot, type BookingStatus } from '../../contracts/bookings';
+import { availabilityRepository } from './availability.repository';
 
 /**
  * The booking aggregate: the `bookings` row, and the tour and call its confirmation creates.
@@ -44,6 +45,8 @@ export interface NewBooking {
   scheduled_at: Date;
   duration_minutes: number;
   notes: string | null;
+  /** Made to an auto-confirm listing: the API confirms it as the realtor at once. */
+  auto_confirm?: boolean;
 }
 
 /** Whose bookings a query may see: a buyer's own, a realtor's own, or (empty) all. */
@@ -76,6 +79,11 @@ const COLUMNS = [
   'id', 'buyer_id', 'property_id', 'realtor_id', 'status', 'scheduled_at', 'ends_at', 'duration_minutes', 'notes', 'decline_reason',
   'cancellation_reason', 'cancelled_by', 'ics_sequence', 'workflow_started_at', 'status_changed_at', 'created_at', 'updated_at',
 ].map((c) => `b.${c}`);
+
+/** Runs `fn` in the caller's transaction, or in a new one. */
+function inTransaction<T>(db: Knex | Knex.Transaction, fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+  return db.isTransaction ? fn(db as Knex.Transaction) : db.transaction(fn);
+}
 
 export function bookingsRepository(db: Knex | Knex.Transaction) {
   const view = (scope: BookingScope) => {
@@ -129,11 +137,24 @@ export function bookingsRepository(db: Knex | Knex.Transaction) {
         .first<{ id: number; realtor_id: number } | undefined>();
     },
 
+    /**
+     * A pending booking, if its listing's availability allows the time (else an
+     * AvailabilityConflictError, a 409 with the reason): the one check for requests.
+     */
     async insert(b: NewBooking): Promise<number> {
-      const [row] = await db('bookings')
-        .insert({ ...b, status: BOOKING_STATUS.pending, status_changed_at: new Date() })
-        .returning<Array<{ id: number }>>('id');
-      return row!.id;
+      return inTransaction(db, async (trx) => {
+        const allowed = await availabilityRepository(trx).enforce({ realtorId: b.realtor_id, propertyId: b.property_id, scheduledAt: b.scheduled_at, durationMinutes: b.duration_minutes });
+        const [row] = await trx('bookings')
+          .insert({ ...b, buffer_minutes: allowed?.bufferMinutes ?? null, status: BOOKING_STATUS.pending, status_changed_at: new Date() })
+          .returning<Array<{ id: number }>>('id');
+        return row!.id;
+      });
+    },
+
+    /** Whether the booking was made to an auto-confirm listing (so the API confirms it). */
+    async isAutoConfirm(id: number): Promise<boolean> {
+      const row = await db('bookings').where({ id }).first<{ auto_confirm: boolean } | undefined>('auto_confirm');
+      return row?.auto_confirm === true;
     },
 
     async updateNotes(id: number, notes: string | null): Promise<void> {
@@ -144,14 +165,23 @@ export function bookingsRepository(db: Knex | Knex.Transaction) {
       await db('bookings').where({ id }).update({ ...patch, status_changed_at: new Date() });
     },
 
-    /** Moves the booking and its live tour; returns the calendar sequence the move gave it. */
+    /**
+     * Moves the booking and its live tour; returns the calendar sequence the move gave it.
+     * The new time is judged by the listing's availability as a request is (see insert).
+     */
     async reschedule(id: number, at: Date, durationMinutes: number): Promise<number> {
-      const [row] = await db('bookings')
-        .where({ id })
-        .update({ scheduled_at: at, duration_minutes: durationMinutes, ics_sequence: db.raw('ics_sequence + 1') })
-        .returning<Array<{ ics_sequence: number }>>('ics_sequence');
-      await db('tours').where({ booking_id: id }).whereNot({ status: 'cancelled' }).update({ scheduled_at: at, duration_minutes: durationMinutes });
-      return row!.ics_sequence;
+      return inTransaction(db, async (trx) => {
+        const current = await trx('bookings').where({ id }).first<{ realtor_id: number; property_id: number } | undefined>('realtor_id', 'property_id');
+        const allowed = current
+          ? await availabilityRepository(trx).enforce({ realtorId: current.realtor_id, propertyId: current.property_id, scheduledAt: at, durationMinutes, exceptBookingId: id })
+          : null;
+        const [row] = await trx('bookings')
+          .where({ id })
+          .update({ scheduled_at: at, duration_minutes: durationMinutes, buffer_minutes: allowed?.bufferMinutes ?? null, ics_sequence: trx.raw('ics_sequence + 1') })
+          .returning<Array<{ ics_sequence: number }>>('ics_sequence');
+        await trx('tours').where({ booking_id: id }).whereNot({ status: 'cancelled' }).update({ scheduled_at: at, duration_minutes: durationMinutes });
+        return row!.ics_sequence;
+      });
     },
 
     /** The tour and call a confirmation created, if it did. */

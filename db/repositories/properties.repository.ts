@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import pg from 'pg';
+import { createHash } from 'node:crypto';
 import { IMAGE_STATUS, type ImageStatus } from '../../contracts/images';
 import { TOUR_CANCELLABLE } from '../../contracts/tours';
 
@@ -107,103 +107,184 @@ const ORDER: Record<PropertySort, string> = {
 };
 
 /**
- * An image as a JSON object built by Postgres. created_at goes as text and is read back
- * with pg's own timestamptz parser, so it is the same Date a plain row would give.
+ * A timestamp as milliseconds since the epoch, rounded down as pg's own timestamptz parser
+ * rounds (so `new Date(ms)` is the Date a plain row would give), without parsing text.
  */
-const imageJson = (alias: string) => `json_build_object(
-  'id', ${alias}.id, 'status', ${alias}.status, 'position', ${alias}.position,
-  'processed_key', ${alias}.processed_key, 'thumbnail_key', ${alias}.thumbnail_key,
-  'processed_width', ${alias}.processed_width, 'processed_height', ${alias}.processed_height,
-  'thumbnail_width', ${alias}.thumbnail_width, 'thumbnail_height', ${alias}.thumbnail_height,
-  'failure_reason', ${alias}.failure_reason, 'created_at', ${alias}.created_at::text)`;
-const parseTimestamptz = pg.types.getTypeParser(pg.types.builtins.TIMESTAMPTZ) as (text: string) => Date;
+const epochMs = (column: string) => `floor(extract(epoch FROM ${column}) * 1000)`;
 
-type ListingRow = PropertyRecord & { realtor_full_name: string | null; images: Array<Omit<ListedImage, 'created_at'> & { created_at: string }>; total_count?: number };
+/**
+ * A listing as one JSON object built by Postgres in the shape of PropertyListing: the row,
+ * its realtor and its images in display order. Numeric columns go as text (as pg returns
+ * them) and timestamps as epoch milliseconds, turned into Dates in place by toListing.
+ */
+const listingJson = (readyImagesOnly: boolean) => `json_build_object(
+  'id', properties.id, 'realtor_id', properties.realtor_id, 'address', properties.address,
+  'mls_id', properties.mls_id, 'description', properties.description, 'price', properties.price::text,
+  'bedrooms', properties.bedrooms, 'bathrooms', properties.bathrooms, 'sqft', properties.sqft,
+  'status', properties.status, 'city', properties.city, 'state', properties.state,
+  'postal_code', properties.postal_code, 'property_type', properties.property_type,
+  'latitude', properties.latitude::text, 'longitude', properties.longitude::text,
+  'deleted_at', ${epochMs('properties.deleted_at')}, 'created_at', ${epochMs('properties.created_at')},
+  'updated_at', ${epochMs('properties.updated_at')},
+  'realtor', json_build_object('id', properties.realtor_id, 'full_name', coalesce(users.full_name, '')),
+  'images', coalesce((
+    SELECT json_agg(json_build_object(
+      'id', i.id, 'status', i.status, 'position', i.position,
+      'processed_key', i.processed_key, 'thumbnail_key', i.thumbnail_key,
+      'processed_width', i.processed_width, 'processed_height', i.processed_height,
+      'thumbnail_width', i.thumbnail_width, 'thumbnail_height', i.thumbnail_height,
+      'failure_reason', i.failure_reason, 'created_at', ${epochMs('i.created_at')}) ORDER BY i.position, i.id)
+    FROM property_images i WHERE i.property_id = properties.id${readyImagesOnly ? ` AND i.status = 'ready'` : ''}), '[]'::json))`;
 
-function toListing(row: ListingRow): PropertyListing {
-  const { realtor_full_name, images, total_count: _total, ...property } = row;
-  return {
-    ...property,
-    realtor: { id: property.realtor_id, full_name: realtor_full_name ?? '' },
-    images: images.map((i) => ({ ...i, created_at: parseTimestamptz(i.created_at) })),
+/** What Postgres sends: a PropertyListing with epoch milliseconds where it has Dates. */
+type Epoch<T, K extends keyof T> = Omit<T, K> & { [P in K]: null extends T[P] ? number | null : number };
+type ListingJson = Epoch<PropertyRecord, 'created_at' | 'updated_at' | 'deleted_at'> & {
+  realtor: PropertyListing['realtor'];
+  images: Array<Epoch<ListedImage, 'created_at'>>;
+};
+
+/** The parsed JSON is this call's own: its timestamps become Dates in place, nothing is copied. */
+function toListing(row: ListingJson): PropertyListing {
+  const listing = row as unknown as PropertyListing;
+  listing.created_at = new Date(row.created_at);
+  listing.updated_at = new Date(row.updated_at);
+  listing.deleted_at = row.deleted_at === null ? null : new Date(row.deleted_at);
+  for (const image of row.images) (image as unknown as ListedImage).created_at = new Date(image.created_at);
+  return listing;
+}
+
+/** A WHERE clause with `?` placeholders and its values, in order. */
+interface Where {
+  sql: string;
+  values: Knex.RawBinding[];
+}
+
+function statusLiteral(status: PropertyStatus): string {
+  if (!(PROPERTY_STATUSES as readonly string[]).includes(status)) throw new Error(`Unknown property status: ${JSON.stringify(status)}`);
+  return `'${status}'`;
+}
+
+/** Scope, then filters: the same conditions in the same order for every shape of search. */
+function whereOf(scope: PropertyScope, f: Partial<PropertySearch>): Where {
+  const sql = ['properties.deleted_at IS NULL'];
+  const values: Knex.RawBinding[] = [];
+  const add = (condition: string, ...v: Knex.RawBinding[]) => {
+    sql.push(condition);
+    values.push(...v);
   };
+  if (scope.realtorId !== undefined) add('properties.realtor_id = ?', scope.realtorId);
+  // The scope's statuses are written into the text, not bound: they come from the policy's
+  // constants, and only a literal list lets a prepared statement's generic plan prove the
+  // partial indexes' `status IN ('active', 'coming_soon')` and use them.
+  if (scope.statuses) add(`properties.status IN (${scope.statuses.map(statusLiteral).join(', ')})`);
+  if (f.q) add(`properties.search @@ websearch_to_tsquery('english', ?)`, f.q);
+  if (f.min_price !== undefined) add('properties.price >= ?', f.min_price);
+  if (f.max_price !== undefined) add('properties.price <= ?', f.max_price);
+  if (f.min_bedrooms !== undefined) add('properties.bedrooms >= ?', f.min_bedrooms);
+  if (f.min_bathrooms !== undefined) add('properties.bathrooms >= ?', f.min_bathrooms);
+  if (f.city) add('lower(properties.city) = lower(?)', f.city);
+  if (f.postal_code) add('properties.postal_code = ?', f.postal_code);
+  if (f.property_type) add('properties.property_type = ?', f.property_type);
+  if (f.status) add('properties.status = ?', f.status);
+  if (f.realtor_id) add('properties.realtor_id = ?', f.realtor_id);
+  return { sql: sql.join(' AND '), values };
 }
 
-function applyScope(query: Knex.QueryBuilder, scope: PropertyScope): Knex.QueryBuilder {
-  query.whereNull('properties.deleted_at');
-  if (scope.realtorId !== undefined) query.where('properties.realtor_id', scope.realtorId);
-  if (scope.statuses) query.whereIn('properties.status', scope.statuses);
-  return query;
+/**
+ * The search statement for one shape of query (which filters are set, which sort, which
+ * images). One round trip answers the page and the total:
+ *
+ * - `page` takes the page's rows in index order and stops after them (LIMIT/OFFSET);
+ * - its listings, realtor names and images are built as JSON for those rows only;
+ * - the total is a plain `count(*)` over the filter, from the partial index that fits it,
+ *   without reading every matching row into a sort or a window as `count(*) OVER ()` must
+ *   (an index-only scan where the index holds every column the filter uses). It runs only
+ *   when the page cannot tell it: a short page that is not past the end already says the
+ *   total is offset + rows (`CASE` evaluates its subqueries lazily, so the count then costs
+ *   nothing).
+ *
+ * Its result is always one row of (bigint, json), whatever the tables look like, so a
+ * prepared copy of it never goes stale.
+ */
+function searchStatement(where: string, order: string, readyImagesOnly: boolean): string {
+  return `WITH page AS MATERIALIZED (
+  SELECT ${COLUMNS.join(', ')} FROM properties WHERE ${where} ORDER BY ${order} LIMIT ? OFFSET ?
+)
+SELECT
+  CASE WHEN (SELECT count(*) FROM page) < ?::bigint AND ((SELECT count(*) FROM page) > 0 OR ?::bigint = 0)
+    THEN ?::bigint + (SELECT count(*) FROM page)
+    ELSE (SELECT count(*) FROM properties WHERE ${where})
+  END AS total,
+  coalesce((
+    SELECT json_agg(${listingJson(readyImagesOnly)} ORDER BY ${order})
+    FROM page properties LEFT JOIN users ON users.id = properties.realtor_id
+  ), '[]'::json) AS items`;
 }
 
-function applyFilters(query: Knex.QueryBuilder, f: Partial<PropertySearch>): Knex.QueryBuilder {
-  if (f.q) query.whereRaw(`properties.search @@ websearch_to_tsquery('english', ?)`, [f.q]);
-  if (f.min_price !== undefined) query.where('properties.price', '>=', f.min_price);
-  if (f.max_price !== undefined) query.where('properties.price', '<=', f.max_price);
-  if (f.min_bedrooms !== undefined) query.where('properties.bedrooms', '>=', f.min_bedrooms);
-  if (f.min_bathrooms !== undefined) query.where('properties.bathrooms', '>=', f.min_bathrooms);
-  if (f.city) query.whereRaw('lower(properties.city) = lower(?)', [f.city]);
-  if (f.postal_code) query.where('properties.postal_code', f.postal_code);
-  if (f.property_type) query.where('properties.property_type', f.property_type);
-  if (f.status) query.where('properties.status', f.status);
-  if (f.realtor_id) query.where('properties.realtor_id', f.realtor_id);
-  return query;
+/**
+ * Statement texts by shape, each with the name it is prepared under: Postgres parses and
+ * plans a named statement once per connection (and, when its generic plan is as good as
+ * one planned with the values, never again) instead of on every search; the text is
+ * built once per shape. The shapes a client can ask for are finitely many (filters set or
+ * not, four sorts) but still thousands, each costing backend memory on every pooled
+ * connection, so only the first MAX_PREPARED shapes seen are kept and named; rarer ones
+ * are built each time and run unnamed, as plain queries are.
+ *
+ * Named statements need a session per connection (a direct connection, or a pooler in
+ * session mode); a transaction-mode pooler would need them turned off.
+ */
+const MAX_PREPARED = 64;
+const statements = new Map<string, { text: string; name: string }>();
+
+function statement(shape: string, build: () => string): { text: string; name?: string } {
+  const known = statements.get(shape);
+  if (known) return known;
+  const text = build();
+  if (statements.size >= MAX_PREPARED) return { text };
+  const made = { text, name: `rfy_listing_${createHash('sha256').update(text).digest('hex').slice(0, 16)}` };
+  statements.set(shape, made);
+  return made;
+}
+
+/** A raw statement with `?` placeholders, run as a named prepared statement when it has a name. */
+function run(db: Knex | Knex.Transaction, s: { text: string; name?: string }, values: readonly Knex.RawBinding[]) {
+  const query = db.raw(s.text, values);
+  return s.name ? query.options({ name: s.name }) : query;
 }
 
 /** The `properties` aggregate: listings and their images. Takes the knex instance or the caller's transaction. */
 export function propertiesRepository(db: Knex | Knex.Transaction) {
-  /**
-   * Properties whose ids `hits` selects, each with its realtor's name and its images
-   * (ready ones only, or all) in one statement: the images are aggregated per property
-   * by a lateral subquery, so the page costs one round trip however many rows it has.
-   */
-  const listings = (hits: Knex.QueryBuilder, order: string, readyImagesOnly: boolean) =>
-    db
-      .with('hits', hits)
-      .select([...COLUMNS, 'users.full_name as realtor_full_name', 'hits.total_count'])
-      .select(db.raw(`coalesce(img.images, '[]'::json) AS images`))
-      .from('hits')
-      .join('properties', 'properties.id', 'hits.id')
-      .leftJoin('users', 'users.id', 'properties.realtor_id')
-      .joinRaw(
-        `LEFT JOIN LATERAL (SELECT json_agg(${imageJson('i')} ORDER BY i.position, i.id) AS images
-           FROM property_images i WHERE i.property_id = properties.id${readyImagesOnly ? ` AND i.status = 'ready'` : ''}) img ON true`,
-      )
-      .orderByRaw(order) as unknown as Promise<ListingRow[]>;
-
   return {
     /**
-     * One page of matches and the number of all matches, in one statement. The count is
-     * `count(*) OVER ()` over the ids of the matches: Postgres reads the matches once (in
-     * index order where an index fits the sort) for both the page and the total, where the
-     * naive search reads them twice (page, then a separate count). It stays exact, which
-     * `total_pages` needs; an estimate would be cheaper on huge result sets but wrong on
-     * small ones. Only a page past the end, which returns no row to carry the total,
-     * costs a second statement.
+     * One page of matches and the number of all matches, in one statement (see
+     * searchStatement). The total is exact, which `total_pages` needs; an estimate would be
+     * cheaper on huge result sets but wrong on small ones.
      */
     async search(scope: PropertyScope, f: PropertySearch, opts: { readyImagesOnly: boolean }): Promise<{ items: PropertyListing[]; total: number }> {
       const order = ORDER[f.sort ?? 'newest'];
-      const matches = () => applyFilters(applyScope(db('properties'), scope), f);
-      const hits = matches()
-        .select('properties.id', db.raw('count(*) OVER () AS total_count'))
-        .orderByRaw(order)
-        .limit(f.per_page)
-        .offset((f.page - 1) * f.per_page);
-      const rows = await listings(hits, order, opts.readyImagesOnly);
-      if (rows.length) return { items: rows.map(toListing), total: Number(rows[0]!.total_count) };
-      if (f.page === 1) return { items: [], total: 0 };
-      const [counted] = await matches().count<Array<{ count: string | number }>>('* as count');
-      return { items: [], total: Number(counted!.count) };
+      const where = whereOf(scope, f);
+      const offset = (f.page - 1) * f.per_page;
+      const readyOnly = opts.readyImagesOnly;
+      const stmt = statement(`search|${where.sql}|${order}|${readyOnly}`, () => searchStatement(where.sql, order, readyOnly));
+      const values = [...where.values, f.per_page, offset, f.per_page, offset, offset, ...where.values];
+      const { rows } = (await run(db, stmt, values)) as { rows: Array<{ total: number; items: ListingJson[] }> };
+      const { total, items } = rows[0]!;
+      return { items: items.map(toListing), total: Number(total) };
     },
 
     async findListing(scope: PropertyScope, id: number, opts: { readyImagesOnly: boolean }): Promise<PropertyListing | undefined> {
-      const hits = applyScope(db('properties'), scope).where('properties.id', id).select('properties.id', db.raw('1 AS total_count'));
-      const [row] = await listings(hits, ORDER.newest, opts.readyImagesOnly);
-      return row && toListing(row);
+      const where = whereOf(scope, {});
+      const readyOnly = opts.readyImagesOnly;
+      const stmt = statement(`listing|${where.sql}|${readyOnly}`, () => `SELECT ${listingJson(readyOnly)} AS item
+FROM properties LEFT JOIN users ON users.id = properties.realtor_id
+WHERE ${where.sql} AND properties.id = ?`);
+      const { rows } = (await run(db, stmt, [...where.values, id])) as { rows: Array<{ item: ListingJson }> };
+      return rows[0] && toListing(rows[0].item);
     },
 
     async find(scope: PropertyScope, id: number): Promise<PropertyRecord | undefined> {
-      return (await applyScope(db('properties'), scope).select(COLUMNS).where('properties.id', id).first()) as PropertyRecord | undefined;
+      const where = whereOf(scope, {});
+      return (await db('properties').select(COLUMNS).whereRaw(where.sql, where.values).where('properties.id', id).first()) as PropertyRecord | undefined;
     },
 
     /** Serialises writers of one listing (image positions, deletion checks). */

@@ -4,6 +4,7 @@
  * that differs (new pins) or a missing one (interrupted install) means start over.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { accessSync, constants, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -72,4 +73,47 @@ export function installVenv(spec: VenvInstall): void {
     { stdio: 'inherit' },
   );
   writeFileSync(stampPath(spec.dir), spec.stamp);
+}
+
+export interface LockedVenv {
+  dir: string;
+  /** A pip requirements file listing every wheel with its SHA-256. */
+  requirements: string;
+  /** "3.11": the version the locked wheels are built for. */
+  pythonVersion: string;
+  label: string;
+  purpose: string;
+  /** What to do instead, said when this machine cannot use the locked wheels. */
+  otherwise: string;
+}
+
+/**
+ * A venv holding exactly the wheels of a hash-locked requirements file (Linux x86-64, one
+ * CPython version): pip in hash-checking mode with no resolver, so nothing but the listed
+ * files installs. The stamp is the file's own hash, so a changed lock reinstalls and an
+ * unchanged one costs a file read. Returns the venv's python.
+ */
+export function ensureLockedVenv(spec: LockedVenv): string {
+  const locked = readFileSync(spec.requirements, 'utf8');
+  const stamp = `sha256:${createHash('sha256').update(locked).digest('hex')}\n`;
+  if (!venvIsCurrent(spec.dir, stamp)) {
+    const file = path.relative(process.cwd(), spec.requirements);
+    if (process.platform !== 'linux' || process.arch !== 'x64') {
+      throw new Error(`${file} locks Linux x86-64 wheels; on ${process.platform}/${process.arch} ${spec.otherwise}`);
+    }
+    const python = findPython(spec.purpose, [`python${spec.pythonVersion}`, 'python3', 'python']);
+    const version = pythonVersion(python);
+    if (version !== spec.pythonVersion) {
+      throw new Error(`${file} locks wheels for Python ${spec.pythonVersion}, but ${python} is ${version}; install python${spec.pythonVersion} or ${spec.otherwise}`);
+    }
+    installVenv({
+      dir: spec.dir,
+      stamp,
+      python,
+      pipArgs: ['--require-hashes', '--no-deps', '--only-binary=:all:', '-r', spec.requirements],
+      label: spec.label,
+      purpose: spec.purpose,
+    });
+  }
+  return venvPython(spec.dir);
 }

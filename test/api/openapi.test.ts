@@ -390,9 +390,14 @@ describe('OpenAPI document', () => {
       expectDocumented(limited, 'post', '/api/v1/auth/login');
       const documented = doc.paths['/api/v1/auth/login']!.post!.responses['429'] as { headers?: Record<string, unknown> };
       expect(documented.headers).toHaveProperty('Retry-After');
+      // A public route outside auth has no limiter, unless it declares one of its own.
+      const specs = apiRoutes({ config: t.config, logger: createLogger(t.config, 'openapi-test'), knex: db.knex, temporal: env.client, temporalProbe: { check: async () => undefined, close: async () => undefined }, adapters: t.adapters });
+      const ownLimit = new Set(specs.filter((s) => 429 in s.responses).map((s) => routeKey(s.method, s.path)));
       for (const [key] of Object.entries(ACCESS_TABLE).filter(([k, who]) => !k.includes(' /api/v1/auth/') && who === 'public')) {
         const [method, path] = key.split(' ') as [string, string];
-        expect({ key, r429: '429' in doc.paths[toTemplate(path)]![method.toLowerCase()]!.responses }).toEqual({ key, r429: false });
+        const responses = doc.paths[toTemplate(path)]![method.toLowerCase()]!.responses as Record<string, { headers?: object }>;
+        expect({ key, r429: '429' in responses }).toEqual({ key, r429: ownLimit.has(key) });
+        if (ownLimit.has(key)) expect(responses['429']!.headers).toHaveProperty('Retry-After');
       }
     });
 

@@ -36,8 +36,11 @@ const ROUTES: RouteCase[] = Object.entries(ACCESS_TABLE)
   });
 
 const BY_ID = ROUTES.filter((r) => r.object !== 'none');
-const READS = BY_ID.filter((r) => r.method === 'get');
-const LISTS = ROUTES.filter((r) => r.object === 'none' && r.method === 'get');
+// Feedback exists only once a tour has ended and its buyer gave it: on this live tour its own
+// party reads a 404 too (test/api/feedback.test.ts reads it after the tour).
+const READS = BY_ID.filter((r) => r.method === 'get' && !r.path.endsWith('/feedback'));
+// The search needs a query and answers matches, not tours (test/api/tour-search.test.ts).
+const LISTS = ROUTES.filter((r) => r.object === 'none' && r.method === 'get' && !r.path.endsWith('/search'));
 
 /** A valid request for the route, so only ownership can stop it. */
 function send(t: TestApp, r: RouteCase, path: string, who: SignedIn) {
@@ -45,6 +48,9 @@ function send(t: TestApp, r: RouteCase, path: string, who: SignedIn) {
   if (r.key.endsWith('/tours/:id/recording') && r.method === 'post') return req.attach('recording', toneWav({ seconds: 0.25 }), 'a.wav');
   if (r.key.endsWith('/notes') && r.method === 'post') return req.send({ content: 'not my tour', tag: 'price' });
   if (r.key.endsWith('/record')) return req.send({ action: 'start' });
+  if (r.key.endsWith('/share-links') && r.method === 'post') return req.send({ include: ['summary'], expires_in_days: 1 });
+  if (r.key.endsWith('/feedback') && r.method === 'post') return req.send({ rating: 5, interest_level: 'very_interested', price_opinion: 'about_right' });
+  if (r.key.endsWith('/feedback') && r.method === 'put') return req.send({ rating: 4 });
   return req;
 }
 
@@ -57,7 +63,7 @@ describe('tour and call routes: another user\'s object is 404', () => {
   let tourId: number;
   let callId: number;
   const pathFor = (r: RouteCase, ids: { tour: number; call: number } = { tour: tourId, call: callId }) =>
-    r.path.replace(':id', String(r.object === 'call' ? ids.call : ids.tour));
+    r.path.replace(':id', String(r.object === 'call' ? ids.call : ids.tour)).replace(':link_id', '999999');
 
   beforeAll(async () => {
     sys = await startTestSystem({ config: { ...TOURS_STARTABLE_NOW }, worker: true });
@@ -106,13 +112,15 @@ describe('tour and call routes: another user\'s object is 404', () => {
     });
   });
 
-  it('when the others have tried every route, then the tour, its call, notes, attendees and recording are untouched', async () => {
+  it('when the others have tried every route, then the tour, its call, notes, attendees, recording, share links and feedback are untouched', async () => {
     expect(await db.knex('tours').where({ id: tourId }).first()).toMatchObject({ status: 'in_progress', ended_at: null });
     // Recorded since its start (RECORD_CALLS); nobody else's "stop" reached it.
     expect(await db.knex('calls').where({ id: callId }).first()).toMatchObject({ status: 'active', recording_active: true });
     expect(await db.knex('tour_notes').where({ tour_id: tourId })).toEqual([]);
     expect(await db.knex('recordings').where({ tour_id: tourId })).toEqual([]);
     expect(await db.knex('call_attendees').where({ call_id: callId })).toEqual([]);
+    expect(await db.knex('share_links').where({ tour_id: tourId })).toEqual([]);
+    expect(await db.knex('tour_feedback').where({ tour_id: tourId })).toEqual([]);
     const audit = await db.knex('audit_logs').whereIn('user_id', [other.buyer.id, other.realtor.id]).where((q) => q.where('action', 'like', 'tour%').orWhere('action', 'like', 'call%'));
     expect(audit).toEqual([]);
   });

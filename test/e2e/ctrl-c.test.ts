@@ -37,6 +37,8 @@ interface LogLine {
   level?: number;
   msg?: string;
   step?: string;
+  /** The logger: `realtyforyou` for npm start itself, `worker` for its worker process (which logs its own steps). */
+  name?: string;
 }
 
 /** The system's pino JSON lines (the output also holds npm's and others' lines). */
@@ -51,8 +53,8 @@ function logLines(output: string): LogLine[] {
   });
 }
 
-/** The shutdown steps the system logged as stopped, in order (at debug). */
-const stoppedSteps = (output: string) => logLines(output).flatMap((l) => (l.msg === 'stopped' && l.step ? [l.step] : []));
+/** The shutdown steps npm start itself logged as stopped, in order (at debug); its worker process logs its own. */
+const stoppedSteps = (output: string) => logLines(output).flatMap((l) => (l.msg === 'stopped' && l.step && l.name === 'realtyforyou' ? [l.step] : []));
 
 /** Whether the system logged the end of its shutdown, and no error (pino's 50) or fatal (60) line at all. */
 const stoppedCleanly = (output: string) => {
@@ -126,9 +128,10 @@ describe('Ctrl-C on npm start under light load', () => {
     try {
       await eventually('answers under load', () => load.outcomes.filter((o) => o.status === 200).length >= 60, 120_000);
 
-      // Everything npm start runs, PostgreSQL and Temporal included (each in a group of its own).
+      // Everything npm start runs, PostgreSQL, Temporal and the worker process included (each in a group of its own).
       tree = processTree(pgid);
       expect(tree.map((p) => p.comm)).toEqual(expect.arrayContaining(['postgres', 'temporal']));
+      expect(tree.filter((p) => p.comm === 'node' && p.pgid !== pgid && p.pgid === p.pid)).toHaveLength(1);
 
       const sigintAt = Date.now();
       process.kill(-pgid, 'SIGINT');

@@ -11,7 +11,9 @@
  * production, which new workflow code must still replay. After a deliberate,
  * incompatible change (behind `patched()`), record new files next to the old ones rather
  * than replacing them, as booking-legacy-*.json were kept (recorded with the workflow of
- * commit cf2bb82; this script does not write them).
+ * commit cf2bb82; this script does not write them). It writes booking-local-*.json: the
+ * workflow as it runs now, on its local-steps path ('booking-local-db-steps'); the
+ * booking-*.json without it were recorded before that path existed and stay as they are.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -25,6 +27,7 @@ import { BUYER, FakeBookingActivities, pendingBooking, REALTOR } from '../suppor
 import { createTimeSkippingEnv, serverClock } from '../support/temporal';
 import { eventually } from '../support/wait';
 import { runRecorder } from './run-recorder';
+import { withPipeline } from '../workflows/support/pipeline-fakes';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -44,13 +47,13 @@ export async function recordBookingHistories(outDir = DEFAULT_OUT_DIR): Promise<
     connection: env.nativeConnection,
     taskQueue: TASK_QUEUE,
     workflowsPath: require.resolve('../../workflows'),
-    activities: fakes.activities,
+    activities: withPipeline(fakes.activities),
   });
   const written: string[] = [];
   mkdirSync(outDir, { recursive: true });
 
   const save = async (name: string, handle: WorkflowHandle) => {
-    const file = path.join(outDir, `${name}.json`);
+    const file = path.join(outDir, `${name.replace(/^booking-/, 'booking-local-')}.json`);
     writeFileSync(file, historyToJson(await handle.fetchHistory()));
     written.push(file);
   };

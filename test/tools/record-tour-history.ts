@@ -33,6 +33,8 @@ import { createTimeSkippingEnv, serverClock } from '../support/temporal';
 import { eventually } from '../support/wait';
 import { bookingWorkflowId } from '../../contracts/bookings';
 import { runRecorder } from './run-recorder';
+import { withPipeline } from '../workflows/support/pipeline-fakes';
+import type { TourWorkflowStart } from '../../workflows/tour.workflow';
 
 export const HISTORIES_DIR = path.join(__dirname, '..', 'fixtures', 'histories');
 const TASK_QUEUE = 'tour-history-recorder';
@@ -44,6 +46,8 @@ type Handle = WorkflowHandle<typeof tourWorkflow>;
 
 interface Scenario {
   tourId: number;
+  /** Started as a booking on the local-steps path starts it (told its row in `created`; its booking learns the outcome from its completion). */
+  local?: boolean;
   run(h: Handle, ctx: { env: TestWorkflowEnvironment; fakes: FakeTourActivities; tourId: number }): Promise<void>;
 }
 
@@ -125,6 +129,15 @@ for (const [name, scenario] of Object.entries(SCENARIOS).filter(([n]) => !n.star
   };
 }
 
+/**
+ * The same scenarios under `local-<name>` (ids + 200), started the way a booking on the
+ * local-steps path starts its tour: recorded from the workflow's local-steps path (local
+ * activities, the pipeline as one activity, no signal to the booking).
+ */
+for (const [name, scenario] of Object.entries(SCENARIOS).filter(([n]) => !n.startsWith('closure-') && !n.startsWith('local-'))) {
+  SCENARIOS[`local-${name}`] = { tourId: scenario.tourId + 200, local: true, run: (h, ctx) => scenario.run(h, ctx) };
+}
+
 /** Runs the named scenarios (all when none are named) and writes their histories; returns the files written. */
 export async function recordTourHistories(outDir = HISTORIES_DIR, only: string[] = []): Promise<string[]> {
   const unknown = only.filter((n) => !(n in SCENARIOS));
@@ -136,7 +149,7 @@ export async function recordTourHistories(outDir = HISTORIES_DIR, only: string[]
     connection: env.nativeConnection,
     taskQueue: TASK_QUEUE,
     workflowsPath: require.resolve('../fixtures/workflows/tour-harness.workflows'),
-    activities: fakes.activities,
+    activities: withPipeline(fakes.activities),
   });
   const written: string[] = [];
   try {
@@ -145,17 +158,17 @@ export async function recordTourHistories(outDir = HISTORIES_DIR, only: string[]
         const { tourId } = scenario;
         const bookingId = tourId + 1000;
         const start = await startIn(60 * MINUTE);
-        fakes.addTour(tourId, { status: 'scheduled', scheduledAt: new Date(start).toISOString(), durationMinutes: 30, propertyId: 100, realtorId: REALTOR, buyerId: BUYER });
-        const booking = await env.client.workflow.start(bookingStubWorkflow, { taskQueue: TASK_QUEUE, workflowId: bookingWorkflowId(bookingId) });
-        const handle = await env.client.workflow.start(tourWorkflow, {
-          taskQueue: TASK_QUEUE,
-          workflowId: tourWorkflowId(tourId),
-          args: [{ tourId, bookingId, bookingWorkflowId: bookingWorkflowId(bookingId), maxCallMinutes: 60, emptyCallEndMinutes: 10, noShowGraceMinutes: 60 }],
-        });
+        const scheduledAt = new Date(start).toISOString();
+        fakes.addTour(tourId, { status: 'scheduled', scheduledAt, durationMinutes: 30, propertyId: 100, realtorId: REALTOR, buyerId: BUYER });
+        // A tour on the local-steps path tells its booking nothing (its parent awaits its result): no stand-in for it.
+        const booking = scenario.local ? null : await env.client.workflow.start(bookingStubWorkflow, { taskQueue: TASK_QUEUE, workflowId: bookingWorkflowId(bookingId) });
+        const input: TourWorkflowStart = { tourId, bookingId, bookingWorkflowId: bookingWorkflowId(bookingId), maxCallMinutes: 60, emptyCallEndMinutes: 10, noShowGraceMinutes: 60 };
+        if (scenario.local) input.created = { scheduledAt, durationMinutes: 30, propertyId: 100, realtorId: REALTOR };
+        const handle = await env.client.workflow.start(tourWorkflow, { taskQueue: TASK_QUEUE, workflowId: tourWorkflowId(tourId), args: [input] });
         await until('the tour to load', async () => (await handle.query(tourStateQuery)).stage !== 'loading');
         await scenario.run(handle, { env, fakes, tourId });
         const result = await handle.result();
-        await booking.result();
+        await booking?.result();
         const file = path.join(outDir, `tour-${name}.json`);
         await writeFile(file, historyToJson(await handle.fetchHistory()));
         written.push(file);

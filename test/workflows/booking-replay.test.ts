@@ -19,6 +19,11 @@ import { historyFromJson, type History } from '../fixtures/history-json';
  * booking-pre11-*.json were recorded with the workflow as it was before it became a state
  * class (issue 11, the closure over mutable locals of commit da41570): the class must
  * issue the same commands in the same order.
+ *
+ * booking-local-*.json are the workflow's local-steps path ('booking-local-db-steps', issue
+ * 12): its database steps local activities, one timer for the expiry and the reminder, its
+ * tour awaited as a child (no tourFinished signal). The other booking-*.json, recorded
+ * before that path, keep replaying on the path they ran.
  */
 
 const HISTORIES_DIR = path.join(__dirname, '..', 'fixtures', 'histories');
@@ -28,6 +33,13 @@ const EXPECTED: Record<string, { updates: string[]; signals: string[]; timersFir
   'booking-confirm-cancel': { updates: ['confirm', 'cancel'], signals: ['tourFinished'], timersFired: 0, patched: true, status: 'cancelled' },
   'booking-confirm-reschedule-complete': { updates: ['confirm', 'reschedule'], signals: ['tourFinished'], timersFired: 1, patched: true, status: 'completed' },
   'booking-legacy-confirmed-reminded': { updates: ['confirm'], signals: [], timersFired: 1, patched: false, status: null },
+  'booking-local-confirm-cancel': { updates: ['confirm', 'cancel'], signals: [], timersFired: 0, patched: true, status: 'cancelled' },
+  // The pending wait wakes at the old reminder time first, then the moved one's.
+  'booking-local-confirm-reschedule-complete': { updates: ['confirm', 'reschedule'], signals: [], timersFired: 2, patched: true, status: 'completed' },
+  'booking-local-request-cancel': { updates: ['cancel'], signals: [], timersFired: 0, patched: true, status: 'cancelled' },
+  'booking-local-request-decline': { updates: ['decline'], signals: [], timersFired: 0, patched: true, status: 'declined' },
+  // Woken at the reminder's time first (a confirmation would keep that timer), then at its expiry.
+  'booking-local-request-expire': { updates: [], signals: [], timersFired: 2, patched: true, status: 'expired' },
   'booking-pre11-confirm-cancel': { updates: ['confirm', 'cancel'], signals: ['tourFinished'], timersFired: 0, patched: true, status: 'cancelled' },
   'booking-pre11-confirm-reschedule-complete': { updates: ['confirm', 'reschedule'], signals: ['tourFinished'], timersFired: 1, patched: true, status: 'completed' },
   'booking-pre11-request-cancel': { updates: ['cancel'], signals: [], timersFired: 0, patched: false, status: 'cancelled' },

@@ -21,9 +21,11 @@ import {
   type BookingState,
   type BookingTransitionTarget,
 } from '../../contracts/bookings';
-import { tourFinishedSignal, tourWorkflowId, type TourStatus } from '../../contracts/tours';
+import { endTourUpdate, startTourUpdate, tourFinishedSignal, tourStateQuery, tourWorkflowId, type StepOutcome, type TourStatus } from '../../contracts/tours';
 import { bookingWorkflow } from '../../workflows/booking.workflow';
+import { meetingOf } from '../fixtures/tour-activity-fakes';
 import { createTimeSkippingEnv, serverClock } from '../support/temporal';
+import { withPipeline } from './support/pipeline-fakes';
 
 /**
  * BookingWorkflow (and the TourWorkflow it starts) on the time-skipping server, with
@@ -57,6 +59,8 @@ interface FakeBooking extends BookingSnapshot {
   noticeFailsFor?: BookingNoticeKind[];
   /** sendBookingNotice of this kind waits until the promise settles. */
   noticeGate?: { kind: BookingNoticeKind; until: Promise<void> };
+  /** confirmBooking commits, then its first attempt fails as if the answer were lost on the way back. */
+  confirmAnswerLostOnce?: boolean;
 }
 
 interface FakeTour extends TourSnapshot {
@@ -119,6 +123,10 @@ class FakeDb {
         realtorId: b.realtorId,
         buyerId: b.buyerId,
       });
+      if (b.confirmAnswerLostOnce) {
+        b.confirmAnswerLostOnce = false;
+        throw new Error('connection reset after COMMIT');
+      }
       return { tourId, callId };
     },
 
@@ -170,8 +178,39 @@ class FakeDb {
       const t = this.tours.get(tourId);
       if (t) t.status = status;
     },
+
+    // What a tour that is held needs: a call, its notices and its processing steps.
+    startCall: async (tourId: number, actorUserId: number) => {
+      this.record('startCall', [tourId, actorUserId]);
+      const t = this.tours.get(tourId);
+      if (t) t.status = 'in_progress';
+      return { ...meetingOf(tourId), recording: false };
+    },
+    endCall: async (tourId: number, actorUserId: number | null, reason: string): Promise<void> => {
+      this.record('endCall', [tourId, actorUserId, reason]);
+      const t = this.tours.get(tourId);
+      if (t) t.status = 'processing';
+    },
+    sendTourNotice: async (tourId: number, kind: string): Promise<void> => {
+      this.record('sendTourNotice', [tourId, kind]);
+    },
+    markStepFailed: async (tourId: number, step: string, reason: string): Promise<void> => {
+      this.record('markStepFailed', [tourId, step, reason]);
+    },
+    processRecording: (tourId: number) => this.step('processRecording', tourId),
+    processTranscription: (tourId: number) => this.step('processTranscription', tourId),
+    processHighlights: (tourId: number) => this.step('processHighlights', tourId),
+    processSummary: (tourId: number) => this.step('processSummary', tourId),
+    processSummaryEmail: (tourId: number) => this.step('processSummaryEmail', tourId),
   };
+
+  private async step(name: string, tourId: number): Promise<StepOutcome> {
+    this.record(name, [tourId]);
+    return { status: 'done', detail: null };
+  }
 }
+
+type HistoryEvents = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>;
 
 async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -210,7 +249,7 @@ describe('BookingWorkflow on the time-skipping server with activity fakes', () =
     env = await createTimeSkippingEnv();
     client = new Client({ connection: env.connection, namespace: env.namespace });
     db = new FakeDb();
-    worker = await Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowBundle: bundle, activities: db.activities });
+    worker = await Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowBundle: bundle, activities: withPipeline(db.activities) });
     workerRun = worker.run();
   });
 
@@ -270,6 +309,24 @@ describe('BookingWorkflow on the time-skipping server with activity fakes', () =
   }
 
   const kinds = (id: number) => db.noticesOf(id).map((c) => c.notice.kind);
+
+  /**
+   * Workflow (server) time at which the booking ran its local `name` step the i-th time: the
+   * database steps are local activities, which run in the worker without the server, so the
+   * time is that of the workflow task that ran them (the WorkflowTaskStarted before the marker).
+   */
+  async function localStepAt(h: WorkflowHandle, name: string, i = 0): Promise<number> {
+    const times: number[] = [];
+    let taskStartedAt = 0;
+    for (const e of (await h.fetchHistory()).events ?? []) {
+      if (e.workflowTaskStartedEventAttributes) taskStartedAt = Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6);
+      const m = e.markerRecordedEventAttributes;
+      if (m?.markerName !== 'core_local_activity') continue;
+      if ((JSON.parse(Buffer.from(m.details!.data!.payloads![0]!.data!).toString('utf8')) as { activity_type: string }).activity_type === name) times.push(taskStartedAt);
+    }
+    if (times[i] === undefined) throw new Error(`no local ${name} #${i} in the history`);
+    return times[i]!;
+  }
 
   /** The booking's notices of a kind, once there is at least one. */
   const noticesOnceThere = (id: number, kind: BookingNoticeKind) => waitFor(`a ${kind} notice`, () => db.noticesOf(id, kind).length > 0 && db.noticesOf(id, kind));
@@ -331,7 +388,7 @@ describe('BookingWorkflow on the time-skipping server with activity fakes', () =
       const { tourId } = await confirm(handle);
       const tour = client.workflow.getHandle(tourWorkflowId(tourId));
       void tour.result().then(tourClosed, tourClosed);
-      await waitFor('the tour to load', () => db.callsOf(id, 'loadTourForWorkflow').length > 0);
+      await waitFor('the tour to load', async () => (await tour.query(tourStateQuery).catch(() => null))?.stage === 'scheduled');
 
       await sleepUntil(T - 30 * MINUTE);
       const cancelled = await handle.executeUpdate(cancelUpdate, { args: [BUYER, 'Found another place'] });
@@ -355,8 +412,7 @@ describe('BookingWorkflow on the time-skipping server with activity fakes', () =
       await confirm(handle);
       // No time skipping: the reminder must not wait for anything.
       const [reminder] = await noticesOnceThere(id, 'reminder');
-      const [confirmed] = db.callsOf(id, 'confirmBooking');
-      expect(reminder!.at - confirmed!.at).toBeLessThan(5_000);
+      expect(reminder!.at - (await localStepAt(handle, 'confirmBooking'))).toBeLessThan(5_000);
       expect(reminder!.notice.discriminator).toBe(new Date(T).toISOString());
       await waitFor('every notice', () => kinds(id).length === 3);
       expect(kinds(id)).toEqual(['request', 'confirmed', 'reminder']);
@@ -377,8 +433,9 @@ describe('BookingWorkflow on the time-skipping server with activity fakes', () =
       const [expiry, ...more] = db.callsOf(id, 'transitionBooking');
       expect(more).toEqual([]);
       expect(expiry!.args).toEqual([id, 'expired', { actorUserId: null, reason: 'Not confirmed before its time' }]);
-      expect(expiry!.at).toBeGreaterThanOrEqual(T);
-      expect(expiry!.at).toBeLessThan(T + 1000);
+      const expiredAt = await localStepAt(handle, 'transitionBooking');
+      expect(expiredAt).toBeGreaterThanOrEqual(T);
+      expect(expiredAt).toBeLessThan(T + 1000);
       // No actor: the activity addresses buyer and realtor alike.
       expect(db.noticesOf(id, 'expired').map((c) => c.notice)).toEqual([{ bookingId: id, kind: 'expired', discriminator: 'once' }]);
       expect(kinds(id)).toEqual(['request', 'expired']);
@@ -395,8 +452,9 @@ describe('BookingWorkflow on the time-skipping server with activity fakes', () =
       expect((await handle.result()).status).toBe('expired');
       const [expiry] = db.callsOf(id, 'transitionBooking');
       expect(expiry!.args[1]).toBe('expired');
-      expect(expiry!.at).toBeGreaterThanOrEqual(T - 30 * MINUTE);
-      expect(expiry!.at).toBeLessThan(T - 30 * MINUTE + 1000);
+      const expiredAt = await localStepAt(handle, 'transitionBooking');
+      expect(expiredAt).toBeGreaterThanOrEqual(T - 30 * MINUTE);
+      expect(expiredAt).toBeLessThan(T - 30 * MINUTE + 1000);
       expect(db.noticesOf(id, 'expired')).toHaveLength(1);
     });
   });
@@ -492,6 +550,86 @@ describe('BookingWorkflow on the time-skipping server with activity fakes', () =
       expect(result).toMatchObject({ status: 'completed', tourId, reminderSentFor: new Date(T).toISOString() });
       expect(db.callsOf(id, 'transitionBooking').map((c) => c.args)).toEqual([[id, 'completed', { actorUserId: null, reason: null }]]);
       expect(kinds(id)).toEqual(['request', 'confirmed', 'reminder']);
+    });
+  });
+
+  describe('local database steps, one workflow task per command', () => {
+    const history = async (h: WorkflowHandle): Promise<HistoryEvents> => (await h.fetchHistory()).events ?? [];
+    const laMarkers = (events: HistoryEvents) =>
+      events.flatMap((e) => {
+        const m = e.markerRecordedEventAttributes;
+        if (m?.markerName !== 'core_local_activity') return [];
+        return [JSON.parse(Buffer.from(m.details!.data!.payloads![0]!.data!).toString('utf8')) as { activity_type: string; attempt: number }];
+      });
+
+    it('when the database step succeeds, then a confirm is answered after one workflow task: accepted, the local activity marker, the status, the tour started and completed, with no task or activity in between', async () => {
+      const T = await startIn(2 * HOUR);
+      const { id, handle } = await book({ scheduledAt: T });
+      expect(await confirm(handle)).toEqual({ bookingId: id, tourId: id * 10, callId: id * 10 + 1 });
+
+      const events = await history(handle);
+      const accepted = events.findIndex((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
+      const completed = events.findIndex((e) => e.workflowExecutionUpdateCompletedEventAttributes);
+      expect(accepted).toBeGreaterThan(0);
+      expect(completed).toBeGreaterThan(accepted);
+      const between = events.slice(accepted + 1, completed);
+      // Nothing went through the server between the command and its answer.
+      expect(between.filter((e) => e.workflowTaskScheduledEventAttributes || e.workflowTaskStartedEventAttributes || e.activityTaskScheduledEventAttributes)).toEqual([]);
+      expect(laMarkers(between).map((m) => m.activity_type)).toEqual(['confirmBooking']);
+      expect(between.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes)).toHaveLength(1);
+      expect(between.filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes)).toHaveLength(1);
+      // The confirmation ran as a local activity, and the row was read as one too.
+      expect(events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? [])).toEqual(expect.not.arrayContaining(['confirmBooking', 'loadBookingForWorkflow']));
+      expect(laMarkers(events).map((m) => m.activity_type)).toEqual(['loadBookingForWorkflow', 'confirmBooking']);
+    });
+
+    it('when the confirmation commits but its answer is lost, then the local activity retries and finds it done: one tour, one tour workflow, one confirmation notice', async () => {
+      const T = await startIn(2 * HOUR);
+      const { id, handle } = await book({ scheduledAt: T, confirmAnswerLostOnce: true });
+      const result = await confirm(handle);
+      expect(result).toEqual({ bookingId: id, tourId: id * 10, callId: id * 10 + 1 });
+      expect(db.callsOf(id, 'confirmBooking').map((c) => c.attempt)).toEqual([1, 2]);
+      expect([...db.tours.values()].filter((t) => t.bookingId === id)).toHaveLength(1);
+      expect(laMarkers(await history(handle)).filter((m) => m.activity_type === 'confirmBooking').map((m) => m.attempt)).toEqual([2]);
+
+      await waitFor('the confirmation notice', () => db.noticesOf(id, 'confirmed').length > 0);
+      // Let the booking run on to its reminder: still exactly one of each.
+      await sleepUntil(T - 14 * MINUTE);
+      await waitFor('the reminder', () => db.noticesOf(id, 'reminder').length > 0);
+      expect(db.noticesOf(id, 'confirmed')).toHaveLength(1);
+      expect((await history(handle)).filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes)).toHaveLength(1);
+      expect((await client.workflow.getHandle(tourWorkflowId(result.tourId)).query(tourStateQuery)).stage).toBe('scheduled');
+    });
+
+    it('when a pending booking is confirmed, then it keeps the one timer it was waiting on for its reminder', async () => {
+      const T = await startIn(2 * HOUR);
+      const { id, handle } = await book({ scheduledAt: T });
+      await confirm(handle);
+      await sleepUntil(T - 14 * MINUTE);
+      await noticesOnceThere(id, 'reminder');
+      const events = await history(handle);
+      expect(events.filter((e) => e.timerStartedEventAttributes)).toHaveLength(1);
+      expect(events.filter((e) => e.timerFiredEventAttributes)).toHaveLength(1);
+    });
+
+    it('when its tour is held and completes, then the booking completes from the tour workflow\'s result, with no signal and no timer of its own left', async () => {
+      const T = await startIn(2 * HOUR);
+      const { id, handle } = await book({ scheduledAt: T });
+      const { tourId } = await confirm(handle);
+      const tour = client.workflow.getHandle(tourWorkflowId(tourId));
+      await waitFor('the tour to load', async () => (await tour.query(tourStateQuery).catch(() => null))?.stage === 'scheduled');
+      await tour.executeUpdate(startTourUpdate, { args: [REALTOR.userId] });
+      await tour.executeUpdate(endTourUpdate, { args: [REALTOR.userId] });
+
+      const result = await handle.result();
+      expect(result).toMatchObject({ status: 'completed', tourId });
+      expect(db.callsOf(id, 'transitionBooking').map((c) => c.args)).toEqual([[id, 'completed', { actorUserId: null, reason: null }]]);
+      const events = await history(handle);
+      expect(events.filter((e) => e.workflowExecutionSignaledEventAttributes)).toEqual([]);
+      expect(events.filter((e) => e.childWorkflowExecutionCompletedEventAttributes)).toHaveLength(1);
+      expect(events.filter((e) => e.timerStartedEventAttributes)).toHaveLength(1);
+      expect(db.tours.get(tourId)!.status).toBe('completed');
+      expect(kinds(id)).toEqual(['request', 'confirmed']);
     });
   });
 });

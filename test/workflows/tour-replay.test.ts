@@ -9,7 +9,9 @@ import { historyFromJson, type History } from '../fixtures/history-json';
  * Committed TourWorkflow histories (test/fixtures/histories/tour-*.json, recorded with
  * `node --import tsx test/tools/record-tour-history.ts`) replayed against the real workflow
  * bundle: a change that would break tours already running fails here. The `closure-*` ones
- * were recorded from the workflow as it was just before it became a state class.
+ * were recorded from the workflow as it was just before it became a state class; the
+ * `local-*` ones from its local-steps path (started with `created`, issue 12), next to the
+ * same scenarios as tours started before it ran them.
  */
 
 const HISTORIES_DIR = path.join(__dirname, '..', 'fixtures', 'histories');
@@ -22,6 +24,12 @@ const EXPECTED = [
   'tour-closure-processing-retry.json',
   'tour-closure-recorded-notices.json',
   'tour-lifecycle.json',
+  'tour-local-cancelled.json',
+  'tour-local-lifecycle.json',
+  'tour-local-max-call-length.json',
+  'tour-local-no-show-rescheduled.json',
+  'tour-local-processing-retry.json',
+  'tour-local-recorded-notices.json',
   'tour-max-call-length.json',
   'tour-no-show-rescheduled.json',
   'tour-processing-retry.json',

@@ -1,0 +1,186 @@
+/**
+ * OpenTelemetry tracing: one trace from an HTTP request through the Temporal client call
+ * (start, update, signal) to each activity the workflow runs for it and the SQL it runs
+ * (the workflow carries the context: workflows/interceptors.ts).
+ *
+ * Off unless configured (`OTEL_TRACES_EXPORTER`, or an OTLP endpoint). When off, nothing
+ * here loads a single OpenTelemetry module: every import below is type-only, and the
+ * modules are loaded by `startTracing` when tracing is on. The request path then pays one
+ * `undefined` check per log line and nothing else.
+ *
+ * `startTracing` must run before the Koa app is created and before the first query (the
+ * entry points call it first thing): the instrumentations patch Koa, pg and http as they
+ * are required, and a module loaded before the start is patched by requiring it again.
+ */
+import type * as OtelApi from '@opentelemetry/api';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { WorkflowClientInterceptor } from '@temporalio/client';
+import type { ActivityInterceptorsFactory } from '@temporalio/worker';
+import type * as InterceptorsClient from '@temporalio/interceptors-opentelemetry/lib/client';
+import type * as InterceptorsWorker from '@temporalio/interceptors-opentelemetry/lib/worker';
+import { hostname } from 'node:os';
+import type { Config } from './config';
+import { APP_VERSION } from './version';
+
+/** The baggage entry that carries the API's request id to the worker's log lines. */
+export const REQUEST_ID_BAGGAGE = 'request.id';
+
+export interface Tracing {
+  serviceName: string;
+  /** For `new Client({ interceptors: { workflow } })`: starts, updates, signals and queries become spans carrying the context. */
+  clientInterceptors: WorkflowClientInterceptor[];
+  /** For the worker's `interceptors.activity`: each activity runs in a span continuing the trace its headers carry. */
+  activityInterceptors: ActivityInterceptorsFactory[];
+  /** Hands every finished span to the exporter now. */
+  flush(): Promise<void>;
+  /** Flushes and stops; spans ended later are dropped. */
+  shutdown(): Promise<void>;
+}
+
+export interface StartTracingOptions {
+  /** Replace the configured exporter (tests: an in-memory exporter; benchmarks). Turns tracing on whatever the configuration says. */
+  spanProcessors?: SpanProcessor[];
+}
+
+type Api = typeof OtelApi;
+
+let started: { tracing: Tracing; api: Api } | undefined;
+
+/** The tracing this process started, if any. */
+export function activeTracing(): Tracing | undefined {
+  return started?.tracing;
+}
+
+/**
+ * Starts tracing for this process under `defaultServiceName` (unless OTEL_SERVICE_NAME
+ * names it), once: a second call returns the first one's handle. Undefined when off.
+ */
+export function startTracing(config: Pick<Config, 'telemetry'>, defaultServiceName: string, opts: StartTracingOptions = {}): Tracing | undefined {
+  if (started) return started.tracing;
+  const t = config.telemetry;
+  if (t.traces === 'none' && !opts.spanProcessors) return undefined;
+
+  /* eslint-disable @typescript-eslint/no-require-imports -- loaded here, and only here, when tracing is on */
+  const api = require('@opentelemetry/api') as Api;
+  const { NodeSDK } = require('@opentelemetry/sdk-node') as typeof import('@opentelemetry/sdk-node');
+  const { BatchSpanProcessor, SimpleSpanProcessor, ConsoleSpanExporter, ParentBasedSampler, TraceIdRatioBasedSampler } =
+    require('@opentelemetry/sdk-trace-base') as typeof import('@opentelemetry/sdk-trace-base');
+  const { detectResources, processDetector, resourceFromAttributes } = require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
+  const { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } = require('@opentelemetry/core') as typeof import('@opentelemetry/core');
+  const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http') as typeof import('@opentelemetry/instrumentation-http');
+  const { KoaInstrumentation, KoaLayerType } = require('@opentelemetry/instrumentation-koa') as typeof import('@opentelemetry/instrumentation-koa');
+  const { PgInstrumentation } = require('@opentelemetry/instrumentation-pg') as typeof import('@opentelemetry/instrumentation-pg');
+  const { OpenTelemetryWorkflowClientInterceptor } = require('@temporalio/interceptors-opentelemetry/lib/client') as typeof InterceptorsClient;
+  const { OpenTelemetryActivityInboundInterceptor, OpenTelemetryActivityOutboundInterceptor } =
+    require('@temporalio/interceptors-opentelemetry/lib/worker') as typeof InterceptorsWorker;
+  const loadOtlpExporter = (): typeof import('@opentelemetry/exporter-trace-otlp-proto') =>
+    t.otlp.protocol === 'http/json' ? require('@opentelemetry/exporter-trace-otlp-http') : require('@opentelemetry/exporter-trace-otlp-proto');
+  /* eslint-enable @typescript-eslint/no-require-imports */
+
+  const serviceName = t.serviceName ?? defaultServiceName;
+  // Synchronous attributes only (the host detector's host.id is read asynchronously, and
+  // spans would wait for it before export).
+  const resource = resourceFromAttributes({ ...t.resourceAttributes, 'service.name': serviceName, 'service.version': APP_VERSION, 'host.name': hostname() }).merge(
+    detectResources({ detectors: [processDetector] }),
+  );
+
+  let processors = opts.spanProcessors;
+  if (!processors) {
+    if (t.traces === 'console') processors = [new SimpleSpanProcessor(new ConsoleSpanExporter())];
+    else {
+      const { OTLPTraceExporter } = loadOtlpExporter();
+      // A queue for a few seconds of a busy API's spans (the default 2048 drops spans above
+      // ~400 traced requests a second); exported every 5 s or per 1024.
+      processors = [
+        new BatchSpanProcessor(new OTLPTraceExporter({ url: t.otlp.url, headers: t.otlp.headers }), { maxQueueSize: 16_384, maxExportBatchSize: 1024 }),
+      ];
+    }
+  }
+
+  const isProbe = (url: string | undefined) => /^\/(health|metrics)(?:[/?]|$)/.test(url ?? '');
+  const sdk = new NodeSDK({
+    serviceName,
+    resource,
+    autoDetectResources: false,
+    spanProcessors: processors,
+    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(t.sampleRatio) }),
+    textMapPropagator: new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
+    // Traces only: metrics are Prometheus (lib/metrics.ts) and logs are pino's. Without
+    // these the SDK would push both to an OTLP endpoint by default.
+    metricReaders: [],
+    logRecordProcessors: [],
+    instrumentations: [
+      new HttpInstrumentation({
+        // Probes and scrapes every few seconds are no requests anybody wants to trace.
+        ignoreIncomingRequestHook: (req) => isProbe(req.url),
+        requireParentforOutgoingSpans: true,
+      }),
+      // One span per routed handler (which also names the HTTP span after the route
+      // template); a span for each of the dozen app-wide middlewares would cost more than
+      // it shows.
+      new KoaInstrumentation({ ignoreLayersType: [KoaLayerType.MIDDLEWARE] }),
+      // SQL inside a request or an activity; a background sweep's queries make no orphan
+      // traces. Statement texts are parameterised: no values reach the span.
+      new PgInstrumentation({ requireParentSpan: true, enhancedDatabaseReporting: false, ignoreConnectSpans: true }),
+    ],
+  });
+  sdk.start();
+  // require-in-the-middle patches a module at its first require after the start, even one
+  // already loaded (the entry points' imports load Koa and pg before main runs): patch
+  // them now. Patching is in place, on prototypes: existing references see it too.
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  require('http');
+  require('https');
+  for (const name of ['koa', 'pg']) if (require.cache[require.resolve(name)]) require(name);
+  /* eslint-enable @typescript-eslint/no-require-imports */
+
+  const tracing: Tracing = {
+    serviceName,
+    clientInterceptors: [new OpenTelemetryWorkflowClientInterceptor()],
+    activityInterceptors: [
+      (ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) }),
+    ],
+    flush: async () => {
+      await Promise.all(processors.map((p) => p.forceFlush()));
+    },
+    shutdown: async () => {
+      if (started?.tracing !== tracing) return;
+      await sdk.shutdown();
+      started = undefined;
+    },
+  };
+  started = { tracing, api };
+  return tracing;
+}
+
+/**
+ * The trace, span and request of the code running now, for the logger's mixin: undefined
+ * when tracing is off or nothing is active. In the worker the request id arrives as
+ * baggage, through the workflow, from the API request that caused the activity.
+ */
+export function traceLogFields(): { trace_id?: string; span_id?: string; request_id?: string } | undefined {
+  if (!started) return undefined;
+  const { api } = started;
+  const ctx = api.context.active();
+  const span = api.trace.getSpanContext(ctx);
+  const requestId = api.propagation.getBaggage(ctx)?.getEntry(REQUEST_ID_BAGGAGE)?.value;
+  if (!span && !requestId) return undefined;
+  return {
+    ...(span && api.isSpanContextValid(span) ? { trace_id: span.traceId, span_id: span.spanId } : {}),
+    ...(requestId ? { request_id: requestId } : {}),
+  };
+}
+
+/**
+ * Runs `next` with the request id as baggage (so workflow calls made for this request
+ * carry it to the worker) and names the request on the HTTP server span. Only mounted
+ * when tracing is on.
+ */
+export function withRequestId<T>(requestId: string, next: () => Promise<T>): Promise<T> {
+  if (!started) return next();
+  const { api } = started;
+  const active = api.context.active();
+  api.trace.getSpan(active)?.setAttribute('request_id', requestId);
+  const baggage = (api.propagation.getBaggage(active) ?? api.propagation.createBaggage()).setEntry(REQUEST_ID_BAGGAGE, { value: requestId });
+  return api.context.with(api.propagation.setBaggage(active, baggage), next);
+}

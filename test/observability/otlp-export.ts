@@ -1,0 +1,29 @@
+/**
+ * For otlp-export.test.ts: a process with tracing configured from the environment (as
+ * the entry points have it) serves one HTTP request and shuts tracing down, which sends
+ * the batched spans to the configured OTLP endpoint.
+ */
+import http from 'node:http';
+import { getConfig } from '../../lib/config';
+import { startTracing } from '../../lib/telemetry';
+
+async function main(): Promise<void> {
+  const tracing = startTracing(getConfig(), 'rfy-otlp-test');
+  if (!tracing) throw new Error('tracing is off');
+  const server = http.createServer((_req, res) => res.end('ok'));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await fetch(`http://127.0.0.1:${port}/api/v1/things`).then((r) => r.text());
+  // Probes make no spans.
+  await fetch(`http://127.0.0.1:${port}/health/ready`).then((r) => r.text());
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await tracing.shutdown();
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);
