@@ -89,7 +89,7 @@ describe('workflow commands safe to retry', () => {
   beforeAll(async () => {
     // The default wait: the 202 cases hold the worker at a gate, so they answer 202 whatever
     // the wait is; the others must finish within it even on a busy CI machine.
-    sys = await startTestSystem({ config: TOURS_STARTABLE_NOW });
+    sys = await startTestSystem({ config: { ...TOURS_STARTABLE_NOW, WORKFLOW_COMMAND_WAIT_MS: '15000' } });
     ({ db } = sys);
     const { t, env } = sys;
     const activities = createActivities({ config: t.config, logger: createLogger(t.config, 'test-worker'), knex: db.knex, ...t.adapters });

@@ -36,6 +36,9 @@ export async function buildTestApp(deps: {
     AUTH_RATE_LIMIT_MAX: '100000',
     AUTH_ACCOUNT_RATE_LIMIT_MAX: '100000',
     API_RATE_LIMIT_MAX: '0',
+    // Commands answer 202 when their workflow takes longer than this; on a busy CI machine
+    // a test that expects the final answer must not see a 202 (tests of 202 hold the worker).
+    WORKFLOW_COMMAND_WAIT_MS: '30000',
     ...deps.config,
   });
   const logger = createLogger(config, 'test-api');
