@@ -52,7 +52,7 @@ describe('npm run bench:tours', () => {
 
     // Every kind exactly as often as the flow sends it, and no other kind.
     const emails = Object.fromEntries(r.emails.map((e) => [e.template, e]));
-    const expected = { welcome: 2, 'booking-request': 1, 'booking-confirmed': 2, 'tour-start': 2, 'tour-end': 2, 'tour-summary': 2 };
+    const expected = { welcome: 2, 'booking-request': 1, 'booking-confirmed': 2, 'tour-start': 2, 'tour-end': 2, 'tour-summary': 2, 'feedback-request': 1 };
     expect(Object.keys(emails).sort()).toEqual(Object.keys(expected).sort());
     for (const [template, n] of Object.entries(expected)) {
       expect(emails[template]).toEqual({ template, expected: n * TOURS, sent: n * TOURS, missing: 0, duplicated: 0, notSent: 0 });
