@@ -99,17 +99,18 @@ const envSchema = z.object({
   WORKFLOW_COMMAND_WAIT_MS: z.coerce.number().int().min(100).max(120_000).default(DEFAULT_WORKFLOW_COMMAND_WAIT_MS),
   TEMPORAL_WORKER_POLL_MAX_AGE_SECONDS: z.coerce.number().int().min(5).max(3600).default(90),
   // The worker's own options (workers/worker.ts; README "Scaling"). Defaults fit `npm start` on a small machine.
-  TEMPORAL_WORKER_WORKFLOW_TASK_SLOTS: z.coerce.number().int().min(2).max(2000).default(40),
+  TEMPORAL_WORKER_WORKFLOW_TASK_SLOTS: z.coerce.number().int().min(2).max(2000).default(100),
   TEMPORAL_WORKER_ACTIVITY_SLOTS: z.coerce.number().int().min(1).max(2000).default(100),
   TEMPORAL_WORKER_LOCAL_ACTIVITY_SLOTS: z.coerce.number().int().min(1).max(2000).default(100),
-  TEMPORAL_WORKER_WORKFLOW_POLLERS: z.coerce.number().int().min(2).max(200).default(10),
+  TEMPORAL_WORKER_WORKFLOW_POLLERS: z.coerce.number().int().min(2).max(200).default(20),
   TEMPORAL_WORKER_ACTIVITY_POLLERS: z.coerce.number().int().min(1).max(200).default(10),
-  TEMPORAL_WORKER_NON_STICKY_POLL_RATIO: z.coerce.number().gt(0).max(1).default(0.2),
+  TEMPORAL_WORKER_NON_STICKY_POLL_RATIO: z.coerce.number().gt(0).max(1).default(0.5),
   TEMPORAL_WORKER_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(1000),
   TEMPORAL_WORKER_WORKFLOW_THREADS: z.coerce.number().int().min(1).max(16).default(1),
   TEMPORAL_WORKER_REUSE_V8_CONTEXT: z.enum(['true', 'false']).default('true'),
   TEMPORAL_WORKER_EAGER_ACTIVITIES: z.coerce.number().int().min(0).max(100).default(3),
   TEMPORAL_WORKER_STICKY_SCHEDULE_TO_START_SECONDS: z.coerce.number().int().min(1).max(600).default(10),
+  TEMPORAL_WORKER_MAX_OLD_SPACE_MB: z.coerce.number().int().min(0).max(65_536).default(384),
   TEMPORAL_WORKER_DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(20),
   TEMPORAL_WORKER_DATABASE_ACQUIRE_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
 
@@ -309,6 +310,8 @@ export interface Config {
     worker: TemporalWorkerTuning;
     /** The worker process's PostgreSQL pool (TEMPORAL_WORKER_DATABASE_*), in place of DATABASE_POOL_MAX and DATABASE_ACQUIRE_TIMEOUT_MS. */
     workerDatabasePool: { max: number; acquireTimeoutMs: number };
+    /** `npm start` gives its worker process this V8 old-space limit per isolate (--max-old-space-size); 0 = node's own (TEMPORAL_WORKER_MAX_OLD_SPACE_MB). */
+    workerMaxOldSpaceMb: number;
   };
   shutdownTimeoutMs: number;
   /** How clients reach the API; signed file URLs and the local token issuer use it. */
@@ -492,6 +495,7 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
         stickyQueueScheduleToStartTimeout: e.TEMPORAL_WORKER_STICKY_SCHEDULE_TO_START_SECONDS * 1000,
       },
       workerDatabasePool: { max: e.TEMPORAL_WORKER_DATABASE_POOL_MAX, acquireTimeoutMs: e.TEMPORAL_WORKER_DATABASE_ACQUIRE_TIMEOUT_MS },
+      workerMaxOldSpaceMb: e.TEMPORAL_WORKER_MAX_OLD_SPACE_MB,
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     publicBaseUrl,

@@ -20,6 +20,8 @@ export interface DevServerOptions {
   namespace: string;
   /** Search attributes the workflows upsert, registered at start (name → type). */
   searchAttributes: Record<string, 'Keyword' | 'Text' | 'Int' | 'Double' | 'Bool' | 'Datetime' | 'KeywordList'>;
+  /** `--sqlite-pragma` settings (journal_mode, synchronous), e.g. { journal_mode: 'wal', synchronous: 'normal' }. */
+  sqlitePragmas?: Record<string, string>;
   logger: Logger;
   readyTimeoutMs?: number;
 }
@@ -42,6 +44,7 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<Ru
     '--namespace', opts.namespace,
     '--log-level', 'warn',
     ...Object.entries(opts.searchAttributes).flatMap(([k, v]) => ['--search-attribute', `${k}=${v}`]),
+    ...Object.entries(opts.sqlitePragmas ?? {}).flatMap(([k, v]) => ['--sqlite-pragma', `${k}=${v}`]),
   ];
   // Its own process group: Ctrl-C in the terminal reaches only npm start, which stops
   // Temporal after the API and the worker, not while they still use it.

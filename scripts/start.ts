@@ -61,7 +61,7 @@ async function main(): Promise<void> {
     let uiUrl: string | undefined;
     if (!temporalAddress) {
       const { cliPath } = ensureTemporalToolchain();
-      const devOptions: DevServerOptions & { sqlitePragmas: Record<string, string> } = {
+      const devOptions: DevServerOptions = {
         cliPath,
         dbFile: config.temporal.dev.dbFile,
         port: config.temporal.dev.port,
@@ -88,6 +88,7 @@ async function main(): Promise<void> {
       databaseUrl,
       temporalAddress,
       healthPort: await freePort(),
+      maxOldSpaceMb: config.temporal.workerMaxOldSpaceMb,
       logger,
       // It stopping on its own stops the rest too: npm start runs as one.
       onUnexpectedExit: () => process.kill(process.pid, 'SIGTERM'),

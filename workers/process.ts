@@ -27,6 +27,12 @@ export interface WorkerProcessOptions {
   databaseUrl: string;
   temporalAddress: string;
   healthPort: number;
+  /**
+   * V8's old-space limit of each of its isolates (the main thread and the workflow
+   * threads), in MB; 0 leaves node's default. Without one, V8 lets a busy worker's heaps grow
+   * far past what they hold before collecting (README "Scaling").
+   */
+  maxOldSpaceMb: number;
   logger: Logger;
   /** How long to wait for its /health to answer 200 (bundling the workflows from source takes a while). */
   readyTimeoutMs?: number;
@@ -37,7 +43,8 @@ export interface WorkerProcessOptions {
 
 export async function startWorkerProcess(opts: WorkerProcessOptions): Promise<WorkerProcess> {
   const entry = require.resolve('./main');
-  const child: ChildProcess = spawn(process.execPath, [...process.execArgv, entry], {
+  const heap = opts.maxOldSpaceMb > 0 ? [`--max-old-space-size=${opts.maxOldSpaceMb}`] : [];
+  const child: ChildProcess = spawn(process.execPath, [...process.execArgv, ...heap, entry], {
     env: childProcessEnv({
       DATABASE_URL: opts.databaseUrl,
       TEMPORAL_ADDRESS: opts.temporalAddress,

@@ -16,7 +16,7 @@ export function renderToursSection(r: TourBenchResult, opts: { command: string; 
     `Run ${r.startedAt} with \`${opts.command}\`: ${r.problems.length ? `**${r.problems.length} problem(s)**` : 'correct (0 errors, every email exactly once, every workflow completed)'}, ${n1(r.wallSeconds)} s in all.`,
     '',
     `Machine: ${m.cpus} × ${m.cpuModel}, ${m.memGiB} GiB, Node ${m.node}, load average at start ${m.loadAvgAtStart.join(' / ')}.`,
-    `Stack: \`npm start\` defaults (API and worker in one process, Temporal dev server on SQLite, embedded PostgreSQL, local adapters) except ${Object.entries(opts.settings).map(([k, v]) => `\`${k}=${v}\``).join(', ')}.`,
+    `Stack: \`npm start\` defaults (API and worker each in a process of its own, Temporal dev server on SQLite, embedded PostgreSQL, local adapters) except ${Object.entries(opts.settings).map(([k, v]) => `\`${k}=${v}\``).join(', ')}.`,
   );
   if (opts.note) lines.push('', opts.note);
   lines.push(
