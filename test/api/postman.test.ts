@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -10,7 +12,7 @@ import { count, type TestDatabase } from '../support/db';
 import { startTestSystem, type TestSystem } from '../support/system';
 import { startTestWorker } from '../support/worker';
 
-// newman ships no types; this is the part of its API the test uses.
+// The part of newman's JSON report the test reads.
 interface NewmanSummary {
   run: {
     stats: { requests: { total: number; failed: number }; assertions: { total: number; failed: number } };
@@ -18,8 +20,31 @@ interface NewmanSummary {
     executions: Array<{ item: { name: string }; response?: { code: number } }>;
   };
 }
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const newman = require('newman') as { run(opts: object, cb: (err: Error | null, summary: NewmanSummary) => void): void };
+const NEWMAN_CLI = require.resolve('newman/bin/newman.js');
+
+/**
+ * Runs newman's CLI in a child process and returns its JSON report. Not in-process: newman evaluates scripts in a
+ * vm context without `globalThis`, and a Temporal replay run earlier in the same jest process leaves a
+ * process-wide promise hook (debug-mode workflows) that throws on every promise such a context creates.
+ */
+async function runNewman(collection: string, environment: object): Promise<NewmanSummary> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'rfy-newman-'));
+  try {
+    const envFile = path.join(dir, 'environment.json');
+    const report = path.join(dir, 'report.json');
+    writeFileSync(envFile, JSON.stringify(environment));
+    const args = [NEWMAN_CLI, 'run', collection, '-e', envFile, '--reporters', 'json', '--reporter-json-export', report, '--timeout-request', '30000'];
+    // newman exits 1 when a request or test fails; the report says which, so the assertions below show it.
+    await new Promise<void>((resolve, reject) =>
+      execFile(process.execPath, args, { timeout: 120_000 }, (err, _stdout, stderr) =>
+        existsSync(report) ? resolve() : reject(new Error(`newman wrote no report (${err?.message ?? 'no error'}): ${stderr}`)),
+      ),
+    );
+    return JSON.parse(readFileSync(report, 'utf8')) as NewmanSummary;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 type Json = Record<string, unknown>;
 interface Item {
@@ -99,12 +124,7 @@ describe('Postman collection', () => {
     it('when newman runs register → login → list property → list → book → confirm against the running app, then every request and test passes', async () => {
       const environment = JSON.parse(committed(ENVIRONMENT_FILE)) as { values: Array<{ key: string; value: string }> };
       environment.values = environment.values.map((v) => (v.key === 'baseUrl' ? { ...v, value: baseUrl } : v));
-      const summary = await new Promise<NewmanSummary>((resolve, reject) =>
-        newman.run(
-          { collection: path.join(POSTMAN_DIR, FLOW_FILE), environment, reporters: [], timeoutRequest: 30_000 },
-          (err, s) => (err ? reject(err) : resolve(s)),
-        ),
-      );
+      const summary = await runNewman(path.join(POSTMAN_DIR, FLOW_FILE), environment);
       const steps = summary.run.executions.map((e) => ({ step: e.item.name, status: e.response?.code }));
       expect({ steps, failures: summary.run.failures.map((f) => `${f.source?.name}: ${f.error.message}`) }).toEqual({
         steps: [
