@@ -5,6 +5,7 @@ import request from 'supertest';
 import sharp from 'sharp';
 import type { Response } from 'supertest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { AuditLogRecord } from '../../db/repositories/audit-logs.repository';
 import { APP_VERSION } from '../../lib/version';
 import { buildTestApp, type TestApp } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/db';
@@ -12,17 +13,6 @@ import { createTimeSkippingEnv } from '../support/temporal';
 import { signUp, signUpAdmin, uniqueEmail, type SignedIn } from '../support/users';
 
 const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
-
-interface AuditRow {
-  id: number;
-  user_id: number | null;
-  action: string;
-  resource_type: string | null;
-  resource_id: number | null;
-  details: string | null;
-  request_id: string | null;
-  created_at: Date;
-}
 
 function expectError(res: Response, status: number, code: string, field: string | null = null): void {
   expect({ status: res.status, body: res.body }).toEqual({
@@ -50,8 +40,8 @@ describe('audit log', () => {
   let admin: SignedIn;
   const http = () => request(t.callback);
 
-  const rowsFor = (where: Partial<AuditRow>) => db.knex<AuditRow>('audit_logs').where(where).orderBy('id', 'asc');
-  const rowsByRequest = (id: string) => db.knex<AuditRow>('audit_logs').where({ request_id: id }).orderBy('id', 'asc');
+  const rowsFor = (where: Partial<AuditLogRecord>) => db.knex<AuditLogRecord>('audit_logs').where(where).orderBy('id', 'asc');
+  const rowsByRequest = (id: string) => db.knex<AuditLogRecord>('audit_logs').where({ request_id: id }).orderBy('id', 'asc');
   const auditCount = async () => Number((await db.knex('audit_logs').count<{ count: string }[]>('* as count'))[0]!.count);
   /** The transaction that last wrote a row: equal for rows written in one transaction. */
   const xmin = async (table: string, id: number) => (await db.knex(table).where({ id }).first(db.knex.raw('xmin::text as x'))).x as string;
@@ -316,7 +306,7 @@ describe('audit log', () => {
     const probe = `probe_${randomBytes(4).toString('hex')}`;
     const timeProbe = `${probe}_time`;
     const pageProbe = `${probe}_page`;
-    const insert = (rows: Array<Partial<AuditRow>>) => db.knex('audit_logs').insert(rows).returning<Array<{ id: number }>>('id');
+    const insert = (rows: Array<Partial<AuditLogRecord>>) => db.knex('audit_logs').insert(rows).returning<Array<{ id: number }>>('id');
     const list = (query: Record<string, string | number>, as: SignedIn = admin) => http().get('/api/v1/admin/audit_logs').query(query).set(as.auth);
     const ids = (res: Response) => res.body.data.map((a: { id: string }) => Number(a.id));
 

@@ -2,8 +2,6 @@ import vm from 'node:vm';
 import request from 'supertest';
 import type Koa from 'koa';
 import type Router from '@koa/router';
-import Ajv2020 from 'ajv/dist/2020';
-import type { ValidateFunction } from 'ajv';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ACCESS_TABLE } from '../../api/access-table';
 import { apiRoutes } from '../../api/app';
@@ -11,6 +9,7 @@ import { routeKey } from '../../api/routing';
 import { createLogger } from '../../lib/logger';
 import { buildTestApp, type TestApp } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/db';
+import { responseValidators, type OpenApiDocument, type ResponseValidators } from '../support/openapi';
 import { createTimeSkippingEnv } from '../support/temporal';
 import { signUp, signUpAdmin, uniqueEmail, type SignedIn } from '../support/users';
 
@@ -21,23 +20,6 @@ import { signUp, signUpAdmin, uniqueEmail, type SignedIn } from '../support/user
  */
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'options', 'head', 'trace'] as const;
-
-interface OpenApiOperation {
-  operationId?: string;
-  security?: unknown[];
-  'x-roles'?: string[];
-  parameters?: Array<{ name: string; in: string; required?: boolean }>;
-  requestBody?: { content: Record<string, { schema: object }> };
-  responses: Record<string, { description: string; content?: Record<string, { schema: object }> }>;
-}
-
-interface OpenApiDocument {
-  openapi: string;
-  info: { title: string; version: string };
-  components: { schemas: Record<string, object>; securitySchemes: Record<string, object> };
-  security: unknown[];
-  paths: Record<string, Record<string, OpenApiOperation>>;
-}
 
 /** `/api/v1/users/:id` → `/api/v1/users/{id}`; written here so the test does not trust the app's converter. */
 function toTemplate(koaPath: string): string {
@@ -70,44 +52,12 @@ function compareOperations(mounted: string[], documented: string[]): { undocumen
   return { undocumented: mounted.filter((o) => !doc.has(o)), unmounted: documented.filter((o) => !mnt.has(o)) };
 }
 
-function escapePointer(part: string): string {
-  return encodeURIComponent(part.replace(/~/g, '~0').replace(/\//g, '~1'));
-}
-
-const DOC_ID = 'https://realtyforyou.test/openapi.json';
-
-/** Ajv (JSON Schema 2020-12) over the whole document, so `#/components/...` refs resolve. */
-function responseValidators(doc: OpenApiDocument) {
-  const ajv = new Ajv2020({ strict: false });
-  ajv.addSchema({ ...doc, $id: DOC_ID });
-  const cache = new Map<string, ValidateFunction>();
-  return {
-    ajv,
-    /** The documented schema of a JSON response; throws when that status is not documented. */
-    forResponse(method: string, template: string, status: number): ValidateFunction {
-      const key = `${method} ${template} ${status}`;
-      let fn = cache.get(key);
-      if (!fn) {
-        const op = doc.paths[template]?.[method.toLowerCase()];
-        if (!op) throw new Error(`${method.toUpperCase()} ${template} is not documented`);
-        if (!op.responses[String(status)]?.content?.['application/json']) {
-          throw new Error(`${method.toUpperCase()} ${template} documents no JSON response for ${status} (has ${Object.keys(op.responses).join(', ')})`);
-        }
-        const pointer = ['paths', template, method.toLowerCase(), 'responses', String(status), 'content', 'application/json', 'schema'].map(escapePointer).join('/');
-        fn = ajv.compile({ $ref: `${DOC_ID}#/${pointer}` });
-        cache.set(key, fn);
-      }
-      return fn;
-    },
-  };
-}
-
 describe('OpenAPI document', () => {
   let db: TestDatabase;
   let env: TestWorkflowEnvironment;
   let t: TestApp;
   let doc: OpenApiDocument;
-  let validators: ReturnType<typeof responseValidators>;
+  let validators: ResponseValidators;
 
   beforeAll(async () => {
     [db, env] = await Promise.all([createTestDatabase(), createTimeSkippingEnv()]);

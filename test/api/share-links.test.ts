@@ -1,12 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import request from 'supertest';
-import Ajv2020 from 'ajv/dist/2020';
 import { toursRepository } from '../../db/repositories/tours.repository';
 import { loadConfig } from '../../lib/config';
 import { toneWav } from '../e2e/support/wav';
 import { buildTestApp, type TestApp } from '../support/app';
 import type { TestDatabase } from '../support/db';
 import { createBuyer, createProperty, createRealtor, insertTour, type SignedIn } from '../support/factories';
+import { responseValidators, type OpenApiDocument } from '../support/openapi';
 import { startTestSystem, type TestSystem } from '../support/system';
 
 /**
@@ -82,14 +82,7 @@ describe('share links for a tour recap', () => {
     ({ db, t } = sys);
     [realtor, buyer, otherRealtor, otherBuyer] = await Promise.all([createRealtor(t), createBuyer(t), createRealtor(t, 'Other Realtor'), createBuyer(t, 'Other Buyer')]);
     propertyId = await createProperty(t, realtor, { address: '7 Shared Way' });
-    const doc = (await request(t.callback).get('/openapi.json')).body;
-    const ajv = new Ajv2020({ strict: false });
-    ajv.addSchema({ ...doc, $id: 'doc' });
-    validate = (method, template, status, body) => {
-      const pointer = ['paths', template, method, 'responses', String(status), 'content', 'application/json', 'schema'].map((p) => encodeURIComponent(p.replace(/~/g, '~0').replace(/\//g, '~1'))).join('/');
-      const fn = ajv.compile({ $ref: `doc#/${pointer}` });
-      return fn(body) ? null : fn.errors;
-    };
+    validate = responseValidators((await request(t.callback).get('/openapi.json')).body as OpenApiDocument).errorsOf;
   }, 120_000);
 
   afterAll(() => sys?.stop(), 60_000);

@@ -1,10 +1,10 @@
 import request from 'supertest';
-import Ajv2020 from 'ajv/dist/2020';
 import { TOUR_SEARCH_KINDS } from '../../db/repositories/tour-search.repository';
 import { toursRepository } from '../../db/repositories/tours.repository';
 import type { TestApp } from '../support/app';
 import type { TestDatabase } from '../support/db';
 import { createAdmin, createBuyer, createProperty, createRealtor, insertTour, type SignedIn } from '../support/factories';
+import { responseValidators, type OpenApiDocument } from '../support/openapi';
 import { startTestSystem, type TestSystem } from '../support/system';
 
 /**
@@ -53,14 +53,8 @@ describe('tour search over HTTP', () => {
     await repo.transcripts.save({ tour_id: theirs, full_text: null, segments: [said(12_000, 'The roof was replaced two years ago, as the listing says.')], confidence_score: null, language: 'en', model: 'test' });
     await repo.notes.add({ tour_id: mine, user_id: buyer.id, content: 'Check the slate roof warranty', tag: 'roof', timestamp_ms: 85_000 });
 
-    const doc = (await request(t.callback).get('/openapi.json')).body;
-    const ajv = new Ajv2020({ strict: false });
-    ajv.addSchema({ ...doc, $id: 'doc' });
-    validate = (template, status, body) => {
-      const pointer = ['paths', template, 'get', 'responses', String(status), 'content', 'application/json', 'schema'].map((p) => encodeURIComponent(p.replace(/~/g, '~0').replace(/\//g, '~1'))).join('/');
-      const fn = ajv.compile({ $ref: `doc#/${pointer}` });
-      return fn(body) ? null : fn.errors;
-    };
+    const validators = responseValidators((await request(t.callback).get('/openapi.json')).body as OpenApiDocument);
+    validate = (template, status, body) => validators.errorsOf('get', template, status, body);
   }, 120_000);
 
   afterAll(() => sys?.stop(), 60_000);

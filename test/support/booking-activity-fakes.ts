@@ -44,6 +44,8 @@ export interface FakeBooking extends BookingSnapshot {
   noticeFailsFor?: BookingNoticeKind[];
   /** sendBookingNotice of this kind waits until the promise settles. */
   noticeGate?: { kind: BookingNoticeKind; until: Promise<unknown> };
+  /** confirmBooking commits, then its first attempt fails as if the answer were lost on the way back. */
+  confirmAnswerLostOnce?: boolean;
 }
 
 export interface FakeTour extends TourSnapshot {
@@ -128,6 +130,10 @@ export class FakeBookingActivities {
         realtorId: b.realtorId,
         buyerId: b.buyerId,
       });
+      if (b.confirmAnswerLostOnce) {
+        b.confirmAnswerLostOnce = false;
+        throw new Error('connection reset after COMMIT');
+      }
       return { tourId, callId };
     },
 
@@ -183,10 +189,14 @@ export class FakeBookingActivities {
     // What a tour that is held needs: a call, its notices, and its processing steps.
     startCall: async (tourId: number, actorUserId: number) => {
       this.record('startCall', [tourId, actorUserId]);
+      const t = this.tours.get(tourId);
+      if (t) t.status = 'in_progress';
       return { ...meetingOf(tourId), recording: false };
     },
     endCall: async (tourId: number, actorUserId: number | null, reason: string): Promise<void> => {
       this.record('endCall', [tourId, actorUserId, reason]);
+      const t = this.tours.get(tourId);
+      if (t) t.status = 'processing';
     },
     sendTourNotice: async (tourId: number, kind: string): Promise<void> => {
       this.record('sendTourNotice', [tourId, kind]);

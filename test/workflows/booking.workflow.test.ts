@@ -1,30 +1,23 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import { Client, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import type { TourSnapshot } from '../../activities/bookings.activities';
 import {
-  BOOKING_FAILURES,
-  BOOKING_MOVABLE,
-  bookingRefusal,
-  bookingSourcesOf,
   bookingStateQuery,
   bookingWorkflowId,
   cancelUpdate,
   confirmUpdate,
   declineUpdate,
   rescheduleUpdate,
-  type ActorRef,
-  type BookingNotice,
   type BookingNoticeKind,
-  type BookingSnapshot,
   type BookingState,
-  type BookingTransitionTarget,
 } from '../../contracts/bookings';
-import { endTourUpdate, startTourUpdate, tourFinishedSignal, tourStateQuery, tourWorkflowId, type StepOutcome, type TourStatus } from '../../contracts/tours';
+import { endTourUpdate, startTourUpdate, tourFinishedSignal, tourStateQuery, tourWorkflowId } from '../../contracts/tours';
 import { bookingWorkflow } from '../../workflows/booking.workflow';
-import { meetingOf } from '../fixtures/tour-activity-fakes';
+import { BUYER, FakeBookingActivities, pendingBooking, REALTOR, type FakeBooking } from '../support/booking-activity-fakes';
 import { createTimeSkippingEnv, serverClock } from '../support/temporal';
+import { eventually } from '../support/wait';
+import { localActivityAt, localActivityMarkers, type HistoryEvent } from './support/history';
 import { withPipeline } from './support/pipeline-fakes';
 
 /**
@@ -37,190 +30,7 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const TASK_QUEUE = 'booking-workflow-test';
 
-const BUYER: ActorRef = { userId: 7, role: 'buyer' };
-const REALTOR: ActorRef = { userId: 8, role: 'realtor' };
-
-interface ActivityCall {
-  name: string;
-  args: unknown[];
-  /** Server (workflow) time at which this attempt was scheduled. */
-  at: number;
-  attempt: number;
-  workflowId: string;
-}
-
-type Notice = BookingNotice;
-
-interface FakeBooking extends BookingSnapshot {
-  icsSequence: number;
-  /** confirmBooking refuses with this failure type (e.g. SlotTaken). */
-  confirmFails?: { type: string; message: string };
-  /** sendBookingNotice of these kinds fails for good (the provider refused). */
-  noticeFailsFor?: BookingNoticeKind[];
-  /** sendBookingNotice of this kind waits until the promise settles. */
-  noticeGate?: { kind: BookingNoticeKind; until: Promise<void> };
-  /** confirmBooking commits, then its first attempt fails as if the answer were lost on the way back. */
-  confirmAnswerLostOnce?: boolean;
-}
-
-interface FakeTour extends TourSnapshot {
-  bookingId: number;
-}
-
-/** The booking tables as the activities see them, in memory. */
-class FakeDb {
-  readonly bookings = new Map<number, FakeBooking>();
-  readonly tours = new Map<number, FakeTour>();
-  readonly calls: ActivityCall[] = [];
-
-  private record(name: string, args: unknown[]): void {
-    const info = Context.current().info;
-    this.calls.push({ name, args, at: info.currentAttemptScheduledTimestampMs, attempt: info.attempt, workflowId: info.workflowExecution?.workflowId ?? '' });
-  }
-
-  private booking(id: number): FakeBooking {
-    const b = this.bookings.get(id);
-    if (!b) throw ApplicationFailure.nonRetryable(`Booking ${id} does not exist`, BOOKING_FAILURES.invalidTransition);
-    return b;
-  }
-
-  /** Every call a booking's workflow (or its tour's) made, in order. */
-  callsOf(bookingId: number, name?: string): ActivityCall[] {
-    const tourIds = [...this.tours.entries()].filter(([, t]) => t.bookingId === bookingId).map(([id]) => tourWorkflowId(id));
-    return this.calls.filter((c) => (c.workflowId === bookingWorkflowId(bookingId) || tourIds.includes(c.workflowId)) && (!name || c.name === name));
-  }
-
-  noticesOf(bookingId: number, kind?: BookingNoticeKind): Array<ActivityCall & { notice: Notice }> {
-    return this.callsOf(bookingId, 'sendBookingNotice')
-      .map((c) => ({ ...c, notice: c.args[0] as Notice }))
-      .filter((c) => !kind || c.notice.kind === kind);
-  }
-
-  readonly activities = {
-    loadBookingForWorkflow: async (bookingId: number): Promise<BookingSnapshot | null> => {
-      this.record('loadBookingForWorkflow', [bookingId]);
-      const b = this.bookings.get(bookingId);
-      if (!b) return null;
-      const { status, scheduledAt, durationMinutes, propertyId, realtorId, buyerId, tourId, callId } = b;
-      return { status, scheduledAt, durationMinutes, propertyId, realtorId, buyerId, tourId, callId };
-    },
-
-    confirmBooking: async (bookingId: number, actor: { userId: number }): Promise<{ tourId: number; callId: number }> => {
-      this.record('confirmBooking', [bookingId, actor]);
-      const b = this.booking(bookingId);
-      if (b.status === 'confirmed' && b.tourId && b.callId) return { tourId: b.tourId, callId: b.callId };
-      if (b.confirmFails) throw ApplicationFailure.nonRetryable(b.confirmFails.message, b.confirmFails.type);
-      if (!bookingSourcesOf('confirmed').includes(b.status)) throw ApplicationFailure.nonRetryable(bookingRefusal(b.status, 'confirmed'), BOOKING_FAILURES.invalidTransition);
-      const tourId = bookingId * 10;
-      const callId = bookingId * 10 + 1;
-      Object.assign(b, { status: 'confirmed', tourId, callId });
-      this.tours.set(tourId, {
-        bookingId,
-        status: 'scheduled',
-        scheduledAt: b.scheduledAt,
-        durationMinutes: b.durationMinutes,
-        propertyId: b.propertyId,
-        realtorId: b.realtorId,
-        buyerId: b.buyerId,
-      });
-      if (b.confirmAnswerLostOnce) {
-        b.confirmAnswerLostOnce = false;
-        throw new Error('connection reset after COMMIT');
-      }
-      return { tourId, callId };
-    },
-
-    transitionBooking: async (bookingId: number, to: BookingTransitionTarget, opts: { actorUserId: number | null; reason: string | null }): Promise<void> => {
-      this.record('transitionBooking', [bookingId, to, opts]);
-      const b = this.booking(bookingId);
-      if (b.status === to) return;
-      if (!bookingSourcesOf(to).includes(b.status)) throw ApplicationFailure.nonRetryable(bookingRefusal(b.status, to), BOOKING_FAILURES.invalidTransition);
-      b.status = to;
-    },
-
-    rescheduleBooking: async (
-      bookingId: number,
-      change: { scheduledAt: string; durationMinutes: number },
-      actorUserId: number,
-    ): Promise<{ scheduledAt: string; durationMinutes: number; icsSequence: number }> => {
-      this.record('rescheduleBooking', [bookingId, change, actorUserId]);
-      const b = this.booking(bookingId);
-      if (!BOOKING_MOVABLE.includes(b.status)) throw ApplicationFailure.nonRetryable(bookingRefusal(b.status, 'rescheduled'), BOOKING_FAILURES.invalidTransition);
-      const at = new Date(change.scheduledAt).toISOString();
-      if (at !== b.scheduledAt || change.durationMinutes !== b.durationMinutes) {
-        Object.assign(b, { scheduledAt: at, durationMinutes: change.durationMinutes, icsSequence: b.icsSequence + 1 });
-        const tour = b.tourId ? this.tours.get(b.tourId) : undefined;
-        if (tour && tour.status !== 'cancelled') Object.assign(tour, { scheduledAt: at, durationMinutes: change.durationMinutes });
-      }
-      return { scheduledAt: b.scheduledAt, durationMinutes: b.durationMinutes, icsSequence: b.icsSequence };
-    },
-
-    sendBookingNotice: async (n: Notice): Promise<{ sent: number; failed: number }> => {
-      this.record('sendBookingNotice', [n]);
-      const b = this.bookings.get(n.bookingId);
-      if (!b) return { sent: 0, failed: 0 };
-      if (b.noticeGate?.kind === n.kind) await b.noticeGate.until;
-      if (b.noticeFailsFor?.includes(n.kind)) throw ApplicationFailure.nonRetryable('The provider refused every recipient', 'EmailPermanentError');
-      const recipients = n.kind === 'request' || n.kind === 'declined' ? 1 : n.actorUserId ? 1 : 2;
-      return { sent: recipients, failed: 0 };
-    },
-
-    loadTourForWorkflow: async (tourId: number): Promise<TourSnapshot | null> => {
-      this.record('loadTourForWorkflow', [tourId]);
-      const t = this.tours.get(tourId);
-      if (!t) return null;
-      const { status, scheduledAt, durationMinutes, propertyId, realtorId, buyerId } = t;
-      return { status, scheduledAt, durationMinutes, propertyId, realtorId, buyerId };
-    },
-
-    setTourStatus: async (tourId: number, status: TourStatus, detail: Record<string, unknown> = {}): Promise<void> => {
-      this.record('setTourStatus', [tourId, status, detail]);
-      const t = this.tours.get(tourId);
-      if (t) t.status = status;
-    },
-
-    // What a tour that is held needs: a call, its notices and its processing steps.
-    startCall: async (tourId: number, actorUserId: number) => {
-      this.record('startCall', [tourId, actorUserId]);
-      const t = this.tours.get(tourId);
-      if (t) t.status = 'in_progress';
-      return { ...meetingOf(tourId), recording: false };
-    },
-    endCall: async (tourId: number, actorUserId: number | null, reason: string): Promise<void> => {
-      this.record('endCall', [tourId, actorUserId, reason]);
-      const t = this.tours.get(tourId);
-      if (t) t.status = 'processing';
-    },
-    sendTourNotice: async (tourId: number, kind: string): Promise<void> => {
-      this.record('sendTourNotice', [tourId, kind]);
-    },
-    markStepFailed: async (tourId: number, step: string, reason: string): Promise<void> => {
-      this.record('markStepFailed', [tourId, step, reason]);
-    },
-    processRecording: (tourId: number) => this.step('processRecording', tourId),
-    processTranscription: (tourId: number) => this.step('processTranscription', tourId),
-    processHighlights: (tourId: number) => this.step('processHighlights', tourId),
-    processSummary: (tourId: number) => this.step('processSummary', tourId),
-    processSummaryEmail: (tourId: number) => this.step('processSummaryEmail', tourId),
-  };
-
-  private async step(name: string, tourId: number): Promise<StepOutcome> {
-    this.record(name, [tourId]);
-    return { status: 'done', detail: null };
-  }
-}
-
-type HistoryEvents = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>;
-
-async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const waitFor = <T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>): Promise<T> => eventually(what, probe, 10_000, 20);
 
 describe('BookingWorkflow on the time-skipping server with activity fakes', () => {
   let bundle: WorkflowBundleWithSourceMap;
@@ -238,7 +48,7 @@ describe('BookingWorkflow on the time-skipping server with activity fakes', () =
   let client: Client;
   let worker: Worker;
   let workerRun: Promise<void>;
-  let db: FakeDb;
+  let db: FakeBookingActivities;
   let nextBookingId = 1;
 
   beforeAll(async () => {
@@ -248,7 +58,7 @@ describe('BookingWorkflow on the time-skipping server with activity fakes', () =
   beforeEach(async () => {
     env = await createTimeSkippingEnv();
     client = new Client({ connection: env.connection, namespace: env.namespace });
-    db = new FakeDb();
+    db = new FakeBookingActivities();
     worker = await Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowBundle: bundle, activities: withPipeline(db.activities) });
     workerRun = worker.run();
   });
@@ -267,18 +77,7 @@ describe('BookingWorkflow on the time-skipping server with activity fakes', () =
   async function book(opts: { scheduledAt: number; expiryLeadMinutes?: number } & Omit<Partial<FakeBooking>, 'scheduledAt'>): Promise<{ id: number; handle: WorkflowHandle<typeof bookingWorkflow> }> {
     const id = nextBookingId++;
     const { scheduledAt, expiryLeadMinutes, ...rest } = opts;
-    db.bookings.set(id, {
-      status: 'pending',
-      durationMinutes: 30,
-      propertyId: 100 + id,
-      realtorId: REALTOR.userId,
-      buyerId: BUYER.userId,
-      tourId: null,
-      callId: null,
-      icsSequence: 0,
-      ...rest,
-      scheduledAt: new Date(scheduledAt).toISOString(),
-    });
+    db.bookings.set(id, pendingBooking(id, scheduledAt, rest));
     const handle = await startWorkflow(id, expiryLeadMinutes);
     await waitFor('the booking to load', async () => (await handle.query(bookingStateQuery).catch(() => null))?.status !== 'loading' || undefined);
     return { id, handle };
@@ -309,24 +108,6 @@ describe('BookingWorkflow on the time-skipping server with activity fakes', () =
   }
 
   const kinds = (id: number) => db.noticesOf(id).map((c) => c.notice.kind);
-
-  /**
-   * Workflow (server) time at which the booking ran its local `name` step the i-th time: the
-   * database steps are local activities, which run in the worker without the server, so the
-   * time is that of the workflow task that ran them (the WorkflowTaskStarted before the marker).
-   */
-  async function localStepAt(h: WorkflowHandle, name: string, i = 0): Promise<number> {
-    const times: number[] = [];
-    let taskStartedAt = 0;
-    for (const e of (await h.fetchHistory()).events ?? []) {
-      if (e.workflowTaskStartedEventAttributes) taskStartedAt = Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6);
-      const m = e.markerRecordedEventAttributes;
-      if (m?.markerName !== 'core_local_activity') continue;
-      if ((JSON.parse(Buffer.from(m.details!.data!.payloads![0]!.data!).toString('utf8')) as { activity_type: string }).activity_type === name) times.push(taskStartedAt);
-    }
-    if (times[i] === undefined) throw new Error(`no local ${name} #${i} in the history`);
-    return times[i]!;
-  }
 
   /** The booking's notices of a kind, once there is at least one. */
   const noticesOnceThere = (id: number, kind: BookingNoticeKind) => waitFor(`a ${kind} notice`, () => db.noticesOf(id, kind).length > 0 && db.noticesOf(id, kind));
@@ -412,7 +193,7 @@ describe('BookingWorkflow on the time-skipping server with activity fakes', () =
       await confirm(handle);
       // No time skipping: the reminder must not wait for anything.
       const [reminder] = await noticesOnceThere(id, 'reminder');
-      expect(reminder!.at - (await localStepAt(handle, 'confirmBooking'))).toBeLessThan(5_000);
+      expect(reminder!.at - (await localActivityAt(handle, 'confirmBooking'))).toBeLessThan(5_000);
       expect(reminder!.notice.discriminator).toBe(new Date(T).toISOString());
       await waitFor('every notice', () => kinds(id).length === 3);
       expect(kinds(id)).toEqual(['request', 'confirmed', 'reminder']);
@@ -433,7 +214,7 @@ describe('BookingWorkflow on the time-skipping server with activity fakes', () =
       const [expiry, ...more] = db.callsOf(id, 'transitionBooking');
       expect(more).toEqual([]);
       expect(expiry!.args).toEqual([id, 'expired', { actorUserId: null, reason: 'Not confirmed before its time' }]);
-      const expiredAt = await localStepAt(handle, 'transitionBooking');
+      const expiredAt = await localActivityAt(handle, 'transitionBooking');
       expect(expiredAt).toBeGreaterThanOrEqual(T);
       expect(expiredAt).toBeLessThan(T + 1000);
       // No actor: the activity addresses buyer and realtor alike.
@@ -452,7 +233,7 @@ describe('BookingWorkflow on the time-skipping server with activity fakes', () =
       expect((await handle.result()).status).toBe('expired');
       const [expiry] = db.callsOf(id, 'transitionBooking');
       expect(expiry!.args[1]).toBe('expired');
-      const expiredAt = await localStepAt(handle, 'transitionBooking');
+      const expiredAt = await localActivityAt(handle, 'transitionBooking');
       expect(expiredAt).toBeGreaterThanOrEqual(T - 30 * MINUTE);
       expect(expiredAt).toBeLessThan(T - 30 * MINUTE + 1000);
       expect(db.noticesOf(id, 'expired')).toHaveLength(1);
@@ -554,13 +335,7 @@ describe('BookingWorkflow on the time-skipping server with activity fakes', () =
   });
 
   describe('local database steps, one workflow task per command', () => {
-    const history = async (h: WorkflowHandle): Promise<HistoryEvents> => (await h.fetchHistory()).events ?? [];
-    const laMarkers = (events: HistoryEvents) =>
-      events.flatMap((e) => {
-        const m = e.markerRecordedEventAttributes;
-        if (m?.markerName !== 'core_local_activity') return [];
-        return [JSON.parse(Buffer.from(m.details!.data!.payloads![0]!.data!).toString('utf8')) as { activity_type: string; attempt: number }];
-      });
+    const history = async (h: WorkflowHandle): Promise<HistoryEvent[]> => (await h.fetchHistory()).events ?? [];
 
     it('when the database step succeeds, then a confirm is answered after one workflow task: accepted, the local activity marker, the status, the tour started and completed, with no task or activity in between', async () => {
       const T = await startIn(2 * HOUR);
@@ -575,12 +350,12 @@ describe('BookingWorkflow on the time-skipping server with activity fakes', () =
       const between = events.slice(accepted + 1, completed);
       // Nothing went through the server between the command and its answer.
       expect(between.filter((e) => e.workflowTaskScheduledEventAttributes || e.workflowTaskStartedEventAttributes || e.activityTaskScheduledEventAttributes)).toEqual([]);
-      expect(laMarkers(between).map((m) => m.activity_type)).toEqual(['confirmBooking']);
+      expect(localActivityMarkers(between).map((m) => m.activity_type)).toEqual(['confirmBooking']);
       expect(between.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes)).toHaveLength(1);
       expect(between.filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes)).toHaveLength(1);
       // The confirmation ran as a local activity, and the row was read as one too.
       expect(events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? [])).toEqual(expect.not.arrayContaining(['confirmBooking', 'loadBookingForWorkflow']));
-      expect(laMarkers(events).map((m) => m.activity_type)).toEqual(['loadBookingForWorkflow', 'confirmBooking']);
+      expect(localActivityMarkers(events).map((m) => m.activity_type)).toEqual(['loadBookingForWorkflow', 'confirmBooking']);
     });
 
     it('when the confirmation commits but its answer is lost, then the local activity retries and finds it done: one tour, one tour workflow, one confirmation notice', async () => {
@@ -590,7 +365,7 @@ describe('BookingWorkflow on the time-skipping server with activity fakes', () =
       expect(result).toEqual({ bookingId: id, tourId: id * 10, callId: id * 10 + 1 });
       expect(db.callsOf(id, 'confirmBooking').map((c) => c.attempt)).toEqual([1, 2]);
       expect([...db.tours.values()].filter((t) => t.bookingId === id)).toHaveLength(1);
-      expect(laMarkers(await history(handle)).filter((m) => m.activity_type === 'confirmBooking').map((m) => m.attempt)).toEqual([2]);
+      expect(localActivityMarkers(await history(handle)).filter((m) => m.activity_type === 'confirmBooking').map((m) => m.attempt)).toEqual([2]);
 
       await waitFor('the confirmation notice', () => db.noticesOf(id, 'confirmed').length > 0);
       // Let the booking run on to its reminder: still exactly one of each.

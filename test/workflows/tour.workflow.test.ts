@@ -21,6 +21,8 @@ import { tourWorkflow, type TourWorkflowStart } from '../../workflows/tour.workf
 import { attendeeOf, FakeTourActivities, meetingOf, type FakeTour } from '../fixtures/tour-activity-fakes';
 import { bookingStubSignalsQuery, bookingStubWorkflow } from '../fixtures/workflows/booking-stub.workflow';
 import { createTimeSkippingEnv, serverClock } from '../support/temporal';
+import { eventually } from '../support/wait';
+import { localActivityAt, type HistoryEvent } from './support/history';
 import { withPipeline } from './support/pipeline-fakes';
 
 /**
@@ -43,17 +45,7 @@ const REALTOR = 8;
 const BUYER = 7;
 const STEP_ACTIVITIES = ['processRecording', 'processTranscription', 'processHighlights', 'processSummary', 'processSummaryEmail'];
 
-async function waitFor<T>(what: string, fn: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
+const waitFor = <T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>): Promise<T> => eventually(what, probe, 10_000, 20);
 
 /** No workflow task and no activity open in the history (or the workflow has closed). */
 function isIdle(events: HistoryEvent[]): boolean {
@@ -229,20 +221,8 @@ describe.each(PATHS)('TourWorkflow on the time-skipping server with activity fak
    * the server, so its time is the workflow task's that ran it (the WorkflowTaskStarted
    * before its marker in the history).
    */
-  async function calledAt(t: Started, name: Parameters<FakeTourActivities['callsOf']>[1], i = 0): Promise<number> {
-    if (!local) return the(fakes.callsOf(t.tourId, name), i).at;
-    const events = (await t.handle.fetchHistory()).events ?? [];
-    const times: number[] = [];
-    let taskStartedAt = 0;
-    for (const e of events) {
-      if (e.workflowTaskStartedEventAttributes) taskStartedAt = Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6);
-      const marker = e.markerRecordedEventAttributes;
-      if (marker?.markerName !== 'core_local_activity') continue;
-      const data = JSON.parse(Buffer.from(marker.details!.data!.payloads![0]!.data!).toString('utf8')) as { activity_type: string };
-      if (data.activity_type === name) times.push(taskStartedAt);
-    }
-    if (times[i] === undefined) throw new Error(`no local ${name} #${i} in the history`);
-    return times[i]!;
+  async function calledAt(t: Started, name: NonNullable<Parameters<FakeTourActivities['callsOf']>[1]>, i = 0): Promise<number> {
+    return local ? localActivityAt(t.handle, name, i) : the(fakes.callsOf(t.tourId, name), i).at;
   }
 
   describe('the whole lifecycle', () => {
