@@ -13,57 +13,28 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildAdapters } from '../adapters';
 import { buyerSearchQuery, type SearchFilters } from '../api/properties/schemas';
-import { startEmbeddedPostgres, type RunningPostgres } from '../db/embedded';
-import { createKnex, migrateLatest } from '../db/knex';
+import type { RunningPostgres } from '../db/embedded';
+import { createKnex } from '../db/knex';
+import { spawnTsx, stopChild, waitForHttp } from '../lib/child-process';
 import { loadConfig, PROJECT_ROOT } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { freePort } from '../lib/ports';
 import { APP_VERSION } from '../lib/version';
-import { seedDatabase } from '../scripts/seed';
 import { analyse } from './analysis';
 import { diagnose } from './diagnose';
 import { keepSections } from './doc-sections';
 import { compare, type Target } from './compare';
 import { cpuMeter, machineBusyMs, postgresPids, runLoad } from './load';
 import { summariseProfile } from './profile';
+import { seedForSearch, signInBuyer, startBenchPostgres } from './search-fixture';
 import { renderReport, verdict, type BenchReport } from './report';
 
 const say = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
-
+/** A server of the comparison, its output relayed; with an IPC channel for bench/profiled.ts's commands. */
 function startServer(name: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
-  const relay = (chunk: Buffer) => say(`${name}: ${chunk.toString().trimEnd()}`);
-  child.stdout?.on('data', relay);
-  child.stderr?.on('data', relay);
-  return child;
-}
-
-async function waitFor(url: string, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${url}: the server exited with ${child.exitCode}`);
-    try {
-      const res = await fetch(url);
-      await res.arrayBuffer();
-      if (res.status < 500) return;
-    } catch {
-      // Not listening yet.
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
-}
-
-async function stopServer(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
+  return spawnTsx(args, { env, ipc: true, onOutput: (chunk) => say(`${name}: ${chunk.trimEnd()}`) });
 }
 
 /** Sends a command to bench/profiled-main.ts and waits for its answer. */
@@ -132,8 +103,9 @@ async function main(): Promise<void> {
   try {
     const [pgPort, appPort, baselinePort, nowhere] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
     say(`PostgreSQL on ${pgPort} in ${root}`);
-    pg = await startEmbeddedPostgres({ dir: path.join(root, 'postgres'), port: pgPort, database: 'realtyforyou', logger, ephemeral: true });
-    const postmasterPid = Number(readFileSync(path.join(root, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const started = await startBenchPostgres(root, pgPort, logger);
+    pg = started.pg;
+    const postmasterPid = started.postmasterPid;
     const pgPids = () => postgresPids(postmasterPid);
 
     // One environment for the app, its adapters here, and nothing from the caller's shell
@@ -158,22 +130,12 @@ async function main(): Promise<void> {
     };
     const config = loadConfig(env);
     knex = createKnex({ url: pg.url, pool: { min: 0, max: 6 }, logger });
-    await migrateLatest(knex);
-    const adapters = buildAdapters(config, knex, logger);
-    await adapters.identity.init();
-
-    say(`seeding ${opt.properties} properties, ${opt.realtors} realtors, ${opt.buyers} buyers (each account costs one scrypt hash)`);
-    const seeded = await seedDatabase(
-      { knex, identity: adapters.identity, storage: adapters.storage },
-      { properties: opt.properties, realtors: opt.realtors, buyers: opt.buyers, imagesPerProperty: 3, seed: opt.seed, password: 'seed-pass-123', reset: false },
-    );
+    const { adapters, seeded, city, search } = await seedForSearch(knex, config, logger, opt, say);
     say(`seeded in ${(seeded.ms.total / 1000).toFixed(1)} s`);
     // What autovacuum does to a table soon after a bulk load in production: planner
     // statistics, and the visibility map index-only scans need. Done once, before either
     // server starts, so both are measured on the same vacuumed tables.
     await knex.raw('VACUUM ANALYZE');
-    const city = seeded.cities[0]!.city;
-    const search = `/api/v1/buyers/properties?city=${encodeURIComponent(city)}&min_price=${opt.minPrice}&sort=price&per_page=20`;
 
     app = startServer('app', ['api/main.ts'], env);
     const baselineArgs = [
@@ -181,17 +143,9 @@ async function main(): Promise<void> {
       '--base-url', publicBaseUrl, '--pool-max', String(config.database.pool.max), '--ttl-seconds', String(config.storage.urlTtlSeconds), '--version', APP_VERSION,
     ];
     baseline = startServer('baseline', ['bench/baseline.ts', ...baselineArgs], env);
-    await Promise.all([waitFor(`${publicBaseUrl}/health`, app), waitFor(`http://127.0.0.1:${baselinePort}/`, baseline)]);
+    await Promise.all([waitForHttp(`${publicBaseUrl}/health`, app), waitForHttp(`http://127.0.0.1:${baselinePort}/`, baseline)]);
 
-    const buyer = seeded.buyers[0]!;
-    const login = await fetch(`${publicBaseUrl}/api/v1/auth/login`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ email: buyer.email, password: seeded.password }),
-    });
-    const session = (await login.json()) as { data?: { attributes?: { access_token?: string } } };
-    const token = session.data?.attributes?.access_token;
-    if (login.status !== 200 || !token) throw new Error(`login as ${buyer.email} failed: ${login.status} ${JSON.stringify(session)}`);
+    const token = await signInBuyer(publicBaseUrl, seeded);
     const headers = { Authorization: `Bearer ${token}` };
 
     // Both answer the same thing before either is measured.
@@ -217,7 +171,7 @@ async function main(): Promise<void> {
         env: { ...env, PORT: String(candidatePort) },
         stdio: ['ignore', 'inherit', 'inherit'],
       });
-      await waitFor(`http://127.0.0.1:${candidatePort}/health`, candidate);
+      await waitForHttp(`http://127.0.0.1:${candidatePort}/health`, candidate);
       candidateUrl = `http://127.0.0.1:${candidatePort}${search}`;
       const c = (await fetch(candidateUrl, { headers }).then((r) => r.json())) as Page;
       if (ids(c) !== ids(a) || c.meta.total_count !== a.meta.total_count) throw new Error(`the candidate disagrees with the app: ${ids(c)} (${c.meta.total_count})`);
@@ -239,7 +193,7 @@ async function main(): Promise<void> {
       const [a, b, c] = await compare(targets(), { ...common, connections, seconds: opt.sweepDuration, rounds: 1, warmupSeconds: 0 });
       sweep.push({ connections, app: a!, baseline: b!, candidate: c });
     }
-    await stopServer(candidate);
+    await stopChild(candidate);
 
     say(`diagnosing (${opt.iterations} calls per step)`);
     const filters: SearchFilters = buyerSearchQuery.parse(Object.fromEntries(new URL(appUrl).searchParams)) as SearchFilters;
@@ -251,7 +205,7 @@ async function main(): Promise<void> {
     const profileOne = async (name: string, args: string[], url: string, ready: string, h?: Record<string, string>) => {
       const child = startServer(`${name} (profiled)`, ['bench/profiled.ts', ...args], env);
       try {
-        await waitFor(ready, child);
+        await waitForHttp(ready, child);
         await runLoad(url, { connections: opt.connections, headers: h, durationSeconds: opt.warmup });
         say(`${name}: profiling ${opt.profileDuration} s under the same load`);
         const file = path.join(root, `${name}.cpuprofile`);
@@ -273,10 +227,10 @@ async function main(): Promise<void> {
           otherCpuPercent: (otherMs / (opt.profileDuration * 1000)) * 100,
         };
       } finally {
-        await stopServer(child);
+        await stopChild(child);
       }
     };
-    await Promise.all([stopServer(app), stopServer(baseline)]);
+    await Promise.all([stopChild(app), stopChild(baseline)]);
     const profile = {
       app: await profileOne('app', ['app'], appUrl, `${publicBaseUrl}/health`, headers),
       baseline: await profileOne('baseline', ['baseline', ...baselineArgs], baselineUrl, `http://127.0.0.1:${baselinePort}/`),
@@ -330,7 +284,7 @@ async function main(): Promise<void> {
     const v = verdict(report);
     say(`${v.pass ? 'PASS' : 'FAIL'}: app/baseline ${(v.ratio * 100).toFixed(1)} % (≥ ${report.targets.minRatio * 100} %), app p95 ${report.app.latency.p95.toFixed(1)} ms (< ${report.targets.maxP95Ms} ms)`);
   } finally {
-    await Promise.all([stopServer(app), stopServer(baseline), stopServer(candidate)]);
+    await Promise.all([stopChild(app), stopChild(baseline), stopChild(candidate)]);
     await knex?.destroy();
     await pg?.stop();
     if (!values.keep) rmSync(root, { recursive: true, force: true });

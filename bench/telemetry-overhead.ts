@@ -13,23 +13,23 @@
  *
  * `--collector <port>` runs the collector stand-in itself (used by the bench).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildAdapters } from '../adapters';
-import { startEmbeddedPostgres, type RunningPostgres } from '../db/embedded';
-import { createKnex, migrateLatest } from '../db/knex';
+import type { RunningPostgres } from '../db/embedded';
+import { createKnex } from '../db/knex';
+import { spawnTsx, stopChild, waitForHttp } from '../lib/child-process';
 import { loadConfig, PROJECT_ROOT } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { freePort } from '../lib/ports';
-import { seedDatabase } from '../scripts/seed';
 import { compare, type MeasuredServer } from './compare';
 import { setSection } from './doc-sections';
 import { postgresPids } from './load';
+import { seedForSearch, signInBuyer, startBenchPostgres } from './search-fixture';
 
 const say = (line: string) => process.stderr.write(`[bench:telemetry] ${line}\n`);
 const SECTION = 'telemetry-overhead';
@@ -59,36 +59,7 @@ function runCollector(port: number): void {
 }
 
 function start(name: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const relay = (chunk: Buffer) => say(`${name}: ${chunk.toString().trimEnd()}`);
-  child.stdout?.on('data', relay);
-  child.stderr?.on('data', relay);
-  return child;
-}
-
-async function waitFor(url: string, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${url}: the process exited with ${child.exitCode}`);
-    try {
-      const res = await fetch(url);
-      await res.arrayBuffer();
-      if (res.status < 500) return;
-    } catch {
-      // Not listening yet.
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
-}
-
-async function stop(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
+  return spawnTsx(args, { env, onOutput: (chunk) => say(`${name}: ${chunk.trimEnd()}`) });
 }
 
 const f1 = (n: number) => n.toFixed(1);
@@ -147,8 +118,9 @@ async function main(): Promise<void> {
   try {
     const ports = await Promise.all(Array.from({ length: 8 }, () => freePort()));
     const [pgPort, offPort, onPort, sampledPort, metricsPort, sampledMetricsPort, collectorPort, nowhere] = ports as [number, number, number, number, number, number, number, number];
-    pg = await startEmbeddedPostgres({ dir: path.join(root, 'postgres'), port: pgPort, database: 'realtyforyou', logger, ephemeral: true });
-    const postmasterPid = Number(readFileSync(path.join(root, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const started = await startBenchPostgres(root, pgPort, logger);
+    pg = started.pg;
+    const postmasterPid = started.postmasterPid;
 
     // As `npm run bench` sets the app up: nothing from the caller's shell beyond PATH and HOME.
     const base: NodeJS.ProcessEnv = {
@@ -166,16 +138,7 @@ async function main(): Promise<void> {
     mkdirSync(base.DATA_DIR!);
     const config = loadConfig({ ...base, PORT: String(offPort) });
     knex = createKnex({ url: pg.url, pool: { min: 0, max: 6 }, logger });
-    await migrateLatest(knex);
-    const adapters = buildAdapters(config, knex, logger);
-    await adapters.identity.init();
-    say(`seeding ${opt.properties} properties`);
-    const seeded = await seedDatabase(
-      { knex, identity: adapters.identity, storage: adapters.storage },
-      { properties: opt.properties, realtors: opt.realtors, buyers: opt.buyers, imagesPerProperty: 3, seed: opt.seed, password: 'seed-pass-123', reset: false },
-    );
-    const city = seeded.cities[0]!.city;
-    const search = `/api/v1/buyers/properties?city=${encodeURIComponent(city)}&min_price=${opt.minPrice}&sort=price&per_page=20`;
+    const { seeded, search } = await seedForSearch(knex, config, logger, opt, say);
 
     const collector = start('collector', ['bench/telemetry-overhead.ts', '--collector', String(collectorPort)], base);
     children.push(collector);
@@ -194,24 +157,13 @@ async function main(): Promise<void> {
     const sampled = start('sampled', ['api/main.ts'], traced(sampledPort, sampledMetricsPort, opt.sample));
     children.push(off, on, sampled);
     await Promise.all([
-      waitFor(`http://127.0.0.1:${offPort}/health`, off),
-      waitFor(`http://127.0.0.1:${onPort}/health`, on),
-      waitFor(`http://127.0.0.1:${sampledPort}/health`, sampled),
-      waitFor(`${collectorUrl}/stats`, collector),
+      waitForHttp(`http://127.0.0.1:${offPort}/health`, off),
+      waitForHttp(`http://127.0.0.1:${onPort}/health`, on),
+      waitForHttp(`http://127.0.0.1:${sampledPort}/health`, sampled),
+      waitForHttp(`${collectorUrl}/stats`, collector),
     ]);
 
-    const login = async (port: number) => {
-      const buyer = seeded.buyers[0]!;
-      const res = await fetch(`http://127.0.0.1:${port}/api/v1/auth/login`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ email: buyer.email, password: seeded.password }),
-      });
-      const body = (await res.json()) as { data?: { attributes?: { access_token?: string } } };
-      const token = body.data?.attributes?.access_token;
-      if (res.status !== 200 || !token) throw new Error(`login on ${port} failed: ${res.status}`);
-      return { Authorization: `Bearer ${token}` };
-    };
+    const login = async (port: number) => ({ Authorization: `Bearer ${await signInBuyer(`http://127.0.0.1:${port}`, seeded)}` });
     const [offHeaders, onHeaders, sampledHeaders] = await Promise.all([login(offPort), login(onPort), login(sampledPort)]);
     type Page = { data: Array<{ id: string }>; meta: { total_count: number } };
     const pages = await Promise.all(
@@ -304,7 +256,7 @@ async function main(): Promise<void> {
     say(verdicts.join('; '));
   } finally {
     if (scraper) clearInterval(scraper);
-    await Promise.all(children.map(stop));
+    await Promise.all(children.map((child) => stopChild(child)));
     await knex?.destroy();
     await pg?.stop();
     rmSync(root, { recursive: true, force: true });

@@ -12,11 +12,12 @@
  * Schemathesis only ever talks to the stack started here: the document is read from it and
  * saved to a file, `--url` names its loopback address, and proxies are switched off.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { startNpmStart } from '../lib/child-process';
 import { childProcessEnv, ConfigError, PROJECT_ROOT } from '../lib/config';
 import { freePort } from '../lib/ports';
 import { ensureFuzzToolchain } from './toolchain/fuzz';
@@ -117,33 +118,7 @@ async function startStack(root: string, say: (line: string) => void): Promise<St
     ...FUZZ_SETTINGS,
   });
   say(`starting the embedded stack in ${root} (API ${api}, PostgreSQL ${pg}, Temporal ${temporal})`);
-  let output = '';
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const keepOutput = (d: Buffer) => {
-    output = (output + d.toString()).slice(-20_000);
-  };
-  child.stdout?.on('data', keepOutput);
-  child.stderr?.on('data', keepOutput);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    await exited;
-    clearTimeout(timer);
-  };
-  const deadline = Date.now() + 240_000;
-  try {
-    for (;;) {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`npm start exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${output}`);
-      if (Date.now() > deadline) throw new Error(`npm start was not ready within 240 s:\n${output}`);
-      if (await fetch(`${apiUrl}/health/ready`).then((r) => r.status === 200, () => false)) break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  } catch (err) {
-    await stop();
-    throw err;
-  }
+  const { stop } = await startNpmStart({ env, apiUrl });
   return { apiUrl, dataDir, pgPort: pg, stop };
 }
 

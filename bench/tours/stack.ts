@@ -1,8 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../lib/config';
+import { startNpmStart } from '../../lib/child-process';
 import { freePort } from '../../lib/ports';
 
 /**
@@ -57,46 +56,25 @@ export async function startEmbeddedStack(opts: { keep?: boolean; say: (line: str
     ...opts.extra,
   };
   opts.say(`npm start in ${root} (API ${api}, PostgreSQL ${pg}, Temporal ${temporal})`);
-  let output = '';
-  const child: ChildProcess = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', 'scripts/start.ts'], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const keepOutput = (d: Buffer) => {
-    output = (output + d.toString()).slice(-20_000);
-  };
-  child.stdout?.on('data', keepOutput);
-  child.stderr?.on('data', keepOutput);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-      await exited;
-      clearTimeout(timer);
-    }
+  const apiUrl = `http://127.0.0.1:${api}`;
+  const removeRoot = () => {
     if (!opts.keep) rmSync(root, { recursive: true, force: true });
   };
-
-  const apiUrl = `http://127.0.0.1:${api}`;
-  const deadline = Date.now() + (opts.timeoutMs ?? 240_000);
-  try {
-    for (;;) {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`npm start exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${output}`);
-      if (Date.now() > deadline) throw new Error(`npm start not ready within ${opts.timeoutMs ?? 240_000} ms:\n${output}`);
-      const ready = await fetch(`${apiUrl}/health/ready`).then((r) => r.status === 200, () => false);
-      if (ready) break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  } catch (err) {
-    await stop();
+  const npmStart = await startNpmStart({ env, apiUrl, nodeArgs: opts.nodeArgs, timeoutMs: opts.timeoutMs }).catch((err: unknown) => {
+    removeRoot();
     throw err;
-  }
+  });
+  const stop = async () => {
+    await npmStart.stop();
+    removeRoot();
+  };
   return {
     apiUrl,
     // --set TEMPORAL_ADDRESS=… runs npm start against that Temporal instead of its own dev server.
     temporalAddress: env.TEMPORAL_ADDRESS ?? `127.0.0.1:${temporal}`,
     namespace: 'default',
     databaseUrl: `postgres://postgres:postgres@127.0.0.1:${pg}/realtyforyou`,
-    rootPid: child.pid,
+    rootPid: npmStart.child.pid,
     settings: { ...BENCH_SETTINGS, ...opts.extra, RECORD_CALLS: 'true (default; local meetings capture nothing, so no recording is processed)' },
     stop,
   };
