@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { PageRequest } from '../db/repositories/page';
 import type { PageMeta } from './envelope';
 import { queryInt } from './schemas';
 
@@ -13,10 +14,7 @@ export const paginationQuery = {
     .describe(`items per page, at most ${MAX_PER_PAGE} (larger values are clamped)`),
 };
 
-export interface PageRequest {
-  page: number;
-  per_page: number;
-}
+export type { PageRequest } from '../db/repositories/page';
 
 /** The envelope's page fields for a page of `total` matches in all. */
 export function pageMeta({ page, per_page }: PageRequest, total: number): PageMeta {

@@ -34,3 +34,16 @@ export function changedFields<T extends object>(before: T, after: Partial<T>): R
   }
   return out;
 }
+
+/**
+ * The same, with values compared by their JSON, so arrays and objects (event types, weekly
+ * hours) that hold the same content are unchanged; `before` may be missing (all is new).
+ */
+export function changedValues(before: object | undefined, after: object): Record<string, { from: unknown; to: unknown }> {
+  const out: Record<string, { from: unknown; to: unknown }> = {};
+  for (const [k, v] of Object.entries(after)) {
+    const prev = (before as Record<string, unknown> | undefined)?.[k] ?? null;
+    if (JSON.stringify(prev) !== JSON.stringify(v ?? null)) out[k] = { from: prev, to: v ?? null };
+  }
+  return out;
+}

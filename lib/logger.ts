@@ -18,9 +18,7 @@ export function createLogger(
     // request the activity works for (carried as baggage through the workflow).
     mixin: () => {
       const ctx = requestContextStore.getStore();
-      const trace = traceLogFields();
-      if (!ctx) return trace ?? {};
-      return trace ? { ...trace, request_id: ctx.requestId } : { request_id: ctx.requestId };
+      return ctx ? { ...traceLogFields(), request_id: ctx.requestId } : (traceLogFields() ?? {});
     },
     // Never let credentials reach the log, whatever object is logged.
     redact: {

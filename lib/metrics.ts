@@ -60,16 +60,21 @@ export function scrapeUrl(url: string, timeoutMs = 2000): () => Promise<string> 
   };
 }
 
-/** Answers GET /metrics in the Prometheus text format; for servers that have other routes too. */
-export async function serveMetrics(res: http.ServerResponse, extra?: () => Promise<string>): Promise<void> {
+/** Answers with `render()`'s exposition in the Prometheus text format, or 500 when it fails. */
+async function answerExposition(res: http.ServerResponse, render: () => Promise<string>): Promise<void> {
   try {
-    const body = await exposition(extra);
+    const body = await render();
     res.writeHead(200, { 'Content-Type': metricsRegistry.contentType });
     res.end(body);
   } catch (err) {
     res.writeHead(500, { 'Content-Type': 'text/plain' });
     res.end(`metrics collection failed: ${(err as Error).message}\n`);
   }
+}
+
+/** Answers GET /metrics in the Prometheus text format; for servers that have other routes too. */
+export function serveMetrics(res: http.ServerResponse, extra?: () => Promise<string>): Promise<void> {
+  return answerExposition(res, () => exposition(extra));
 }
 
 export interface MetricsServer {
@@ -79,8 +84,13 @@ export interface MetricsServer {
 
 /** A server of its own for GET /metrics, so scrapes never share the public API's port. */
 export function startMetricsServer(host: string, port: number, extra?: () => Promise<string>): Promise<MetricsServer> {
+  return startExpositionServer(host, port, () => exposition(extra));
+}
+
+/** A server of its own answering GET /metrics with `render()`'s exposition (404 for anything else). */
+export function startExpositionServer(host: string, port: number, render: () => Promise<string>): Promise<MetricsServer> {
   const server = http.createServer((req, res) => {
-    if (req.method === 'GET' && req.url?.split('?')[0] === '/metrics') return void serveMetrics(res, extra);
+    if (req.method === 'GET' && req.url?.split('?')[0] === '/metrics') return void answerExposition(res, render);
     res.writeHead(404, { 'Content-Type': 'text/plain' });
     res.end('not found\n');
   });

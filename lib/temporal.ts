@@ -1,6 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import type { Config } from './config';
-import { activeTracing } from './telemetry';
+import { activeTracing, type Tracing } from './telemetry';
 
 export interface TemporalHandle {
   connection: Connection;
@@ -20,7 +20,7 @@ export function createTemporalClient(address: string, temporal: Pick<Config['tem
 }
 
 /** The client interceptors of the tracing this process started (none when off). */
-export function clientInterceptors(): { workflow: NonNullable<ReturnType<typeof activeTracing>>['clientInterceptors'] } | undefined {
+export function clientInterceptors(): { workflow: Tracing['clientInterceptors'] } | undefined {
   const tracing = activeTracing();
   return tracing ? { workflow: tracing.clientInterceptors } : undefined;
 }

@@ -1,6 +1,4 @@
-import http from 'node:http';
-import { listen } from '../lib/listen';
-import { metricsRegistry, scrapeUrl, type MetricsServer } from '../lib/metrics';
+import { metricsRegistry, scrapeUrl, startExpositionServer, type MetricsServer } from '../lib/metrics';
 
 /**
  * Several processes' Prometheus expositions (text format 0.0.4) as one: `npm start` runs the
@@ -96,22 +94,8 @@ export function mergeExpositions(parts: ExpositionPart[]): string {
  */
 export function startCombinedMetricsServer(host: string, port: number, workerMetricsUrl: string): Promise<MetricsServer> {
   const worker = scrapeUrl(workerMetricsUrl);
-  const server = http.createServer((req, res) => {
-    if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
-      res.writeHead(404, { 'Content-Type': 'text/plain' });
-      res.end('not found\n');
-      return;
-    }
-    Promise.all([metricsRegistry.metrics(), worker()]).then(
-      ([own, theirs]) => {
-        res.writeHead(200, { 'Content-Type': metricsRegistry.contentType });
-        res.end(mergeExpositions([{ text: own }, { text: theirs, label: ['process', 'worker'] }]));
-      },
-      (err: unknown) => {
-        res.writeHead(500, { 'Content-Type': 'text/plain' });
-        res.end(`metrics collection failed: ${(err as Error).message}\n`);
-      },
-    );
+  return startExpositionServer(host, port, async () => {
+    const [own, theirs] = await Promise.all([metricsRegistry.metrics(), worker()]);
+    return mergeExpositions([{ text: own }, { text: theirs, label: ['process', 'worker'] }]);
   });
-  return listen(server, host, port);
 }

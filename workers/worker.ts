@@ -2,7 +2,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { NativeConnection, Runtime, Worker, makeTelemetryFilterString, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
-import type { TemporalWorkerTuning } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import { activeTracing, type Tracing } from '../lib/telemetry';
 import { trackParkedTours } from './state-metrics';
@@ -100,15 +99,6 @@ export function replayCodeOptions(workflowsPath: string = require.resolve('../wo
   return { workflowsPath, interceptors: { workflowModules: workflowInterceptorModules() } };
 }
 
-/**
- * The worker's throughput and memory options from TEMPORAL_WORKER_* (README "Scaling"):
- * slots, pollers, cache, threads; the configuration holds them under the SDK's names and
- * units (durations in milliseconds).
- */
-export function workerTuning(t: TemporalWorkerTuning): Partial<WorkerOptions> {
-  return { ...t };
-}
-
 export interface StartWorkerOptions {
   address: string;
   namespace: string;
@@ -129,8 +119,9 @@ export async function startWorker(opts: StartWorkerOptions): Promise<WorkerHandl
     ...workerCodeOptions(activeTracing(), opts.deps.logger),
     activities: createActivities(opts.deps),
     shutdownGraceTime: '10s',
-    // Slots, pollers, cache, threads (TEMPORAL_WORKER_*; README "Scaling").
-    ...workerTuning(opts.deps.config.temporal.worker),
+    // Slots, pollers, cache, threads (TEMPORAL_WORKER_*; README "Scaling"): the configuration
+    // holds them under the SDK's names and units (durations in milliseconds).
+    ...opts.deps.config.temporal.worker,
     ...opts.overrides,
   });
   const parked = trackParkedTours(opts.deps.knex, opts.deps.logger);

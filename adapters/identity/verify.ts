@@ -1,4 +1,5 @@
 import type { JwtPayload } from 'aws-jwt-verify/jwt-model';
+import { ExpiringCache } from '../../lib/expiring-cache';
 import { InvalidTokenError, type IdTokenClaims, type VerifiedAccessToken } from './port';
 
 /**
@@ -19,38 +20,24 @@ export interface AccessTokenVerifier {
  * cache is full (oldest first), and when `forgetSubject` is told the user changed.
  */
 export class VerifiedTokenCache {
-  private readonly entries = new Map<string, { claims: VerifiedAccessToken; expiresMs: number }>();
-  private readonly maxEntries: number;
-  private readonly now: () => number;
+  private readonly entries: ExpiringCache<string, VerifiedAccessToken>;
 
   constructor(opts: { maxEntries?: number; now?: () => number } = {}) {
-    this.maxEntries = opts.maxEntries ?? 10_000;
     // aws-jwt-verify checks `exp` against Date.now(), so the cache does too.
-    this.now = opts.now ?? Date.now;
+    this.entries = new ExpiringCache({ maxEntries: opts.maxEntries ?? 10_000, now: opts.now });
   }
 
   get(token: string): VerifiedAccessToken | undefined {
-    const hit = this.entries.get(token);
-    if (!hit) return undefined;
-    if (hit.expiresMs <= this.now()) {
-      this.entries.delete(token);
-      return undefined;
-    }
-    return hit.claims;
+    return this.entries.get(token);
   }
 
   set(token: string, claims: VerifiedAccessToken, expiresMs: number): void {
-    if (!(expiresMs > this.now())) return;
-    this.entries.delete(token);
-    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(token, { claims, expiresMs });
+    this.entries.set(token, claims, expiresMs);
   }
 
   /** Drops every cached token of `sub` (the user was disabled, deleted or re-roled). */
   forgetSubject(sub: string): void {
-    for (const [token, entry] of this.entries) {
-      if (entry.claims.sub === sub) this.entries.delete(token);
-    }
+    this.entries.deleteWhere((claims) => claims.sub === sub);
   }
 
   get size(): number {

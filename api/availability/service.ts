@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { z } from 'zod';
-import { recordAudit } from '../../db/audit';
+import { changedValues, recordAudit } from '../../db/audit';
 import {
   availabilityRepository,
   type AvailabilityExceptionRecord,
@@ -31,16 +31,6 @@ type ListingInput = z.output<typeof listingAvailabilityBody>;
 type ExceptionInput = z.output<typeof exceptionBody>;
 
 const DAY = 86_400_000;
-
-/** The fields that differ, compared by value (hours are objects), for audit details. */
-function changes(before: Record<string, unknown> | undefined, after: Record<string, unknown>): Record<string, { from: unknown; to: unknown }> {
-  const out: Record<string, { from: unknown; to: unknown }> = {};
-  for (const [k, v] of Object.entries(after)) {
-    const prev = before?.[k] ?? null;
-    if (JSON.stringify(prev) !== JSON.stringify(v ?? null)) out[k] = { from: prev, to: v ?? null };
-  }
-  return out;
-}
 
 /**
  * Bookable hours: the realtor's weekly hours and exceptions, a listing's overrides, and the
@@ -93,7 +83,7 @@ export class AvailabilityService {
         action: 'availability_hours_set',
         resourceType: 'realtor_availability',
         resourceId: actor.user.id,
-        details: { changes: changes(before as unknown as Record<string, unknown> | undefined, row) },
+        details: { changes: changedValues(before, row) },
         requestId: actor.requestId,
       });
       return saved;
@@ -199,7 +189,7 @@ export class AvailabilityService {
         action: 'listing_availability_set',
         resourceType: 'property',
         resourceId: property.id,
-        details: { changes: changes(before as unknown as Record<string, unknown> | undefined, row) },
+        details: { changes: changedValues(before, row) },
         requestId: actor.requestId,
       });
       return this.listingView(trx, property);

@@ -8,7 +8,7 @@ import { changedFields, recordAudit } from '../../db/audit';
 import { recordDomainEvent } from '../../db/repositories/domain-events.repository';
 import { feedbackRepository, type FeedbackAnswers, type FeedbackRecord, type FeedbackSummary } from '../../db/repositories/feedback.repository';
 import { propertiesRepository } from '../../db/repositories/properties.repository';
-import { toursRepository, type TourView } from '../../db/repositories/tours.repository';
+import { toursRepository, type TourScope, type TourView } from '../../db/repositories/tours.repository';
 import { ConflictError, NotFoundError } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import type { Actor } from '../routing';
@@ -46,16 +46,23 @@ export class FeedbackService {
     this.now = deps.now ?? Date.now;
   }
 
-  /** The buyer's own tour, or the same 404 as for no such tour. */
-  private async buyerTour(db: Knex | Knex.Transaction, actor: Actor, tourId: number): Promise<TourView> {
-    const tour = await toursRepository(db).findView(feedbackPolicy.buyerTours(actor), tourId);
+  /** The tour within `scope`, or the same 404 as for no such tour. */
+  private async tourIn(db: Knex | Knex.Transaction, scope: TourScope, tourId: number): Promise<TourView> {
+    const tour = await toursRepository(db).findView(scope, tourId);
     if (!tour) throw new NotFoundError('Tour');
     return tour;
   }
 
+  /** The feedback given on `tourId`, or a 404. */
+  private async feedbackOn(tourId: number): Promise<FeedbackRecord> {
+    const row = await feedbackRepository(this.deps.knex).findByTour(tourId);
+    if (!row) throw new NotFoundError('Feedback');
+    return row;
+  }
+
   async give(actor: Actor, tourId: number, input: GiveFeedbackInput): Promise<FeedbackRecord> {
     const saved = await this.deps.knex.transaction(async (trx) => {
-      const tour = await this.buyerTour(trx, actor, tourId);
+      const tour = await this.tourIn(trx, feedbackPolicy.buyerTours(actor), tourId);
       if (tour.status === TOUR_STATUS.cancelled) throw new ConflictError('This tour was cancelled: there is nothing to give feedback on');
       if (TOUR_CANCELLABLE.includes(tour.status)) throw new ConflictError('Feedback opens when the tour has ended');
       const repo = feedbackRepository(trx);
@@ -102,7 +109,7 @@ export class FeedbackService {
   /** Changes the buyer's feedback while its window is open. */
   async edit(actor: Actor, tourId: number, input: EditFeedbackInput): Promise<FeedbackRecord> {
     return this.deps.knex.transaction(async (trx) => {
-      const tour = await this.buyerTour(trx, actor, tourId);
+      const tour = await this.tourIn(trx, feedbackPolicy.buyerTours(actor), tourId);
       const repo = feedbackRepository(trx);
       // Locked by the update below; read first to judge the window and the changes.
       const before = await repo.findByTour(tour.id);
@@ -133,19 +140,14 @@ export class FeedbackService {
 
   /** The buyer's own feedback on their tour. */
   async getOwn(actor: Actor, tourId: number): Promise<FeedbackRecord> {
-    const tour = await this.buyerTour(this.deps.knex, actor, tourId);
-    const row = await feedbackRepository(this.deps.knex).findByTour(tour.id);
-    if (!row) throw new NotFoundError('Feedback');
-    return row;
+    const tour = await this.tourIn(this.deps.knex, feedbackPolicy.buyerTours(actor), tourId);
+    return this.feedbackOn(tour.id);
   }
 
   /** The feedback on one of the realtor's tours. */
   async getForRealtor(actor: Actor, tourId: number): Promise<FeedbackRecord> {
-    const tour = await toursRepository(this.deps.knex).findView(feedbackPolicy.realtorTours(actor), tourId);
-    if (!tour) throw new NotFoundError('Tour');
-    const row = await feedbackRepository(this.deps.knex).findByTour(tour.id);
-    if (!row) throw new NotFoundError('Feedback');
-    return row;
+    const tour = await this.tourIn(this.deps.knex, feedbackPolicy.realtorTours(actor), tourId);
+    return this.feedbackOn(tour.id);
   }
 
   /** Count, averages, spread and latest comments of the feedback on one of the realtor's listings. */

@@ -1,3 +1,4 @@
+import { ExpiringCache } from '../../lib/expiring-cache';
 import type { UserRecord as User } from '../../db/repositories/users.repository';
 
 /**
@@ -8,27 +9,21 @@ import type { UserRecord as User } from '../../db/repositories/users.repository'
  * hand) is seen within `ttlMs` at the latest.
  */
 export class UserCache {
-  private readonly entries = new Map<string, { user: User; expires: number }>();
+  private readonly entries: ExpiringCache<string, User>;
   private readonly forgetListeners: Array<(sub: string) => void> = [];
 
   constructor(
     private readonly opts: { ttlMs: number; maxEntries: number; now?: () => number } = { ttlMs: 30_000, maxEntries: 10_000 },
-  ) {}
+  ) {
+    this.entries = new ExpiringCache(opts);
+  }
 
   get(sub: string): User | undefined {
-    const hit = this.entries.get(sub);
-    if (!hit) return undefined;
-    if (hit.expires <= this.now()) {
-      this.entries.delete(sub);
-      return undefined;
-    }
-    return hit.user;
+    return this.entries.get(sub);
   }
 
   set(sub: string, user: User): void {
-    this.entries.delete(sub);
-    if (this.entries.size >= this.opts.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(sub, { user, expires: this.now() + this.opts.ttlMs });
+    this.entries.set(sub, user, this.entries.now() + this.opts.ttlMs);
   }
 
   forget(sub: string): void {
@@ -43,9 +38,5 @@ export class UserCache {
 
   get size(): number {
     return this.entries.size;
-  }
-
-  private now(): number {
-    return (this.opts.now ?? Date.now)();
   }
 }

@@ -8,7 +8,7 @@ import {
   startWebhookDeliveryWorkflow,
   type WebhookDeliverySettings,
 } from '../../contracts/webhooks';
-import { recordAudit } from '../../db/audit';
+import { changedValues, recordAudit } from '../../db/audit';
 import {
   webhooksRepository,
   type WebhookAttemptRecord,
@@ -88,19 +88,14 @@ export class WebhookService {
       const repo = webhooksRepository(trx);
       const current = await repo.endpoints.find({}, id, { forUpdate: true });
       if (!current) throw new NotFoundError('Webhook endpoint');
-      const patch: WebhookEndpointPatch = {};
-      const changes: Record<string, { from: unknown; to: unknown }> = {};
-      const change = <K extends keyof WebhookEndpointPatch>(key: K, to: WebhookEndpointPatch[K]) => {
-        const from = current[key as keyof WebhookEndpointRecord];
-        if (JSON.stringify(from) === JSON.stringify(to)) return;
-        patch[key] = to;
-        changes[key] = { from, to };
-      };
-      if (body.url !== undefined) change('url', body.url);
-      if (body.event_types !== undefined) change('event_types', body.event_types);
-      if (body.description !== undefined) change('description', body.description);
-      if (body.enabled !== undefined) change('enabled', body.enabled);
+      const asked: WebhookEndpointPatch = {};
+      if (body.url !== undefined) asked.url = body.url;
+      if (body.event_types !== undefined) asked.event_types = body.event_types;
+      if (body.description !== undefined) asked.description = body.description;
+      if (body.enabled !== undefined) asked.enabled = body.enabled;
+      const changes = changedValues(current, asked);
       if (!Object.keys(changes).length) return;
+      const patch = Object.fromEntries(Object.keys(changes).map((k) => [k, asked[k as keyof WebhookEndpointPatch]])) as WebhookEndpointPatch;
       // A fresh start: a new destination, or its owner vouching for it again.
       if (patch.enabled === true || patch.url !== undefined) patch.failing_since = null;
       if (patch.enabled === true) Object.assign(patch, { disabled_at: null, disabled_reason: null });

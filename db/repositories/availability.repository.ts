@@ -17,6 +17,7 @@ import {
   type Schedule,
   type WeeklyHours,
 } from '../../lib/availability';
+import { pageOf, type Page, type PageRequest } from './page';
 
 /**
  * The availability aggregate: a realtor's hours, a listing's overrides, dated exceptions,
@@ -124,6 +125,11 @@ const ownerWhere = (owner: ExceptionOwner) => ('realtorId' in owner ? { realtor_
 export function availabilityRepository(db: Knex | Knex.Transaction) {
   const exceptions = db('availability_exceptions');
   const EXCEPTION_COLUMNS = exceptionColumns(db);
+  /** The one settings row keyed by `key` = `id`, inserted or replaced by `values`. */
+  const upsert = async <T>(table: string, key: string, id: number, values: Record<string, unknown>): Promise<T> => {
+    const [saved] = (await db(table).insert({ [key]: id, ...values }).onConflict(key).merge(values).returning('*')) as T[];
+    return saved!;
+  };
 
   const repo = {
     async findRealtor(realtorId: number): Promise<RealtorAvailabilityRecord | undefined> {
@@ -131,13 +137,7 @@ export function availabilityRepository(db: Knex | Knex.Transaction) {
     },
 
     async upsertRealtor(realtorId: number, row: NewRealtorAvailability): Promise<RealtorAvailabilityRecord> {
-      const values = { ...row, weekly_hours: JSON.stringify(row.weekly_hours) };
-      const [saved] = await db('realtor_availability')
-        .insert({ realtor_id: realtorId, ...values })
-        .onConflict('realtor_id')
-        .merge(values)
-        .returning<RealtorAvailabilityRecord[]>('*');
-      return saved!;
+      return upsert<RealtorAvailabilityRecord>('realtor_availability', 'realtor_id', realtorId, { ...row, weekly_hours: JSON.stringify(row.weekly_hours) });
     },
 
     async deleteRealtor(realtorId: number): Promise<boolean> {
@@ -149,13 +149,7 @@ export function availabilityRepository(db: Knex | Knex.Transaction) {
     },
 
     async upsertProperty(propertyId: number, row: NewPropertyAvailability): Promise<PropertyAvailabilityRecord> {
-      const values = { ...row, weekly_hours: row.weekly_hours === null ? null : JSON.stringify(row.weekly_hours) };
-      const [saved] = await db('property_availability')
-        .insert({ property_id: propertyId, ...values })
-        .onConflict('property_id')
-        .merge(values)
-        .returning<PropertyAvailabilityRecord[]>('*');
-      return saved!;
+      return upsert<PropertyAvailabilityRecord>('property_availability', 'property_id', propertyId, { ...row, weekly_hours: row.weekly_hours === null ? null : JSON.stringify(row.weekly_hours) });
     },
 
     async deleteProperty(propertyId: number): Promise<boolean> {
@@ -164,15 +158,15 @@ export function availabilityRepository(db: Knex | Knex.Transaction) {
 
     exceptions: {
       /** A page of `owner`'s exceptions dated within [from, to], by date then id, with the count of all. */
-      async list(owner: ExceptionOwner, f: { from?: string; to?: string }, page: { page: number; per_page: number }): Promise<{ items: AvailabilityExceptionRecord[]; total: number }> {
+      async list(owner: ExceptionOwner, f: { from?: string; to?: string }, page: PageRequest): Promise<Page<AvailabilityExceptionRecord>> {
         const q = exceptions.clone().where(ownerWhere(owner));
         if (f.from) q.where('date', '>=', f.from);
         if (f.to) q.where('date', '<=', f.to);
-        const [items, counted] = await Promise.all([
-          q.clone().select(EXCEPTION_COLUMNS).orderBy([{ column: 'availability_exceptions.date', order: 'asc' }, { column: 'id', order: 'asc' }]).limit(page.per_page).offset((page.page - 1) * page.per_page),
-          q.clone().count<Array<{ count: number | string }>>({ count: '*' }),
-        ]);
-        return { items: items as AvailabilityExceptionRecord[], total: Number(counted[0]?.count ?? 0) };
+        return pageOf<AvailabilityExceptionRecord>(
+          q,
+          (rows) => rows.select(EXCEPTION_COLUMNS).orderBy([{ column: 'availability_exceptions.date', order: 'asc' }, { column: 'id', order: 'asc' }]),
+          page,
+        );
       },
 
       async find(owner: ExceptionOwner, id: number): Promise<AvailabilityExceptionRecord | undefined> {
