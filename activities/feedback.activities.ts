@@ -4,9 +4,9 @@ import { BOOKING_STATUS } from '../contracts/bookings';
 import { FEEDBACK_EDIT_WINDOW_MS, feedbackNoticeKey, feedbackPath, startFeedbackWorkflow, type FeedbackNoticeKind, type FeedbackNoticeOutcome } from '../contracts/feedback';
 import { TOUR_CANCELLABLE, TOUR_STATUS } from '../contracts/tours';
 import type { Notifier } from '../adapters/email/notifier';
-import { EmailPermanentError } from '../adapters/email/port';
 import { feedbackRepository } from '../db/repositories/feedback.repository';
 import type { Logger } from '../lib/logger';
+import { permanentRefusal } from './email-refusal';
 
 /**
  * Buyer feedback, worker side: starting a tour's FeedbackWorkflow when its call has ended
@@ -48,8 +48,8 @@ export function createFeedbackActivities(deps: FeedbackActivityDeps) {
       if (f.answered) return 'answered';
       if (f.tourStatus === TOUR_STATUS.cancelled || f.bookingStatus === BOOKING_STATUS.cancelled) return 'cancelled';
       if (TOUR_CANCELLABLE.includes(f.tourStatus)) return 'not_ended';
-      try {
-        await deps.notifier.send({
+      const refused = await permanentRefusal(
+        deps.notifier.send({
           idempotencyKey: feedbackNoticeKey(tourId, kind, f.buyer.id),
           template: TEMPLATES[kind],
           to: f.buyer.email,
@@ -61,13 +61,11 @@ export function createFeedbackActivities(deps: FeedbackActivityDeps) {
             feedback_url: `${deps.publicBaseUrl}${feedbackPath(tourId)}`,
             edit_days: Math.round(FEEDBACK_EDIT_WINDOW_MS / 86_400_000),
           },
-        });
-      } catch (err) {
-        if (!(err instanceof EmailPermanentError)) throw err;
-        deps.logger.warn({ err, tourId, kind }, 'feedback email refused by the provider; recorded as failed');
-        return 'refused';
-      }
-      return 'sent';
+        }),
+      );
+      if (!refused) return 'sent';
+      deps.logger.warn({ err: refused, tourId, kind }, 'feedback email refused by the provider; recorded as failed');
+      return 'refused';
     },
   };
 }

@@ -17,6 +17,7 @@ import { labelSegments, type SpeakerRole, type SpeakerTurn } from '../adapters/m
 import type { ObjectStorage } from '../adapters/storage/port';
 import type { Logger } from '../lib/logger';
 import * as kpi from './kpis';
+import { permanentRefusal } from './email-refusal';
 import { createProcessingActivities } from './processing.activities';
 import { recordTourNoticeEvent, recordTourStepEvent } from './webhooks.activities';
 import { startTourFeedback } from './feedback.activities';
@@ -191,14 +192,7 @@ export function createTourActivities(deps: Deps) {
   /** Sends to each person once (the ledger's key); a provider's permanent refusal of one person is counted, not retried. */
   async function sendEach<P extends { id: number }>(people: P[], mail: (p: P) => Parameters<Notifier['send']>[0]): Promise<number> {
     let refused = 0;
-    for (const p of people) {
-      try {
-        await deps.notifier.send(mail(p));
-      } catch (err) {
-        if (!(err instanceof EmailPermanentError)) throw err;
-        refused += 1;
-      }
-    }
+    for (const p of people) if (await permanentRefusal(deps.notifier.send(mail(p)))) refused += 1;
     return refused;
   }
 

@@ -15,7 +15,6 @@ import {
   type WebhookPayload,
 } from '../contracts/webhooks';
 import type { Notifier } from '../adapters/email/notifier';
-import { EmailPermanentError } from '../adapters/email/port';
 import { HttpWebhookTransport } from '../adapters/webhooks/http';
 import type { WebhookTransport } from '../adapters/webhooks/port';
 import { signWebhook } from '../adapters/webhooks/signing';
@@ -28,6 +27,7 @@ import { webhooksRepository } from '../db/repositories/webhooks.repository';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import { counter, histogram } from '../lib/metrics';
+import { permanentRefusal } from './email-refusal';
 
 /**
  * Signed outbound webhooks, worker side: recording domain events where facts become true
@@ -275,8 +275,8 @@ export function createWebhookActivities(deps: WebhookActivityDeps) {
       const owner = await usersRepository(knex).findById(endpoint.owner_id);
       if (!owner || owner.deleted_at) return;
       const area = owner.role === 'admin' ? 'admin' : 'realtors';
-      try {
-        await deps.notifier.send({
+      const refused = await permanentRefusal(
+        deps.notifier.send({
           idempotencyKey: webhookDisabledNoticeKey(endpointId, endpoint.disabled_at),
           template: 'webhook-endpoint-disabled',
           to: owner.email,
@@ -287,12 +287,9 @@ export function createWebhookActivities(deps: WebhookActivityDeps) {
             disabled_reason: endpoint.disabled_reason ?? '',
             manage_url: `${deps.publicBaseUrl}/api/v1/${area}/webhooks/${endpoint.id}`,
           },
-        });
-      } catch (err) {
-        // A refused address is recorded in the ledger; retrying would be refused again.
-        if (!(err instanceof EmailPermanentError)) throw err;
-        logger.warn({ err, endpointId }, 'webhook disabled notice refused by the email provider');
-      }
+        }),
+      );
+      if (refused) logger.warn({ err: refused, endpointId }, 'webhook disabled notice refused by the email provider');
     },
   };
 }

@@ -22,13 +22,8 @@ export class Alarm {
     }
   }
 
-  /** Waits for `woken()` alone: the timer set earlier stays (no new one for an open-ended wait). */
-  async until(woken: () => boolean): Promise<void> {
-    await condition(woken);
-  }
-
   /** Stops the timer, if one is running (a cancelled timer is not billed). */
-  cancel(): void {
+  private cancel(): void {
     if (this.timer && !this.timer.fired) this.timer.scope.cancel();
     this.timer = null;
   }

@@ -12,3 +12,12 @@ export function upsertChanged(pairs: SearchAttributeUpdatePair[]): void {
   const changed = pairs.filter((p) => current.get(p.key) !== p.value);
   if (changed.length) upsertSearchAttributes(changed);
 }
+
+/**
+ * The pairs as the workflow's path upserts them: only the changed ones on a local-steps
+ * path, every one (one command each time, as their histories recorded) otherwise.
+ */
+export function upsertAttributes(pairs: SearchAttributeUpdatePair[], onlyChanged: boolean): void {
+  if (onlyChanged) upsertChanged(pairs);
+  else upsertSearchAttributes(pairs);
+}

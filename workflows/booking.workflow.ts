@@ -11,7 +11,7 @@ import {
   proxyLocalActivities,
   setHandler,
   startChild,
-  upsertSearchAttributes,
+  type ActivityOptions,
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
@@ -40,8 +40,9 @@ import {
   type BookingWorkflowInput,
 } from '../contracts/bookings';
 import { TOUR_STATUS, tourCancelSignal, tourFinishedSignal, tourRescheduleSignal, tourWorkflowId, type TourOutcome } from '../contracts/tours';
+import { asLocal, EMAIL_OPTIONS } from './activity-options';
 import { Alarm } from './alarm';
-import { upsertChanged } from './attributes';
+import { upsertAttributes } from './attributes';
 import { CommandLock } from './command-lock';
 import { BookingStatus as BookingStatusAttribute, BuyerId, PropertyId, RealtorId, TourStage } from './search-attributes';
 import { tourWorkflow, type TourWorkflowStart } from './tour.workflow';
@@ -58,7 +59,7 @@ import { tourWorkflow, type TourWorkflowStart } from './tour.workflow';
  * start, signals, search attribute upserts, the patch) come in the order they always did.
  */
 
-const db = proxyActivities<Activities>({
+const DB_STEP: ActivityOptions = {
   startToCloseTimeout: '30 seconds',
   retry: {
     initialInterval: '1 second',
@@ -66,7 +67,9 @@ const db = proxyActivities<Activities>({
     maximumInterval: '1 minute',
     nonRetryableErrorTypes: [BOOKING_FAILURES.invalidTransition, BOOKING_FAILURES.slotTaken],
   },
-});
+};
+
+const db = proxyActivities<Activities>(DB_STEP);
 
 /**
  * The same database steps as local activities (as `updateStatus` in reference-app-orders-go):
@@ -74,21 +77,9 @@ const db = proxyActivities<Activities>({
  * after one workflow task instead of a round trip through the server per step. Each is a
  * short transaction that is safe to retry (a retry finds the row already moved).
  */
-const localDb = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  localRetryThreshold: '10 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    nonRetryableErrorTypes: [BOOKING_FAILURES.invalidTransition, BOOKING_FAILURES.slotTaken],
-  },
-});
+const localDb = proxyLocalActivities<Activities>(asLocal(DB_STEP));
 
-const mail = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes', maximumAttempts: 20 },
-});
+const mail = proxyActivities<Activities>(EMAIL_OPTIONS);
 
 /**
  * Histories recorded before it (no marker) replay as they ran: the main loop acted even
@@ -187,8 +178,7 @@ export class BookingLifecycle {
 
   private setStatus(status: BookingStatus): void {
     this.state.status = status;
-    if (this.local) upsertChanged([{ key: BookingStatusAttribute, value: status }]);
-    else upsertSearchAttributes([{ key: BookingStatusAttribute, value: status }]);
+    upsertAttributes([{ key: BookingStatusAttribute, value: status }], this.local);
     this.version += 1;
   }
 
@@ -207,14 +197,15 @@ export class BookingLifecycle {
       callId: snapshot.callId,
     });
     this.parties = { propertyId: snapshot.propertyId, realtorId: snapshot.realtorId };
-    const attributes = [
-      { key: BookingStatusAttribute, value: this.state.status },
-      { key: PropertyId, value: snapshot.propertyId },
-      { key: RealtorId, value: snapshot.realtorId },
-      { key: BuyerId, value: snapshot.buyerId },
-    ];
-    if (this.local) upsertChanged(attributes);
-    else upsertSearchAttributes(attributes);
+    upsertAttributes(
+      [
+        { key: BookingStatusAttribute, value: this.state.status },
+        { key: PropertyId, value: snapshot.propertyId },
+        { key: RealtorId, value: snapshot.realtorId },
+        { key: BuyerId, value: snapshot.buyerId },
+      ],
+      this.local,
+    );
     this.version += 1;
     if (snapshot.status === BOOKING_STATUS.pending) this.notices.push({ kind: 'request', discriminator: 'once' });
     return true;

@@ -1,6 +1,7 @@
 import { condition, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { FEEDBACK_REMINDER_DELAY_MS, feedbackGivenSignal, feedbackStateQuery, type FeedbackWorkflowInput, type FeedbackWorkflowState } from '../contracts/feedback';
+import { EMAIL_OPTIONS } from './activity-options';
 
 /**
  * One per tour, started once its call has ended: asks the buyer what they thought of the
@@ -10,10 +11,7 @@ import { FEEDBACK_REMINDER_DELAY_MS, feedbackGivenSignal, feedbackStateQuery, ty
  * so a lost signal costs nothing. Each email goes out at most once (the notifications ledger).
  */
 
-const notices = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes', maximumAttempts: 20 },
-});
+const notices = proxyActivities<Activities>(EMAIL_OPTIONS);
 
 export async function feedbackWorkflow(input: FeedbackWorkflowInput): Promise<FeedbackWorkflowState> {
   const state: FeedbackWorkflowState = { tourId: input.tourId, requested: false, reminded: false, answered: false };

@@ -9,12 +9,15 @@ import {
   proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
+  type ActivityOptions,
+  type RetryPolicy,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ParkedProcessing } from '../activities/processing.activities';
 import { bookingWorkflowIdOf, endTourUpdate, joinCallUpdate, leaveCallUpdate, PROCESSING_STEPS, retryProcessingUpdate, setRecordingUpdate, startTourUpdate, TOUR_COMMANDS, TOUR_FAILURES, TOUR_NOTICES_PATCH, tourCancelSignal, tourFinishedSignal, tourRescheduleSignal, tourStageQuery, tourStateQuery, type JoinInfo, type ProcessingStep, type StepOutcome, type TourCommand, type TourNoticeKind, type TourState, type TourStatus, type TourWorkflowInput, TOUR_STATUS } from '../contracts/tours';
+import { asLocal } from './activity-options';
 import { Alarm } from './alarm';
-import { upsertChanged } from './attributes';
+import { upsertAttributes, upsertChanged } from './attributes';
 import { CommandLock } from './command-lock';
 import { PropertyId, RealtorId, TourStage } from './search-attributes';
 
@@ -55,36 +58,40 @@ export interface TourWorkflowStart extends TourWorkflowInput {
 
 const STEP_FAILED = TOUR_FAILURES.stepFailed;
 
-const db = proxyActivities<Activities>({
+/**
+ * Each retry policy once: the local-steps path's local activities use the policies of the
+ * activities they stand in for (a change here moves both paths).
+ */
+const DB_STEP: ActivityOptions = {
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: [STEP_FAILED] },
-});
+};
 
 /**
  * Ending the call retries without limit: a call that could not be ended would leave the
  * tour in progress for good, its recording never processed.
  */
-const callEnd = proxyActivities<Activities>({
+const CALL_END: ActivityOptions = {
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-});
+};
 
-const call = proxyActivities<Activities>({
+const CALL_STEP: ActivityOptions = {
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: [STEP_FAILED] },
-});
+};
+
+/** The processing steps', long or short, and the whole pipeline's. */
+const PROCESSING_RETRY: RetryPolicy = { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 10, nonRetryableErrorTypes: [STEP_FAILED] };
+
+const db = proxyActivities<Activities>(DB_STEP);
+const callEnd = proxyActivities<Activities>(CALL_END);
+const call = proxyActivities<Activities>(CALL_STEP);
 
 /** Long steps heartbeat; a worker that dies mid-step is noticed within the heartbeat timeout. */
-const longStep = proxyActivities<Activities>({
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 10, nonRetryableErrorTypes: [STEP_FAILED] },
-});
+const longStep = proxyActivities<Activities>({ startToCloseTimeout: '2 hours', heartbeatTimeout: '2 minutes', retry: PROCESSING_RETRY });
 
-const shortStep = proxyActivities<Activities>({
-  startToCloseTimeout: '5 minutes',
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 10, nonRetryableErrorTypes: [STEP_FAILED] },
-});
+const shortStep = proxyActivities<Activities>({ startToCloseTimeout: '5 minutes', retry: PROCESSING_RETRY });
 
 /**
  * Emails to both participants when the call opens and when it closes. Sent beside the
@@ -96,31 +103,13 @@ const notices = proxyActivities<Activities>({
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 20 },
 });
 
-/** The short database steps of the local-steps path, with the retry policies of their activities above. */
-const localDb = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  localRetryThreshold: '10 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: [STEP_FAILED] },
-});
+/** The short database and call steps of the local-steps path. */
+const localDb = proxyLocalActivities<Activities>(asLocal(DB_STEP));
+const localCallEnd = proxyLocalActivities<Activities>(asLocal(CALL_END));
+const localCall = proxyLocalActivities<Activities>(asLocal(CALL_STEP));
 
-const localCallEnd = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  localRetryThreshold: '10 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-});
-
-const localCall = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  localRetryThreshold: '10 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: [STEP_FAILED] },
-});
-
-/** The whole pipeline in one activity (local-steps path): the long steps' timeouts and retries. */
-const pipeline = proxyActivities<Activities>({
-  startToCloseTimeout: '3 hours',
-  heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 10, nonRetryableErrorTypes: [STEP_FAILED] },
-});
+/** The whole pipeline in one activity (local-steps path): the long steps' heartbeat and retries. */
+const pipeline = proxyActivities<Activities>({ startToCloseTimeout: '3 hours', heartbeatTimeout: '2 minutes', retry: PROCESSING_RETRY });
 
 const RUN_STEP: Record<ProcessingStep, (tourId: number) => Promise<StepOutcome>> = {
   recording: (id) => longStep.processRecording(id),
@@ -188,8 +177,7 @@ export class TourLifecycle {
 
   private setStage(stage: TourStatus): void {
     this.state.stage = stage;
-    if (this.local) upsertChanged([{ key: TourStage, value: stage }]);
-    else upsertSearchAttributes([{ key: TourStage, value: stage }]);
+    upsertAttributes([{ key: TourStage, value: stage }], this.local);
     this.bump();
   }
 
@@ -372,22 +360,31 @@ export class TourLifecycle {
     }
   }
 
+  /** The processing steps not finished yet (never run, or failed), in order. */
+  private stepsToDo(): ProcessingStep[] {
+    return PROCESSING_STEPS.filter((step) => {
+      const done = this.state.steps[step];
+      return !done || done.status === 'failed';
+    });
+  }
+
+  /** A parked tour waits for an operator's retry, then is processing again. */
+  private async resumeOnRetry(): Promise<void> {
+    await condition(() => this.retryRequested);
+    this.retryRequested = false;
+    this.state.failedStep = null;
+    this.state.failure = null;
+    await this.dbSteps.setTourStatus(this.state.tourId, TOUR_STATUS.processing, { error: null });
+    this.setStage(TOUR_STATUS.processing);
+  }
+
   /** Processing, step by step; a permanent failure parks the tour until an operator retries. */
   async runProcessing(): Promise<void> {
     if (this.local) return this.runPipeline();
     const tourId = this.state.tourId;
     while (this.state.stage === TOUR_STATUS.processing || this.state.stage === TOUR_STATUS.processing_failed) {
-      if (this.state.stage === TOUR_STATUS.processing_failed) {
-        await condition(() => this.retryRequested);
-        this.retryRequested = false;
-        this.state.failedStep = null;
-        this.state.failure = null;
-        await db.setTourStatus(tourId, TOUR_STATUS.processing, { error: null });
-        this.setStage(TOUR_STATUS.processing);
-      }
-      for (const step of PROCESSING_STEPS) {
-        const done = this.state.steps[step];
-        if (done && done.status !== 'failed') continue;
+      if (this.state.stage === TOUR_STATUS.processing_failed) await this.resumeOnRetry();
+      for (const step of this.stepsToDo()) {
         await db.setTourStatus(tourId, TOUR_STATUS.processing, { step });
         try {
           this.state.steps[step] = await RUN_STEP[step](tourId);
@@ -417,24 +414,13 @@ export class TourLifecycle {
   private async runPipeline(): Promise<void> {
     const tourId = this.state.tourId;
     while (this.state.stage === TOUR_STATUS.processing || this.state.stage === TOUR_STATUS.processing_failed) {
-      if (this.state.stage === TOUR_STATUS.processing_failed) {
-        await condition(() => this.retryRequested);
-        this.retryRequested = false;
-        this.state.failedStep = null;
-        this.state.failure = null;
-        await localDb.setTourStatus(tourId, TOUR_STATUS.processing, { error: null });
-        this.setStage(TOUR_STATUS.processing);
-      }
-      const todo = PROCESSING_STEPS.filter((step) => {
-        const done = this.state.steps[step];
-        return !done || done.status === 'failed';
-      });
+      if (this.state.stage === TOUR_STATUS.processing_failed) await this.resumeOnRetry();
       try {
-        const run = await pipeline.runProcessing(tourId, todo, { complete: true });
+        const run = await pipeline.runProcessing(tourId, this.stepsToDo(), { complete: true });
         Object.assign(this.state.steps, run.steps);
         this.setStage(TOUR_STATUS.completed);
       } catch (err) {
-        const parked: ParkedProcessing = await localDb.parkProcessing(tourId, reasonOf(err));
+        const parked: ParkedProcessing = await this.dbSteps.parkProcessing(tourId, reasonOf(err));
         Object.assign(this.state.steps, parked.steps);
         this.state.failedStep = parked.step;
         this.state.failure = parked.reason;

@@ -1,6 +1,7 @@
 import { log, proxyActivities, sleep } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { webhookAttemptOffsets, type WebhookAttemptResult, type WebhookDeliveryInput } from '../contracts/webhooks';
+import { EMAIL_OPTIONS } from './activity-options';
 
 /**
  * One per webhook delivery (id `webhook-delivery-<deliveryId>`): attempts it on the
@@ -20,10 +21,7 @@ const http = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
 });
 
-const mail = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes', maximumAttempts: 20 },
-});
+const mail = proxyActivities<Activities>(EMAIL_OPTIONS);
 
 export async function webhookDeliveryWorkflow(input: WebhookDeliveryInput): Promise<WebhookAttemptResult> {
   const offsets = webhookAttemptOffsets(input.retryWindowMs);
