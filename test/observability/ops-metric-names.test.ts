@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { parse } from 'yaml';
+import request from 'supertest';
 import type { Notifier } from '../../adapters/email/notifier';
+import type { MeetingProvider } from '../../adapters/meetings/port';
 import { PROJECT_ROOT, loadConfig } from '../../lib/config';
 import { createLogger } from '../../lib/logger';
 import { collectProcessMetrics, metricsRegistry, scrapeUrl } from '../../lib/metrics';
@@ -26,8 +28,9 @@ import { scrape, type Exposition } from '../metrics/exposition';
  *
  * The exposition is the all-in-one process's (as `npm start` serves it): the API's and
  * the activities' registry plus the Temporal SDK's exporter, after a booking is requested
- * and confirmed with one failing activity attempt and one failing workflow task, so the
- * SDK has reported each series the rules use.
+ * and confirmed with one failing activity attempt and one failing workflow task, and its
+ * tour started with one failing local activity attempt (startCall), so the SDK has
+ * reported each series the rules use.
  */
 
 const OPS = path.join(PROJECT_ROOT, 'ops');
@@ -101,7 +104,7 @@ describe('alert rules and dashboards name only metrics the system serves', () =>
     // Fatal only: the failing workflow task below is on purpose.
     installRuntime(createLogger(loadConfig({ ...process.env, LOG_LEVEL: 'fatal' }), 'test-worker'), sdkPort);
     [db, env] = await Promise.all([createTestDatabase(), createTimeSkippingEnv()]);
-    t = await buildTestApp({ knex: db.knex, env });
+    t = await buildTestApp({ knex: db.knex, env, config: { TOUR_EARLY_START_MINUTES: String(24 * 60), RECORD_CALLS: 'true' } });
     // The first email fails as a network error would: its activity attempt fails and is retried.
     let failed = false;
     const notifier: Notifier = Object.create(t.adapters.notifier);
@@ -112,7 +115,17 @@ describe('alert rules and dashboards name only metrics the system serves', () =>
       }
       return t.adapters.notifier.send(n);
     };
-    worker = await startTestWorker(env, t, db.knex, { notifier });
+    // The first recording start fails too: startCall, a local activity on the tour's local-steps path, is retried.
+    let recordingFailed = false;
+    const meetings: MeetingProvider = Object.create(t.adapters.meetings);
+    meetings.startRecording = async (meetingId, keyPrefix) => {
+      if (!recordingFailed) {
+        recordingFailed = true;
+        throw new Error('connection reset while starting the capture');
+      }
+      return t.adapters.meetings.startRecording(meetingId, keyPrefix);
+    };
+    worker = await startTestWorker(env, t, db.knex, { notifier, meetings });
     collectProcessMetrics();
     parked = trackParkedTours(db.knex, createLogger(t.config, 'test'));
     health = await startWorkerHealthServer(worker.worker, '127.0.0.1', 0, { sdkMetrics: scrapeUrl(sdkMetricsUrl(sdkPort)) });
@@ -120,16 +133,18 @@ describe('alert rules and dashboards name only metrics the system serves', () =>
     const [realtor, buyer] = await Promise.all([signUp(t, 'realtor'), signUp(t, 'buyer')]);
     const propertyId = await createProperty(t, realtor);
     const booking = await requestBooking(t, buyer, propertyId, { scheduledAt: await serverSlot(env) });
-    await confirmBooking(t, realtor, booking.id);
+    const { tourId } = await confirmBooking(t, realtor, booking.id);
+    expect((await request(t.callback).post(`/api/v1/realtors/tours/${tourId}/start`).set(realtor.auth)).status).toBe(200);
     // A workflow type no worker has: its workflow task fails.
     const stray = await env.client.workflow.start('noSuchWorkflow', { taskQueue: t.config.temporal.taskQueue, workflowId: 'stray-workflow', args: [] });
 
     const url = `http://127.0.0.1:${health.port}/metrics`;
     x = await eventually(
-      'the SDK to report a failed activity attempt and a failed workflow task',
+      'the SDK to report a failed activity attempt, a failed local activity attempt and a failed workflow task',
       async () => {
         const e = await scrape(url);
-        return e.sum('temporal_activity_execution_failed') >= 1 && e.sum('temporal_workflow_task_execution_failed') >= 1 && e;
+        const failed = ['temporal_activity_execution_failed', 'temporal_local_activity_execution_failed', 'temporal_workflow_task_execution_failed'];
+        return failed.every((name) => e.sum(name) >= 1) && e;
       },
       30_000,
     );
