@@ -40,7 +40,18 @@ export interface Tracing {
 export interface StartTracingOptions {
   /** Replace the configured exporter (tests: an in-memory exporter; benchmarks). Turns tracing on whatever the configuration says. */
   spanProcessors?: SpanProcessor[];
+  /**
+   * A request path as a server span may show it (`url.path`), secrets in it replaced; the
+   * API passes the shared-recap token redaction. As received when absent.
+   */
+  redactPath?: (path: string) => string;
 }
+
+/**
+ * Query parameters whose values server spans replace with REDACTED: the HTTP
+ * instrumentation's defaults (cloud URL signatures) and the local storage's file-link `signature`.
+ */
+export const REDACTED_QUERY_PARAMS = ['sig', 'Signature', 'AWSAccessKeyId', 'X-Goog-Signature', 'X-Amz-Signature', 'X-Amz-Credential', 'X-Amz-Security-Token', 'signature'];
 
 type Api = typeof OtelApi;
 
@@ -113,6 +124,13 @@ export function startTracing(config: Pick<Config, 'telemetry'>, defaultServiceNa
       new HttpInstrumentation({
         // Probes and scrapes every few seconds are no requests anybody wants to trace.
         ignoreIncomingRequestHook: (req) => isProbe(req.url),
+        // Secrets never reach a span: tokens in paths, signatures in queries.
+        startIncomingSpanHook: (req) => {
+          const pathname = (req.url ?? '').split('?')[0]!;
+          const shown = opts.redactPath?.(pathname) ?? pathname;
+          return shown === pathname ? {} : { 'url.path': shown };
+        },
+        redactedQueryParamsServer: REDACTED_QUERY_PARAMS,
         requireParentforOutgoingSpans: true,
       }),
       // One span per routed handler (which also names the HTTP span after the route

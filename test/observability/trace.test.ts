@@ -95,4 +95,16 @@ describe('tracing across API → workflow → activity → SQL', () => {
     expect(servers.filter((s) => /health|metrics/.test(s.name) || /health|metrics/.test(String(s.attributes['url.path'])))).toEqual([]);
     expect(servers.length).toBeGreaterThanOrEqual(6);
   });
+
+  it('when URLs carry secrets (a shared-recap token in the path, a file signature in the query), then no span shows them', () => {
+    const { token, signature, statuses } = out.secrets;
+    // Unknown token, bad signature: refused, but traced all the same.
+    expect(statuses.every((s) => s >= 400 && s < 500)).toBe(true);
+    const leaking = out.spans.filter((s) => JSON.stringify([s.name, s.attributes]).match(new RegExp(`${token}|${signature}`)));
+    expect(leaking.map((s) => s.name)).toEqual([]);
+    const shared = out.spans.filter((s) => s.kind === 1 && String(s.attributes['url.path']).startsWith('/api/v1/shared/'));
+    expect(shared.map((s) => s.attributes['url.path'])).toEqual(['/api/v1/shared/:token']);
+    const file = out.spans.find((s) => s.kind === 1 && String(s.attributes['url.path']).startsWith('/files/'));
+    expect(file?.attributes['url.query']).toBe('expires=4102444800&signature=REDACTED');
+  });
 });

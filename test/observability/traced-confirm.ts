@@ -20,6 +20,7 @@ import request from 'supertest';
 import { createActivities } from '../../activities';
 import { buildAdapters } from '../../adapters';
 import { createApp } from '../../api/app';
+import { redactSharedToken } from '../../api/share-links/rate-limit';
 import { getConfig, loadConfig } from '../../lib/config';
 import { createLogger } from '../../lib/logger';
 import { startTracing } from '../../lib/telemetry';
@@ -55,6 +56,8 @@ export interface TracedConfirmOutput {
   tourStartContext: Record<string, string> | null;
   /** The booking workflow's history so far, replayed with and without the workflow interceptors: the error, if any. */
   replay: { withInterceptors: string | null; withoutInterceptors: string | null };
+  /** Requests whose URLs carry secrets (a shared-recap token, a file link's signature): what was asked, and the statuses. */
+  secrets: { token: string; signature: string; statuses: number[] };
 }
 
 function record(span: ReadableSpan): SpanRecord {
@@ -83,7 +86,7 @@ function capture(): { stream: Writable; lines: Array<Record<string, unknown>> } 
 
 async function main(requestId: string): Promise<void> {
   const exporter = new InMemorySpanExporter();
-  const tracing = startTracing(getConfig(), 'rfy-trace-test', { spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  const tracing = startTracing(getConfig(), 'rfy-trace-test', { spanProcessors: [new SimpleSpanProcessor(exporter)], redactPath: redactSharedToken });
   if (!tracing) throw new Error('tracing did not start');
 
   const [db, env] = await Promise.all([createTestDatabase(), createTimeSkippingEnv()]);
@@ -160,6 +163,14 @@ async function main(requestId: string): Promise<void> {
         (err: Error) => `${err.name}: ${err.message}`,
       );
     };
+    // URLs with secrets in them: a shared recap's token in the path, a file link's signature in the query.
+    const token = 'tracedsecrettoken0123456789abcdefghijklmnop';
+    const signature = 'feedfacecafebeef0123456789feedfacecafebeef0123456789feedfacecafe';
+    const statuses = [
+      (await request(t.callback).get(`/api/v1/shared/${token}`)).status,
+      (await request(t.callback).get(`/files/properties/1/x.jpg?expires=4102444800&signature=${signature}`)).status,
+    ];
+    await tracing.flush();
     const out: TracedConfirmOutput = {
       bookingId: booking.id,
       status: res.status,
@@ -168,6 +179,7 @@ async function main(requestId: string): Promise<void> {
       workerLog: workerLog.lines,
       tourStartContext,
       replay: { withInterceptors: await replay(true), withoutInterceptors: await replay(false) },
+      secrets: { token, signature, statuses },
     };
     process.stdout.write(`${JSON.stringify(out)}\n`);
   } finally {
