@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Client, WorkflowHandle, WorkflowUpdateHandle, WorkflowUpdateStage } from '@temporalio/client';
 import {
+  BOOKING_COMMANDS,
   BOOKING_STATUS,
+  bookingRefusal,
   bookingWorkflowId,
   cancelUpdate,
   confirmUpdate,
@@ -300,7 +302,7 @@ export class BookingService {
       },
       send: async (updateId) => {
         if (moves) {
-          const moved = await this.send(id, updateId, (h, opts) => h.startUpdate(rescheduleUpdate, { ...opts, args: [actorRef(actor), change] }));
+          const moved = await this.send(id, BOOKING_COMMANDS.reschedule.verb, updateId, (h, opts) => h.startUpdate(rescheduleUpdate, { ...opts, args: [actorRef(actor), change] }));
           if (moved.state === 'accepted') return moved;
         }
         if (editsNotes) await this.writeNotes(actor, id, body.notes ?? null);
@@ -323,7 +325,7 @@ export class BookingService {
   async cancel(actor: Actor, id: number, reason: string | undefined, key?: string): Promise<BookingCommandAnswer> {
     await this.get(actor, id);
     const outcome = await this.keys.run(actor, { key, kind: 'booking_cancel', resourceId: id, request: { reason: reason ?? null } }, {
-      send: (updateId) => this.send(id, updateId, (h, opts) => h.startUpdate(cancelUpdate, { ...opts, args: [actorRef(actor), reason ?? null] })),
+      send: (updateId) => this.send(id, BOOKING_COMMANDS.cancel.verb, updateId, (h, opts) => h.startUpdate(cancelUpdate, { ...opts, args: [actorRef(actor), reason ?? null] })),
     });
     return this.answer(actor, id, outcome);
   }
@@ -332,7 +334,7 @@ export class BookingService {
     bookingPolicy.assertCanAnswer(actor);
     await this.get(actor, id);
     const outcome = await this.keys.run(actor, { key, kind: 'booking_decline', resourceId: id, request: { reason: reason ?? null } }, {
-      send: (updateId) => this.send(id, updateId, (h, opts) => h.startUpdate(declineUpdate, { ...opts, args: [actorRef(actor), reason ?? null] })),
+      send: (updateId) => this.send(id, BOOKING_COMMANDS.decline.verb, updateId, (h, opts) => h.startUpdate(declineUpdate, { ...opts, args: [actorRef(actor), reason ?? null] })),
     });
     return this.answer(actor, id, outcome);
   }
@@ -348,7 +350,7 @@ export class BookingService {
     await this.get(actor, id);
     const outcome = await this.keys.run(actor, { key, kind: 'booking_confirm', resourceId: id, request: {} }, {
       settled: () => this.confirmedBy(actor, id),
-      send: (updateId) => this.send(id, updateId, (h, opts) => h.startUpdate(confirmUpdate, { ...opts, args: [actorRef(actor)] })),
+      send: (updateId) => this.send(id, BOOKING_COMMANDS.confirm.verb, updateId, (h, opts) => h.startUpdate(confirmUpdate, { ...opts, args: [actorRef(actor)] })),
     });
     if (outcome.state === 'accepted') return { state: 'accepted', value: await this.get(actor, id), replayed: outcome.replayed };
     const made = outcome.result ?? (await bookingsRepository(this.deps.knex).findTourAndCall(id));
@@ -376,10 +378,12 @@ export class BookingService {
   /**
    * Sends a command to the booking's workflow and waits for it as long as commands are
    * waited for; its refusal becomes a 409 that says why. A booking whose workflow has ended
-   * answers with its final status.
+   * answers with its final status, in the words the workflow refuses with (so a command
+   * repeated just after its workflow ended is refused alike).
    */
   private send<T>(
     id: number,
+    verb: string,
     updateId: string | undefined,
     start: (h: WorkflowHandle, opts: { updateId?: string; waitForStage: typeof WorkflowUpdateStage.ACCEPTED }) => Promise<WorkflowUpdateHandle<T>>,
   ): Promise<UpdateOutcome<T>> {
@@ -391,7 +395,7 @@ export class BookingService {
       refused: 'The booking cannot change that way now',
       whenGone: async () => {
         const row = await bookingsRepository(this.deps.knex).find(id);
-        if (row && isFinalBooking(row.status)) throw new ConflictError(`This booking is ${row.status}; it can no longer be changed`);
+        if (row && isFinalBooking(row.status)) throw new ConflictError(bookingRefusal(row.status, verb));
         throw new AppError(503, 'SERVICE_UNAVAILABLE', 'This booking is still being set up; try again in a minute');
       },
     });
