@@ -8,7 +8,6 @@ import type { Adapters } from '../adapters';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import type { TemporalProbe } from '../lib/temporal';
-import { activeTracing, withRequestId } from '../lib/telemetry';
 import { ACCESS_TABLE } from './access-table';
 import { AuditLogService } from './audit-logs/service';
 import { auditLogRoutes } from './audit-logs/routes';
@@ -126,9 +125,6 @@ export function createApp(deps: AppDeps): Koa {
 
   app.use(httpMetrics());
   app.use(requestContext(deps.logger));
-  // With tracing on: the request id on the HTTP span, and as baggage to the workflows and
-  // activities this request causes (their log lines carry it). Not mounted when off.
-  if (activeTracing()) app.use((ctx, next) => withRequestId(ctx.state.requestId as string, next));
   app.use(errorHandler());
   const workerPresence = createWorkerPresence({
     connection: deps.temporal.connection,

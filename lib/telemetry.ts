@@ -13,11 +13,12 @@
  * are required, and a module loaded before the start is patched by requiring it again.
  */
 import type * as OtelApi from '@opentelemetry/api';
-import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { Sampler, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { WorkflowClientInterceptor } from '@temporalio/client';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import type * as InterceptorsClient from '@temporalio/interceptors-opentelemetry/lib/client';
 import type * as InterceptorsWorker from '@temporalio/interceptors-opentelemetry/lib/worker';
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Config } from './config';
 import { APP_VERSION } from './version';
@@ -55,7 +56,21 @@ export const REDACTED_QUERY_PARAMS = ['sig', 'Signature', 'AWSAccessKeyId', 'X-G
 
 type Api = typeof OtelApi;
 
-let started: { tracing: Tracing; api: Api } | undefined;
+interface Started {
+  tracing: Tracing;
+  api: Api;
+  /** Whether `ctx` is one the HTTP instrumentation left untraced (a probe, or a request not sampled at the edge). */
+  untraced(ctx: OtelApi.Context): boolean;
+}
+
+let started: Started | undefined;
+
+/**
+ * On a request the edge did not sample: the trace it would have had, never recorded (no
+ * span exists). Log lines show its ids; workflow calls carry it, not sampled, so the
+ * worker records nothing of that request either.
+ */
+const UNSAMPLED_PARENT = Symbol.for('realtyforyou.unsampled-parent');
 
 /** The tracing this process started, if any. */
 export function activeTracing(): Tracing | undefined {
@@ -74,10 +89,10 @@ export function startTracing(config: Pick<Config, 'telemetry'>, defaultServiceNa
   /* eslint-disable @typescript-eslint/no-require-imports -- loaded here, and only here, when tracing is on */
   const api = require('@opentelemetry/api') as Api;
   const { NodeSDK } = require('@opentelemetry/sdk-node') as typeof import('@opentelemetry/sdk-node');
-  const { BatchSpanProcessor, SimpleSpanProcessor, ConsoleSpanExporter, ParentBasedSampler, TraceIdRatioBasedSampler } =
+  const { BatchSpanProcessor, SimpleSpanProcessor, ConsoleSpanExporter, ParentBasedSampler, SamplingDecision, TraceIdRatioBasedSampler } =
     require('@opentelemetry/sdk-trace-base') as typeof import('@opentelemetry/sdk-trace-base');
   const { detectResources, processDetector, resourceFromAttributes } = require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
-  const { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } = require('@opentelemetry/core') as typeof import('@opentelemetry/core');
+  const { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator, isTracingSuppressed } = require('@opentelemetry/core') as typeof import('@opentelemetry/core');
   const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http') as typeof import('@opentelemetry/instrumentation-http');
   const { KoaInstrumentation, KoaLayerType } = require('@opentelemetry/instrumentation-koa') as typeof import('@opentelemetry/instrumentation-koa');
   const { PgInstrumentation } = require('@opentelemetry/instrumentation-pg') as typeof import('@opentelemetry/instrumentation-pg');
@@ -109,12 +124,27 @@ export function startTracing(config: Pick<Config, 'telemetry'>, defaultServiceNa
   }
 
   const isProbe = (url: string | undefined) => /^\/(health|metrics)(?:[/?]|$)/.test(url ?? '');
+  /**
+   * Head sampling at the edge: a request that arrives without a `traceparent` is sampled
+   * here, before any instrumentation runs, and one not sampled passes untraced (no server,
+   * router or SQL span is made, not even a non-recording one: the instrumentations cost it
+   * nothing). A caller's `traceparent` is followed as the parent-based sampler does.
+   */
+  const ratio = t.sampleRatio;
+  const notSampledAtEdge = (req: { headers: Record<string, unknown> }) => ratio < 1 && req.headers.traceparent === undefined && !(Math.random() < ratio);
+  // A root that reaches the sampler as a server span was sampled at the edge; other roots
+  // (activities whose workflow carries no context, client calls outside a request) by ratio.
+  const byRatio = new TraceIdRatioBasedSampler(ratio);
+  const root: Sampler = {
+    shouldSample: (ctx, traceId, _name, kind) => (kind === api.SpanKind.SERVER ? { decision: SamplingDecision.RECORD_AND_SAMPLED } : byRatio.shouldSample(ctx, traceId)),
+    toString: () => `EdgeSampledRoot{${ratio}}`,
+  };
   const sdk = new NodeSDK({
     serviceName,
     resource,
     autoDetectResources: false,
     spanProcessors: processors,
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(t.sampleRatio) }),
+    sampler: new ParentBasedSampler({ root }),
     textMapPropagator: new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
     // Traces only: metrics are Prometheus (lib/metrics.ts) and logs are pino's. Without
     // these the SDK would push both to an OTLP endpoint by default.
@@ -123,7 +153,7 @@ export function startTracing(config: Pick<Config, 'telemetry'>, defaultServiceNa
     instrumentations: [
       new HttpInstrumentation({
         // Probes and scrapes every few seconds are no requests anybody wants to trace.
-        ignoreIncomingRequestHook: (req) => isProbe(req.url),
+        ignoreIncomingRequestHook: (req) => isProbe(req.url) || notSampledAtEdge(req),
         // Secrets never reach a span: tokens in paths, signatures in queries.
         startIncomingSpanHook: (req) => {
           const pathname = (req.url ?? '').split('?')[0]!;
@@ -154,7 +184,7 @@ export function startTracing(config: Pick<Config, 'telemetry'>, defaultServiceNa
 
   const tracing: Tracing = {
     serviceName,
-    clientInterceptors: [new OpenTelemetryWorkflowClientInterceptor()],
+    clientInterceptors: [followingUnsampledParent(api, new OpenTelemetryWorkflowClientInterceptor())],
     activityInterceptors: [
       (ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) }),
     ],
@@ -167,7 +197,7 @@ export function startTracing(config: Pick<Config, 'telemetry'>, defaultServiceNa
       started = undefined;
     },
   };
-  started = { tracing, api };
+  started = { tracing, api, untraced: isTracingSuppressed };
   return tracing;
 }
 
@@ -180,7 +210,7 @@ export function traceLogFields(): { trace_id?: string; span_id?: string; request
   if (!started) return undefined;
   const { api } = started;
   const ctx = api.context.active();
-  const span = api.trace.getSpanContext(ctx);
+  const span = api.trace.getSpanContext(ctx) ?? (ctx.getValue(UNSAMPLED_PARENT) as OtelApi.SpanContext | undefined);
   const requestId = api.propagation.getBaggage(ctx)?.getEntry(REQUEST_ID_BAGGAGE)?.value;
   if (!span && !requestId) return undefined;
   return {
@@ -197,8 +227,37 @@ export function traceLogFields(): { trace_id?: string; span_id?: string; request
 export function withRequestId<T>(requestId: string, next: () => Promise<T>): Promise<T> {
   if (!started) return next();
   const { api } = started;
-  const active = api.context.active();
+  let active = api.context.active();
   api.trace.getSpan(active)?.setAttribute('request_id', requestId);
+  if (started.untraced(active)) {
+    const unsampled: OtelApi.SpanContext = { traceId: randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex'), traceFlags: api.TraceFlags.NONE, isRemote: true };
+    active = active.setValue(UNSAMPLED_PARENT, unsampled);
+  }
   const baggage = (api.propagation.getBaggage(active) ?? api.propagation.createBaggage()).setEntry(REQUEST_ID_BAGGAGE, { value: requestId });
   return api.context.with(api.propagation.setBaggage(active, baggage), next);
+}
+
+/**
+ * The OpenTelemetry client interceptor, run under a request's unsampled parent when the
+ * edge did not sample it: the start, update or signal then carries that trace, not
+ * sampled, and the request id as baggage, to the workflow and its activities (which
+ * record nothing, and log both ids). Without it they would carry no context, and the
+ * worker would sample them afresh as traces of their own.
+ */
+function followingUnsampledParent(api: Api, traced: WorkflowClientInterceptor): WorkflowClientInterceptor {
+  const wrapped: Record<string, unknown> = {};
+  for (const name of Object.getOwnPropertyNames(Object.getPrototypeOf(traced)) as Array<keyof WorkflowClientInterceptor>) {
+    const method = traced[name] as ((...args: unknown[]) => unknown) | undefined;
+    if (name === ('constructor' as string) || typeof method !== 'function') continue;
+    wrapped[name] = (...args: unknown[]) => {
+      const active = api.context.active();
+      const parent = active.getValue(UNSAMPLED_PARENT) as OtelApi.SpanContext | undefined;
+      if (!parent) return method.apply(traced, args);
+      // Out of the suppressed context (the propagators inject nothing in one), into the unsampled trace.
+      const baggage = api.propagation.getBaggage(active);
+      const base = baggage ? api.propagation.setBaggage(api.ROOT_CONTEXT, baggage) : api.ROOT_CONTEXT;
+      return api.context.with(api.trace.setSpanContext(base, parent), () => method.apply(traced, args));
+    };
+  }
+  return wrapped as WorkflowClientInterceptor;
 }

@@ -1,50 +1,24 @@
 /**
- * The traced system for trace.test.ts, run as a process of its own: jest loads modules
- * through its own registry, which OpenTelemetry's require hooks never see, so here the
- * system starts the way the entry points start it — tracing first (with an in-memory
- * exporter instead of OTLP), then the app, a worker and the pool.
+ * The traced system for trace.test.ts, run as a process of its own (traced-system.ts),
+ * every request traced (the default sampling).
  *
  * A realtor and a buyer sign up, the buyer books, and the realtor confirms with the
  * X-Request-Id given as the argument. Prints one JSON line: every finished span, and the
  * log lines of the API and the worker.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { Writable } from 'node:stream';
-import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import request from 'supertest';
-import { createActivities } from '../../activities';
-import { buildAdapters } from '../../adapters';
-import { createApp } from '../../api/app';
-import { redactSharedToken } from '../../api/share-links/rate-limit';
-import { getConfig, loadConfig } from '../../lib/config';
-import { createLogger } from '../../lib/logger';
-import { startTracing } from '../../lib/telemetry';
-import { clientInterceptors } from '../../lib/temporal';
-import { replayCodeOptions, workerCodeOptions } from '../../workers/worker';
 import { bookingWorkflowId } from '../../contracts/bookings';
 import { tourWorkflowId } from '../../contracts/tours';
+import { replayCodeOptions } from '../../workers/worker';
 import { TRACE_HEADER } from '../../workflows/interceptors';
-import type { TestApp } from '../support/app';
-import { createTestDatabase } from '../support/db';
 import { createProperty, requestBooking, serverSlot } from '../support/factories';
-import { createTimeSkippingEnv } from '../support/temporal';
 import { signUp } from '../support/users';
 import { eventually } from '../support/wait';
+import { record, startTracedSystem, type SpanRecord } from './traced-system';
 
-export interface SpanRecord {
-  name: string;
-  kind: number;
-  traceId: string;
-  spanId: string;
-  parentSpanId: string | undefined;
-  attributes: Record<string, unknown>;
-  service: unknown;
-}
+export type { SpanRecord } from './traced-system';
 
 export interface TracedConfirmOutput {
   bookingId: number;
@@ -60,71 +34,9 @@ export interface TracedConfirmOutput {
   secrets: { token: string; signature: string; statuses: number[] };
 }
 
-function record(span: ReadableSpan): SpanRecord {
-  return {
-    name: span.name,
-    kind: span.kind,
-    traceId: span.spanContext().traceId,
-    spanId: span.spanContext().spanId,
-    parentSpanId: span.parentSpanContext?.spanId,
-    attributes: { ...span.attributes },
-    service: span.resource.attributes['service.name'],
-  };
-}
-
-/** A pino destination keeping every line as an object. */
-function capture(): { stream: Writable; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n')) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { stream, lines };
-}
-
 async function main(requestId: string): Promise<void> {
-  const exporter = new InMemorySpanExporter();
-  const tracing = startTracing(getConfig(), 'rfy-trace-test', { spanProcessors: [new SimpleSpanProcessor(exporter)], redactPath: redactSharedToken });
-  if (!tracing) throw new Error('tracing did not start');
-
-  const [db, env] = await Promise.all([createTestDatabase(), createTimeSkippingEnv()]);
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'rfy-trace-'));
-  const config = loadConfig({
-    ...process.env,
-    LOG_LEVEL: 'info',
-    DATA_DIR: dataDir,
-    AUTH_RATE_LIMIT_MAX: '100000',
-    AUTH_ACCOUNT_RATE_LIMIT_MAX: '100000',
-    API_RATE_LIMIT_MAX: '0',
-  });
-  const apiLog = capture();
-  const workerLog = capture();
-  const logger = createLogger(config, 'trace-api', apiLog.stream);
-  const workerLogger = createLogger(config, 'trace-worker', workerLog.stream);
-  const adapters = buildAdapters(config, db.knex, logger);
-  await adapters.identity.init();
-  const client = new Client({ connection: env.connection, namespace: env.namespace ?? 'default', interceptors: clientInterceptors() });
-  const temporalProbe = { check: async () => undefined, close: async () => undefined };
-  const app = createApp({ config, logger, knex: db.knex, temporal: client, temporalProbe, adapters });
-  const t: TestApp = { app, callback: app.callback(), config, adapters, dataDir, cleanup: () => rmSync(dataDir, { recursive: true, force: true }) };
-
-  const activities = createActivities({ config, logger: workerLogger, knex: db.knex, ...adapters });
-  // An activity that logs, as any may: its line must name the trace and the API request.
-  const confirmBooking = activities.confirmBooking;
-  activities.confirmBooking = async (...args: Parameters<typeof confirmBooking>) => {
-    workerLogger.info({ bookingId: args[0] }, 'confirming the booking');
-    return confirmBooking(...args);
-  };
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue: config.temporal.taskQueue,
-    ...workerCodeOptions(tracing),
-    activities,
-  });
-  const running = worker.run();
-
+  const sys = await startTracedSystem('rfy-trace-test');
+  const { t, env, client, tracing, exporter } = sys;
   try {
     // Probes are answered but never traced.
     for (const probe of ['/health', '/health/ready']) {
@@ -175,20 +87,15 @@ async function main(requestId: string): Promise<void> {
       bookingId: booking.id,
       status: res.status,
       spans: exporter.getFinishedSpans().map(record),
-      apiLog: apiLog.lines,
-      workerLog: workerLog.lines,
+      apiLog: sys.apiLog,
+      workerLog: sys.workerLog,
       tourStartContext,
       replay: { withInterceptors: await replay(true), withoutInterceptors: await replay(false) },
       secrets: { token, signature, statuses },
     };
     process.stdout.write(`${JSON.stringify(out)}\n`);
   } finally {
-    worker.shutdown();
-    await running;
-    await tracing.shutdown();
-    await env.teardown();
-    await db.destroy();
-    t.cleanup();
+    await sys.stop();
   }
 }
 
