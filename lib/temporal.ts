@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import { guardedInterceptors } from './closed-channel-guard';
 import type { Config } from './config';
 import { activeTracing, type Tracing } from './telemetry';
 
@@ -9,12 +10,13 @@ export interface TemporalHandle {
 
 /**
  * A lazy connection: the API can start (and report itself not ready) while Temporal
- * is still coming up; the first call connects. Calls retry UNAVAILABLE with backoff.
+ * is still coming up; the first call connects. Calls retry UNAVAILABLE with backoff, and
+ * a retry due after the connection closed ends quietly (lib/closed-channel-guard.ts).
  * With tracing on, every start, update, signal and query is a span whose context the
  * workflow continues.
  */
 export function createTemporalClient(address: string, temporal: Pick<Config['temporal'], 'namespace'>): TemporalHandle {
-  const connection = Connection.lazy({ address });
+  const connection = Connection.lazy({ address, interceptors: guardedInterceptors() });
   const client = new Client({ connection, namespace: temporal.namespace, interceptors: clientInterceptors() });
   return { connection, client };
 }

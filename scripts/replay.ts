@@ -16,6 +16,7 @@ import { Client, Connection, type WorkflowExecutionInfo, type WorkflowHandle } f
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { ConfigError, getConfig, PROJECT_ROOT } from '../lib/config';
+import { guardedInterceptors } from '../lib/closed-channel-guard';
 
 /** Wrong command-line arguments: each problem on a line of its own. */
 export class ArgumentError extends Error {
@@ -132,7 +133,7 @@ async function main(): Promise<number> {
   const config = getConfig();
   const address = config.temporal.address ?? `127.0.0.1:${config.temporal.dev.port}`;
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  const connection = await Connection.connect({ address }).catch((err: Error) => {
+  const connection = await Connection.connect({ address, interceptors: guardedInterceptors() }).catch((err: Error) => {
     throw new Error(`cannot reach Temporal at ${address} (${err.message}); start it (npm start) or set TEMPORAL_ADDRESS`);
   });
   try {

@@ -14,6 +14,7 @@ import { findParkedTours, resumeParkedTours, type ResumeFilter } from '../api/to
 import { openScriptDatabase } from '../db/script-database';
 import { ConfigError, getConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
+import { guardedInterceptors } from '../lib/closed-channel-guard';
 import { PROCESSING_STEPS } from '../contracts/tours';
 
 /** Wrong command-line arguments: each problem on a line of its own. */
@@ -62,7 +63,7 @@ async function main(): Promise<number> {
       return 0;
     }
     const address = config.temporal.address ?? `127.0.0.1:${config.temporal.dev.port}`;
-    const connection = await Connection.connect({ address }).catch((err: Error) => {
+    const connection = await Connection.connect({ address, interceptors: guardedInterceptors() }).catch((err: Error) => {
       throw new Error(`cannot reach Temporal at ${address} (${err.message}); start it (npm start) or set TEMPORAL_ADDRESS`);
     });
     try {

@@ -1,5 +1,6 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { closedChannelGuardPlugin } from '../../lib/closed-channel-guard';
 import { getConfig } from '../../lib/config';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 
@@ -14,6 +15,8 @@ export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> 
   quietRuntime();
   const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: getConfig().temporal.testServerPath } },
+    // A client retry still due when a test file tears the environment down must not fail that file.
+    plugins: [closedChannelGuardPlugin],
   });
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
