@@ -1,6 +1,5 @@
 import request from 'supertest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { MeetingProvider } from '../../adapters/meetings/port';
 import { createActivities } from '../../activities';
 import { loadConfig } from '../../lib/config';
 import { createLogger } from '../../lib/logger';
@@ -13,6 +12,7 @@ import { createProperty, requestBooking, confirmBooking, serverSlot } from '../s
 import { freePort } from '../support/ports';
 import { createTimeSkippingEnv } from '../support/temporal';
 import { signUp, type SignedIn } from '../support/users';
+import { failingFirst } from '../support/fail-first';
 import { eventually } from '../support/wait';
 import { startTestWorker } from '../support/worker';
 import { scrape, type Exposition } from './exposition';
@@ -30,7 +30,7 @@ describe('worker metrics', () => {
   let health: { port: number; close(): Promise<void> };
   let realtor: SignedIn;
   let buyer: SignedIn;
-  let failedRecordingStarts = 0;
+  let failedRecordingStarts: () => number;
   const url = () => `http://127.0.0.1:${health.port}/metrics`;
 
   beforeAll(async () => {
@@ -41,14 +41,9 @@ describe('worker metrics', () => {
     [db, env] = await Promise.all([createTestDatabase(), createTimeSkippingEnv()]);
     t = await buildTestApp({ knex: db.knex, env, config: { TOUR_EARLY_START_MINUTES: String(24 * 60), RECORD_CALLS: 'true' } });
     // The first recording start fails as a network error would: startCall is retried after its transaction committed.
-    const meetings: MeetingProvider = Object.create(t.adapters.meetings);
-    meetings.startRecording = async (meetingId, keyPrefix) => {
-      if (failedRecordingStarts === 0) {
-        failedRecordingStarts += 1;
-        throw new Error('connection reset while starting the capture');
-      }
-      return t.adapters.meetings.startRecording(meetingId, keyPrefix);
-    };
+    const failing = failingFirst(t.adapters.meetings, 'startRecording', 'connection reset while starting the capture');
+    failedRecordingStarts = failing.failures;
+    const meetings = failing.stub;
     worker = await startTestWorker(env, t, db.knex, { meetings });
     health = await startWorkerHealthServer(worker.worker, '127.0.0.1', 0, { sdkMetrics: scrapeUrl(sdkMetricsUrl(sdkPort)) });
     [realtor, buyer] = await Promise.all([signUp(t, 'realtor'), signUp(t, 'buyer')]);
@@ -79,7 +74,7 @@ describe('worker metrics', () => {
     expect(delta(before, await scrape(url()))('rfy_bookings_total', { outcome: 'confirmed' })).toBe(1);
 
     expect((await request(t.callback).post(`/api/v1/realtors/tours/${tourId}/start`).set(realtor.auth)).status).toBe(200);
-    expect(failedRecordingStarts).toBe(1);
+    expect(failedRecordingStarts()).toBe(1);
     expect((await request(t.callback).post(`/api/v1/realtors/calls/${callId}/join`).set(realtor.auth)).status).toBe(200);
     expect((await request(t.callback).post(`/api/v1/buyers/calls/${callId}/join`).set(buyer.auth)).status).toBe(200);
     // A second join of someone already in the call is no new setup.

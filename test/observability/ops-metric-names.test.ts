@@ -3,8 +3,6 @@ import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { parse } from 'yaml';
 import request from 'supertest';
-import type { Notifier } from '../../adapters/email/notifier';
-import type { MeetingProvider } from '../../adapters/meetings/port';
 import { PROJECT_ROOT, loadConfig } from '../../lib/config';
 import { createLogger } from '../../lib/logger';
 import { collectProcessMetrics, metricsRegistry, scrapeUrl } from '../../lib/metrics';
@@ -17,6 +15,7 @@ import { confirmBooking, createProperty, requestBooking, serverSlot } from '../s
 import { freePort } from '../support/ports';
 import { createTimeSkippingEnv } from '../support/temporal';
 import { signUp } from '../support/users';
+import { failingFirst } from '../support/fail-first';
 import { eventually } from '../support/wait';
 import { startTestWorker } from '../support/worker';
 import { scrape, type Exposition } from '../metrics/exposition';
@@ -106,25 +105,9 @@ describe('alert rules and dashboards name only metrics the system serves', () =>
     [db, env] = await Promise.all([createTestDatabase(), createTimeSkippingEnv()]);
     t = await buildTestApp({ knex: db.knex, env, config: { TOUR_EARLY_START_MINUTES: String(24 * 60), RECORD_CALLS: 'true' } });
     // The first email fails as a network error would: its activity attempt fails and is retried.
-    let failed = false;
-    const notifier: Notifier = Object.create(t.adapters.notifier);
-    notifier.send = async (n) => {
-      if (!failed) {
-        failed = true;
-        throw new Error('connection reset by the email provider');
-      }
-      return t.adapters.notifier.send(n);
-    };
+    const notifier = failingFirst(t.adapters.notifier, 'send', 'connection reset by the email provider').stub;
     // The first recording start fails too: startCall, a local activity on the tour's local-steps path, is retried.
-    let recordingFailed = false;
-    const meetings: MeetingProvider = Object.create(t.adapters.meetings);
-    meetings.startRecording = async (meetingId, keyPrefix) => {
-      if (!recordingFailed) {
-        recordingFailed = true;
-        throw new Error('connection reset while starting the capture');
-      }
-      return t.adapters.meetings.startRecording(meetingId, keyPrefix);
-    };
+    const meetings = failingFirst(t.adapters.meetings, 'startRecording', 'connection reset while starting the capture').stub;
     worker = await startTestWorker(env, t, db.knex, { notifier, meetings });
     collectProcessMetrics();
     parked = trackParkedTours(db.knex, createLogger(t.config, 'test'));
