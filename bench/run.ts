@@ -27,7 +27,7 @@ import { keepSections } from './doc-sections';
 import { compare, type Target } from './compare';
 import { cpuMeter, machineBusyMs, postgresPids, runLoad } from './load';
 import { summariseProfile } from './profile';
-import { seedForSearch, signInBuyer, startBenchPostgres } from './search-fixture';
+import { SEARCH_SEED_OPTIONS, searchSeedOf, seedForSearch, signInBuyer, startBenchPostgres } from './search-fixture';
 import { renderReport, verdict, type BenchReport } from './report';
 
 const say = (line: string) => process.stderr.write(`[bench] ${line}\n`);
@@ -48,15 +48,11 @@ function command(child: ChildProcess, message: object): Promise<void> {
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      properties: { type: 'string', default: '10000' },
-      realtors: { type: 'string', default: '200' },
-      buyers: { type: 'string', default: '20' },
-      seed: { type: 'string', default: '42' },
+      ...SEARCH_SEED_OPTIONS,
       duration: { type: 'string', default: '20' },
       warmup: { type: 'string', default: '3' },
       // The issue's targets are stated at 10 connections.
       connections: { type: 'string', default: '10' },
-      'min-price': { type: 'string', default: '300000' },
       iterations: { type: 'string', default: '300' },
       rounds: { type: 'string', default: '4' },
       'max-noise': { type: 'string', default: '25' },
@@ -71,14 +67,10 @@ async function main(): Promise<void> {
     strict: true,
   });
   const opt = {
-    properties: Number(values.properties),
-    realtors: Number(values.realtors),
-    buyers: Number(values.buyers),
-    seed: Number(values.seed),
+    ...searchSeedOf(values),
     duration: Number(values.duration),
     warmup: Number(values.warmup),
     connections: Number(values.connections),
-    minPrice: Number(values['min-price']),
     iterations: Number(values.iterations),
     rounds: Number(values.rounds),
     maxNoise: Number(values['max-noise']),

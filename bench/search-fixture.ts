@@ -21,6 +21,26 @@ export async function startBenchPostgres(root: string, port: number, logger: Log
   return { pg, postmasterPid };
 }
 
+/** The command-line options both benchmarks take for their data and search (for `parseArgs`). */
+export const SEARCH_SEED_OPTIONS = {
+  properties: { type: 'string', default: '10000' },
+  realtors: { type: 'string', default: '200' },
+  buyers: { type: 'string', default: '20' },
+  seed: { type: 'string', default: '42' },
+  'min-price': { type: 'string', default: '300000' },
+} as const;
+
+/** Those options' values, as numbers. */
+export function searchSeedOf(values: { [K in keyof typeof SEARCH_SEED_OPTIONS]: string }): SearchSeed {
+  return {
+    properties: Number(values.properties),
+    realtors: Number(values.realtors),
+    buyers: Number(values.buyers),
+    seed: Number(values.seed),
+    minPrice: Number(values['min-price']),
+  };
+}
+
 export interface SearchSeed {
   properties: number;
   realtors: number;

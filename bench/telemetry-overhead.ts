@@ -29,7 +29,7 @@ import { freePort } from '../lib/ports';
 import { compare, type MeasuredServer } from './compare';
 import { setSection } from './doc-sections';
 import { postgresPids } from './load';
-import { seedForSearch, signInBuyer, startBenchPostgres } from './search-fixture';
+import { SEARCH_SEED_OPTIONS, searchSeedOf, seedForSearch, signInBuyer, startBenchPostgres } from './search-fixture';
 
 const say = (line: string) => process.stderr.write(`[bench:telemetry] ${line}\n`);
 const SECTION = 'telemetry-overhead';
@@ -73,16 +73,12 @@ function row(name: string, r: MeasuredServer): string {
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
+      ...SEARCH_SEED_OPTIONS,
       collector: { type: 'string' },
-      properties: { type: 'string', default: '10000' },
-      realtors: { type: 'string', default: '200' },
-      buyers: { type: 'string', default: '20' },
-      seed: { type: 'string', default: '42' },
       duration: { type: 'string', default: '40' },
       rounds: { type: 'string', default: '8' },
       warmup: { type: 'string', default: '5' },
       connections: { type: 'string', default: '10' },
-      'min-price': { type: 'string', default: '300000' },
       'max-noise': { type: 'string', default: '25' },
       retries: { type: 'string', default: '2' },
       sample: { type: 'string', default: '0.1' },
@@ -93,15 +89,11 @@ async function main(): Promise<void> {
   if (values.collector) return runCollector(Number(values.collector));
 
   const opt = {
-    properties: Number(values.properties),
-    realtors: Number(values.realtors),
-    buyers: Number(values.buyers),
-    seed: Number(values.seed),
+    ...searchSeedOf(values),
     duration: Number(values.duration),
     rounds: Number(values.rounds),
     warmup: Number(values.warmup),
     connections: Number(values.connections),
-    minPrice: Number(values['min-price']),
     maxNoise: Number(values['max-noise']),
     retries: Number(values.retries),
     sample: Number(values.sample),
