@@ -52,7 +52,7 @@ export interface StartTracingOptions {
  * Query parameters whose values server spans replace with REDACTED: the HTTP
  * instrumentation's defaults (cloud URL signatures) and the local storage's file-link `signature`.
  */
-export const REDACTED_QUERY_PARAMS = ['sig', 'Signature', 'AWSAccessKeyId', 'X-Goog-Signature', 'X-Amz-Signature', 'X-Amz-Credential', 'X-Amz-Security-Token', 'signature'];
+const REDACTED_QUERY_PARAMS = ['sig', 'Signature', 'AWSAccessKeyId', 'X-Goog-Signature', 'X-Amz-Signature', 'X-Amz-Credential', 'X-Amz-Security-Token', 'signature'];
 
 type Api = typeof OtelApi;
 
@@ -221,8 +221,8 @@ export function traceLogFields(): { trace_id?: string; span_id?: string; request
 
 /**
  * Runs `next` with the request id as baggage (so workflow calls made for this request
- * carry it to the worker) and names the request on the HTTP server span. Only mounted
- * when tracing is on.
+ * carry it to the worker) and names the request on the HTTP server span; on a request not
+ * sampled at the edge, under its unsampled trace id. With tracing off it only calls `next`.
  */
 export function withRequestId<T>(requestId: string, next: () => Promise<T>): Promise<T> {
   if (!started) return next();
