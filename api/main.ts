@@ -9,14 +9,13 @@ import { createApp } from './app';
 import { listen } from './server';
 import { collectProcessMetrics, startMetricsServer } from '../lib/metrics';
 import { startTracing } from '../lib/telemetry';
-import { redactSharedToken } from './share-links/rate-limit';
 
 async function main(): Promise<void> {
   let logger: Logger | undefined;
   try {
     const config = getConfig();
     // First: the Temporal client, the app and the pool below are then traced (when on).
-    const tracing = startTracing(config, 'realtyforyou-api', { redactPath: redactSharedToken });
+    const tracing = startTracing(config, 'realtyforyou-api');
     logger = createLogger(config, 'api');
     if (!config.database.url || !config.temporal.address) {
       throw new Error('start:api needs DATABASE_URL and TEMPORAL_ADDRESS; `npm start` runs everything embedded instead');

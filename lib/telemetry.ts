@@ -8,9 +8,15 @@
  * modules are loaded by `startTracing` when tracing is on. The request path then pays one
  * `undefined` check per log line and nothing else.
  *
- * `startTracing` must run before the Koa app is created and before the first query (the
- * entry points call it first thing): the instrumentations patch Koa, pg and http as they
- * are required, and a module loaded before the start is patched by requiring it again.
+ * An API request's server span is made here (`withRequestTrace`, called by the API's
+ * request-context middleware), not by the HTTP instrumentation: the sample is taken before
+ * anything else, and a request not sampled enters no OpenTelemetry context at all, so it
+ * pays for tracing only its unsampled ids (on its log lines, and carried to the workflows
+ * it calls) and a check per SQL statement.
+ *
+ * `startTracing` must run before the first query and the first outgoing HTTP call (the
+ * entry points call it first thing): the instrumentations patch pg and http as they are
+ * required, and a module loaded before the start is patched by requiring it again.
  */
 import type * as OtelApi from '@opentelemetry/api';
 import type { Sampler, SpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -18,9 +24,11 @@ import type { WorkflowClientInterceptor } from '@temporalio/client';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import type * as InterceptorsClient from '@temporalio/interceptors-opentelemetry/lib/client';
 import type * as InterceptorsWorker from '@temporalio/interceptors-opentelemetry/lib/worker';
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import { hostname } from 'node:os';
 import type { Config } from './config';
+import { requestContextStore, type TraceIds } from './request-context';
 import { APP_VERSION } from './version';
 
 /** The baggage entry that carries the API's request id to the worker's log lines. */
@@ -41,36 +49,25 @@ export interface Tracing {
 export interface StartTracingOptions {
   /** Replace the configured exporter (tests: an in-memory exporter; benchmarks). Turns tracing on whatever the configuration says. */
   spanProcessors?: SpanProcessor[];
-  /**
-   * A request path as a server span may show it (`url.path`), secrets in it replaced; the
-   * API passes the shared-recap token redaction. As received when absent.
-   */
-  redactPath?: (path: string) => string;
 }
 
 /**
- * Query parameters whose values server spans replace with REDACTED: the HTTP
- * instrumentation's defaults (cloud URL signatures) and the local storage's file-link `signature`.
+ * Query parameters whose values server spans replace with REDACTED: those the HTTP
+ * instrumentation redacts by default (cloud URL signatures) and the local storage's file-link `signature`.
  */
-const REDACTED_QUERY_PARAMS = ['sig', 'Signature', 'AWSAccessKeyId', 'X-Goog-Signature', 'X-Amz-Signature', 'X-Amz-Credential', 'X-Amz-Security-Token', 'signature'];
+const REDACTED_QUERY_PARAMS = new Set(['sig', 'Signature', 'AWSAccessKeyId', 'X-Goog-Signature', 'X-Amz-Signature', 'X-Amz-Credential', 'X-Amz-Security-Token', 'signature']);
 
 type Api = typeof OtelApi;
 
 interface Started {
   tracing: Tracing;
   api: Api;
-  /** Whether `ctx` is one the HTTP instrumentation left untraced (a probe, or a request not sampled at the edge). */
-  untraced(ctx: OtelApi.Context): boolean;
+  tracer: OtelApi.Tracer;
+  /** The share of requests without a caller's `traceparent` that are recorded. */
+  ratio: number;
 }
 
 let started: Started | undefined;
-
-/**
- * On a request the edge did not sample: the trace it would have had, never recorded (no
- * span exists). Log lines show its ids; workflow calls carry it, not sampled, so the
- * worker records nothing of that request either.
- */
-const UNSAMPLED_PARENT = Symbol.for('realtyforyou.unsampled-parent');
 
 /** The tracing this process started, if any. */
 export function activeTracing(): Tracing | undefined {
@@ -92,9 +89,8 @@ export function startTracing(config: Pick<Config, 'telemetry'>, defaultServiceNa
   const { BatchSpanProcessor, SimpleSpanProcessor, ConsoleSpanExporter, ParentBasedSampler, SamplingDecision, TraceIdRatioBasedSampler } =
     require('@opentelemetry/sdk-trace-base') as typeof import('@opentelemetry/sdk-trace-base');
   const { detectResources, processDetector, resourceFromAttributes } = require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
-  const { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator, isTracingSuppressed } = require('@opentelemetry/core') as typeof import('@opentelemetry/core');
+  const { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } = require('@opentelemetry/core') as typeof import('@opentelemetry/core');
   const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http') as typeof import('@opentelemetry/instrumentation-http');
-  const { KoaInstrumentation, KoaLayerType } = require('@opentelemetry/instrumentation-koa') as typeof import('@opentelemetry/instrumentation-koa');
   const { PgInstrumentation } = require('@opentelemetry/instrumentation-pg') as typeof import('@opentelemetry/instrumentation-pg');
   const { OpenTelemetryWorkflowClientInterceptor } = require('@temporalio/interceptors-opentelemetry/lib/client') as typeof InterceptorsClient;
   const { OpenTelemetryActivityInboundInterceptor, OpenTelemetryActivityOutboundInterceptor } =
@@ -123,17 +119,10 @@ export function startTracing(config: Pick<Config, 'telemetry'>, defaultServiceNa
     }
   }
 
-  const isProbe = (url: string | undefined) => /^\/(health|metrics)(?:[/?]|$)/.test(url ?? '');
-  /**
-   * Head sampling at the edge: a request that arrives without a `traceparent` is sampled
-   * here, before any instrumentation runs, and one not sampled passes untraced (no server,
-   * router or SQL span is made, not even a non-recording one: the instrumentations cost it
-   * nothing). A caller's `traceparent` is followed as the parent-based sampler does.
-   */
+  // The edge (withRequestTrace) samples a request; a server span reaching the sampler was
+  // sampled there. Other roots (activities whose workflow carries no context, client calls
+  // outside a request) are sampled by ratio.
   const ratio = t.sampleRatio;
-  const notSampledAtEdge = (req: { headers: Record<string, unknown> }) => ratio < 1 && req.headers.traceparent === undefined && !(Math.random() < ratio);
-  // A root that reaches the sampler as a server span was sampled at the edge; other roots
-  // (activities whose workflow carries no context, client calls outside a request) by ratio.
   const byRatio = new TraceIdRatioBasedSampler(ratio);
   const root: Sampler = {
     shouldSample: (ctx, traceId, _name, kind) => (kind === api.SpanKind.SERVER ? { decision: SamplingDecision.RECORD_AND_SAMPLED } : byRatio.shouldSample(ctx, traceId)),
@@ -151,22 +140,9 @@ export function startTracing(config: Pick<Config, 'telemetry'>, defaultServiceNa
     metricReaders: [],
     logRecordProcessors: [],
     instrumentations: [
-      new HttpInstrumentation({
-        // Probes and scrapes every few seconds are no requests anybody wants to trace.
-        ignoreIncomingRequestHook: (req) => isProbe(req.url) || notSampledAtEdge(req),
-        // Secrets never reach a span: tokens in paths, signatures in queries.
-        startIncomingSpanHook: (req) => {
-          const pathname = (req.url ?? '').split('?')[0]!;
-          const shown = opts.redactPath?.(pathname) ?? pathname;
-          return shown === pathname ? {} : { 'url.path': shown };
-        },
-        redactedQueryParamsServer: REDACTED_QUERY_PARAMS,
-        requireParentforOutgoingSpans: true,
-      }),
-      // One span per routed handler (which also names the HTTP span after the route
-      // template); a span for each of the dozen app-wide middlewares would cost more than
-      // it shows.
-      new KoaInstrumentation({ ignoreLayersType: [KoaLayerType.MIDDLEWARE] }),
+      // Outgoing calls only (webhooks, providers), inside a traced request or activity. The
+      // API's incoming requests get their server span from withRequestTrace.
+      new HttpInstrumentation({ disableIncomingRequestInstrumentation: true, requireParentforOutgoingSpans: true }),
       // SQL inside a request or an activity; a background sweep's queries make no orphan
       // traces. Statement texts are parameterised: no values reach the span.
       new PgInstrumentation({ requireParentSpan: true, enhancedDatabaseReporting: false, ignoreConnectSpans: true }),
@@ -174,12 +150,12 @@ export function startTracing(config: Pick<Config, 'telemetry'>, defaultServiceNa
   });
   sdk.start();
   // require-in-the-middle patches a module at its first require after the start, even one
-  // already loaded (the entry points' imports load Koa and pg before main runs): patch
-  // them now. Patching is in place, on prototypes: existing references see it too.
+  // already loaded (the entry points' imports load pg before main runs): patch them now.
+  // Patching is in place, on prototypes: existing references see it too.
   /* eslint-disable @typescript-eslint/no-require-imports */
   require('http');
   require('https');
-  for (const name of ['koa', 'pg']) if (require.cache[require.resolve(name)]) require(name);
+  if (require.cache[require.resolve('pg')]) require('pg');
   /* eslint-enable @typescript-eslint/no-require-imports */
 
   const tracing: Tracing = {
@@ -197,7 +173,7 @@ export function startTracing(config: Pick<Config, 'telemetry'>, defaultServiceNa
       started = undefined;
     },
   };
-  started = { tracing, api, untraced: isTracingSuppressed };
+  started = { tracing, api, tracer: api.trace.getTracer('realtyforyou-api', APP_VERSION), ratio };
   return tracing;
 }
 
@@ -210,31 +186,136 @@ export function traceLogFields(): { trace_id?: string; span_id?: string; request
   if (!started) return undefined;
   const { api } = started;
   const ctx = api.context.active();
-  const span = api.trace.getSpanContext(ctx) ?? (ctx.getValue(UNSAMPLED_PARENT) as OtelApi.SpanContext | undefined);
+  const current = api.trace.getSpanContext(ctx);
+  const ids = current && api.isSpanContextValid(current) ? current : requestContextStore.getStore()?.unsampled;
   const requestId = api.propagation.getBaggage(ctx)?.getEntry(REQUEST_ID_BAGGAGE)?.value;
-  if (!span && !requestId) return undefined;
+  if (!ids && !requestId) return undefined;
   return {
-    ...(span && api.isSpanContextValid(span) ? { trace_id: span.traceId, span_id: span.spanId } : {}),
+    ...(ids ? { trace_id: ids.traceId, span_id: ids.spanId } : {}),
     ...(requestId ? { request_id: requestId } : {}),
   };
 }
 
+/** What the edge needs to know of an incoming request to trace it. */
+export interface IncomingRequest {
+  method: string;
+  /** The path as a span may show it: secrets in it already replaced. */
+  path: string;
+  /** Without the `?`; parameters that carry signatures are redacted here. */
+  querystring: string;
+  headers: IncomingHttpHeaders;
+  scheme: string;
+  host: string;
+  clientAddress: string;
+  httpVersion: string;
+}
+
+/** How the request ended, read once it has: its status and the declared route it matched, if any. */
+export interface RequestOutcome {
+  status: number;
+  route?: string;
+}
+
+/** Health probes and metric scrapes, every few seconds: no requests anybody wants to trace. */
+const PROBE = /^\/(health|metrics)(?:\/|$)/;
+
 /**
- * Runs `next` with the request id as baggage (so workflow calls made for this request
- * carry it to the worker) and names the request on the HTTP server span; on a request not
- * sampled at the edge, under its unsampled trace id. With tracing off it only calls `next`.
+ * Runs `next` for one API request in its request context (its id on every log line) and,
+ * with tracing on, in its trace. The sample is taken here, first: a request with a
+ * caller's sampled `traceparent` is recorded under it, one without by
+ * OTEL_TRACES_SAMPLER_ARG. A recorded request gets a server span (named after its route
+ * once routed, the request id on it, secrets in path and query redacted) and the request
+ * id as baggage, so the workflows it starts or updates carry both to their activities. A
+ * request not recorded enters no OpenTelemetry context: it gets trace ids of its own (or
+ * its caller's trace id) that no span ever records, for its log lines and, not sampled,
+ * for the workflow calls it makes (`followingUnsampledParent`), so the worker records
+ * nothing of it either and logs the same ids.
  */
-export function withRequestId<T>(requestId: string, next: () => Promise<T>): Promise<T> {
-  if (!started) return next();
-  const { api } = started;
-  let active = api.context.active();
-  api.trace.getSpan(active)?.setAttribute('request_id', requestId);
-  if (started.untraced(active)) {
-    const unsampled: OtelApi.SpanContext = { traceId: randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex'), traceFlags: api.TraceFlags.NONE, isRemote: true };
-    active = active.setValue(UNSAMPLED_PARENT, unsampled);
+export function withRequestTrace<T>(req: IncomingRequest, requestId: string, next: () => Promise<T>, outcome: () => RequestOutcome): Promise<T> {
+  if (!started || PROBE.test(req.path)) return requestContextStore.run({ requestId }, next);
+  const { api, tracer, ratio } = started;
+  let parent = api.ROOT_CONTEXT;
+  let sampled: boolean;
+  let unsampledTraceId: string | undefined;
+  if (req.headers.traceparent !== undefined) {
+    parent = api.propagation.extract(api.ROOT_CONTEXT, req.headers);
+    const caller = api.trace.getSpanContext(parent);
+    sampled = caller ? (caller.traceFlags & api.TraceFlags.SAMPLED) !== 0 : Math.random() < ratio;
+    unsampledTraceId = caller?.traceId;
+  } else {
+    sampled = Math.random() < ratio;
   }
-  const baggage = (api.propagation.getBaggage(active) ?? api.propagation.createBaggage()).setEntry(REQUEST_ID_BAGGAGE, { value: requestId });
-  return api.context.with(api.propagation.setBaggage(active, baggage), next);
+  if (!sampled) {
+    const unsampled: TraceIds = { traceId: unsampledTraceId ?? randomUUID().replace(/-/g, ''), spanId: randomUUID().replace(/-/g, '').slice(16) };
+    return requestContextStore.run({ requestId, unsampled }, next);
+  }
+
+  const query = redactQuery(req.querystring);
+  const span = tracer.startSpan(
+    req.method,
+    {
+      kind: api.SpanKind.SERVER,
+      attributes: {
+        'http.request.method': req.method,
+        'url.path': req.path,
+        ...(query ? { 'url.query': query } : {}),
+        'url.scheme': req.scheme,
+        'server.address': req.host,
+        'client.address': req.clientAddress,
+        'network.protocol.version': req.httpVersion,
+        ...(req.headers['user-agent'] ? { 'user_agent.original': req.headers['user-agent'] } : {}),
+        request_id: requestId,
+      },
+    },
+    parent,
+  );
+  const baggage = (api.propagation.getBaggage(parent) ?? api.propagation.createBaggage()).setEntry(REQUEST_ID_BAGGAGE, { value: requestId });
+  const active = api.propagation.setBaggage(api.trace.setSpan(parent, span), baggage);
+  const end = (thrown: unknown) => {
+    const { status, route } = outcome();
+    if (route) {
+      span.updateName(`${req.method} ${route}`);
+      span.setAttribute('http.route', route);
+    }
+    span.setAttribute('http.response.status_code', status);
+    if (status >= 500 || thrown !== undefined) {
+      span.setAttribute('error.type', thrown instanceof Error && status < 500 ? thrown.name : String(status));
+      span.setStatus({ code: api.SpanStatusCode.ERROR });
+    }
+    span.end();
+  };
+  return api.context.with(active, () =>
+    requestContextStore.run({ requestId }, next).then(
+      (value) => {
+        end(undefined);
+        return value;
+      },
+      (err: unknown) => {
+        end(err);
+        throw err;
+      },
+    ),
+  );
+}
+
+/** The query as a span may show it: the values of signature parameters replaced with REDACTED. */
+export function redactQuery(querystring: string): string {
+  // Every name in REDACTED_QUERY_PARAMS, in any encoding, contains an s, an S, a C or a %.
+  if (!/[sSC%]/.test(querystring)) return querystring;
+  return querystring
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      if (eq < 0) return pair;
+      let name: string;
+      try {
+        name = decodeURIComponent(pair.slice(0, eq).replace(/\+/g, ' '));
+      } catch {
+        return pair;
+      }
+      return REDACTED_QUERY_PARAMS.has(name) ? `${pair.slice(0, eq)}=REDACTED` : pair;
+    })
+    .join('&');
 }
 
 /**
@@ -250,13 +331,11 @@ function followingUnsampledParent(api: Api, traced: WorkflowClientInterceptor): 
     const method = traced[name] as ((...args: unknown[]) => unknown) | undefined;
     if (name === ('constructor' as string) || typeof method !== 'function') continue;
     wrapped[name] = (...args: unknown[]) => {
-      const active = api.context.active();
-      const parent = active.getValue(UNSAMPLED_PARENT) as OtelApi.SpanContext | undefined;
-      if (!parent) return method.apply(traced, args);
-      // Out of the suppressed context (the propagators inject nothing in one), into the unsampled trace.
-      const baggage = api.propagation.getBaggage(active);
-      const base = baggage ? api.propagation.setBaggage(api.ROOT_CONTEXT, baggage) : api.ROOT_CONTEXT;
-      return api.context.with(api.trace.setSpanContext(base, parent), () => method.apply(traced, args));
+      const request = requestContextStore.getStore();
+      if (!request?.unsampled || api.trace.getSpan(api.context.active())) return method.apply(traced, args);
+      const parent: OtelApi.SpanContext = { ...request.unsampled, traceFlags: api.TraceFlags.NONE, isRemote: true };
+      const baggage = api.propagation.createBaggage({ [REQUEST_ID_BAGGAGE]: { value: request.requestId } });
+      return api.context.with(api.trace.setSpanContext(api.propagation.setBaggage(api.ROOT_CONTEXT, baggage), parent), () => method.apply(traced, args));
     };
   }
   return wrapped as WorkflowClientInterceptor;

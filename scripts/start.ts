@@ -16,7 +16,6 @@ import { createKnex, migrateLatest } from '../db/knex';
 import { startEmbeddedPostgres } from '../db/embedded';
 import { createApp } from '../api/app';
 import { listen } from '../api/server';
-import { redactSharedToken } from '../api/share-links/rate-limit';
 import { startCombinedMetricsServer } from '../workers/exposition';
 import { startWorkerProcess } from '../workers/process';
 import { collectProcessMetrics } from '../lib/metrics';
@@ -33,7 +32,7 @@ async function main(): Promise<void> {
   try {
     const config = getConfig();
     // Before anything that is instrumented loads (off unless OTEL_* says otherwise); stopped last.
-    const tracing = startTracing(config, 'realtyforyou', { redactPath: redactSharedToken });
+    const tracing = startTracing(config, 'realtyforyou');
     if (tracing) steps.push({ name: 'telemetry', run: () => tracing.shutdown() });
     logger = createLogger(config, 'realtyforyou');
     handleShutdown(() => [...steps].reverse(), logger, config.shutdownTimeoutMs);

@@ -23,7 +23,7 @@ const refusals = counter({
 });
 
 /** The router sets the matched layer's declared path (`/api/v1/buyers/bookings/:id`). */
-function routeOf(ctx: Context): string {
+export function routeOf(ctx: Context): string {
   const matched = (ctx as Context & { _matchedRoute?: string | RegExp })._matchedRoute;
   return typeof matched === 'string' && matched ? matched : UNMATCHED_ROUTE;
 }

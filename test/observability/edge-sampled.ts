@@ -2,9 +2,9 @@
  * The traced system for edge-sampling.test.ts with OTEL_TRACES_SAMPLER_ARG=0 (set by the
  * test): no request is sampled at the edge unless its caller sent a sampled `traceparent`.
  *
- * A realtor and a buyer sign up and the buyer books twice; the realtor confirms the first
- * booking plainly and the second with a caller's sampled `traceparent`, with the
- * X-Request-Ids given as the arguments. Prints one JSON line: every finished span,
+ * A realtor and a buyer sign up and the buyer books three times; the realtor confirms the
+ * first booking plainly, the second with a caller's sampled `traceparent` and the third
+ * with a caller's unsampled one, with the X-Request-Ids given as the arguments. Prints one JSON line: every finished span,
  * both processes' log lines, and the trace context the first booking's workflow start
  * carried.
  */
@@ -22,6 +22,8 @@ export interface EdgeSampledOutput {
   statuses: number[];
   /** The trace id of the caller's `traceparent` on the second confirmation. */
   callerTraceId: string;
+  /** The trace id of the caller's unsampled `traceparent` on the third confirmation. */
+  unsampledCallerTraceId: string;
   spans: SpanRecord[];
   apiLog: Array<Record<string, unknown>>;
   workerLog: Array<Record<string, unknown>>;
@@ -29,7 +31,7 @@ export interface EdgeSampledOutput {
   firstBookingStart: Record<string, string> | null;
 }
 
-async function main(unsampledId: string, sampledId: string): Promise<void> {
+async function main(unsampledId: string, sampledId: string, callerUnsampledId: string): Promise<void> {
   const sys = await startTracedSystem('rfy-edge-test');
   const { t, env, client, tracing, exporter } = sys;
   try {
@@ -37,11 +39,14 @@ async function main(unsampledId: string, sampledId: string): Promise<void> {
     const propertyId = await createProperty(t, realtor);
     const first = await requestBooking(t, buyer, propertyId, { scheduledAt: await serverSlot(env) });
     const second = await requestBooking(t, buyer, propertyId, { scheduledAt: await serverSlot(env, 3) });
+    const third = await requestBooking(t, buyer, propertyId, { scheduledAt: await serverSlot(env, 5) });
     const confirm = (id: number) => request(t.callback).put(`/api/v1/realtors/bookings/${id}/confirm`).set(realtor.auth);
     const callerTraceId = randomBytes(16).toString('hex');
+    const unsampledCallerTraceId = randomBytes(16).toString('hex');
     const statuses = [
       (await confirm(first.id).set('X-Request-Id', unsampledId)).status,
       (await confirm(second.id).set('X-Request-Id', sampledId).set('traceparent', `00-${callerTraceId}-${randomBytes(8).toString('hex')}-01`)).status,
+      (await confirm(third.id).set('X-Request-Id', callerUnsampledId).set('traceparent', `00-${unsampledCallerTraceId}-${randomBytes(8).toString('hex')}-00`)).status,
     ];
     await eventually(
       'the spans of the sampled confirmation',
@@ -51,11 +56,17 @@ async function main(unsampledId: string, sampledId: string): Promise<void> {
       },
       30_000,
     );
+    await eventually(
+      'the activity of the third confirmation',
+      () => Promise.resolve(sys.workerLog.some((l) => l.msg === 'confirming the booking' && l.request_id === callerUnsampledId)),
+      30_000,
+    );
     const history = await client.workflow.getHandle(bookingWorkflowId(first.id)).fetchHistory();
     const header = history.events?.[0]?.workflowExecutionStartedEventAttributes?.header?.fields?.[TRACE_HEADER];
     const out: EdgeSampledOutput = {
       statuses,
       callerTraceId,
+      unsampledCallerTraceId,
       spans: exporter.getFinishedSpans().map(record),
       apiLog: sys.apiLog,
       workerLog: sys.workerLog,
@@ -67,7 +78,7 @@ async function main(unsampledId: string, sampledId: string): Promise<void> {
   }
 }
 
-main(process.argv[2]!, process.argv[3]!).then(
+main(process.argv[2]!, process.argv[3]!, process.argv[4]!).then(
   () => process.exit(0),
   (err: unknown) => {
     process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);

@@ -11,12 +11,13 @@ import type { EdgeSampledOutput } from './edge-sampled';
 describe('edge sampling', () => {
   const UNSAMPLED_ID = 'edge-unsampled-0001';
   const SAMPLED_ID = 'edge-sampled-0002';
+  const CALLER_UNSAMPLED_ID = 'edge-caller-unsampled-0003';
   let out: EdgeSampledOutput;
 
   beforeAll(async () => {
     const run = await runScript(
       'test/observability/edge-sampled.ts',
-      [UNSAMPLED_ID, SAMPLED_ID],
+      [UNSAMPLED_ID, SAMPLED_ID, CALLER_UNSAMPLED_ID],
       { DATABASE_URL: process.env.DATABASE_URL!, NODE_ENV: 'test', LOG_LEVEL: 'silent', OTEL_TRACES_SAMPLER_ARG: '0' },
       120_000,
     );
@@ -25,7 +26,7 @@ describe('edge sampling', () => {
   }, 150_000);
 
   it('when no request is sampled at the edge but one caller sends a sampled traceparent, then every recorded span is of that caller\'s trace, down to the activity', () => {
-    expect(out.statuses).toEqual([200, 200]);
+    expect(out.statuses).toEqual([200, 200, 200]);
     expect([...new Set(out.spans.map((s) => s.traceId))]).toEqual([out.callerTraceId]);
     const server = out.spans.filter((s) => s.kind === 1);
     expect(server.map((s) => s.attributes.request_id)).toEqual([SAMPLED_ID]);
@@ -45,5 +46,13 @@ describe('edge sampling', () => {
     expect(apiLine).toMatchObject({ status: 200, trace_id: expect.stringMatching(/^[0-9a-f]{32}$/) });
     expect(workerLine).toMatchObject({ trace_id: apiLine!.trace_id });
     expect(apiLine!.trace_id).not.toBe(out.callerTraceId);
+  });
+
+  it('when a caller sends an unsampled traceparent, then nothing of its trace is recorded, and the API and the activity log its trace id', () => {
+    expect(out.spans.filter((s) => s.traceId === out.unsampledCallerTraceId)).toEqual([]);
+    const apiLine = out.apiLog.find((l) => l.msg === 'request' && l.request_id === CALLER_UNSAMPLED_ID);
+    const workerLine = out.workerLog.find((l) => l.msg === 'confirming the booking' && l.request_id === CALLER_UNSAMPLED_ID);
+    expect(apiLine).toMatchObject({ status: 200, trace_id: out.unsampledCallerTraceId });
+    expect(workerLine).toMatchObject({ trace_id: out.unsampledCallerTraceId });
   });
 });

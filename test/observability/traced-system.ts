@@ -16,7 +16,6 @@ import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { buildAdapters } from '../../adapters';
 import { createApp } from '../../api/app';
-import { redactSharedToken } from '../../api/share-links/rate-limit';
 import { getConfig, loadConfig } from '../../lib/config';
 import { createLogger } from '../../lib/logger';
 import { startTracing, type Tracing } from '../../lib/telemetry';
@@ -74,7 +73,7 @@ export interface TracedSystem {
 
 export async function startTracedSystem(serviceName: string): Promise<TracedSystem> {
   const exporter = new InMemorySpanExporter();
-  const tracing = startTracing(getConfig(), serviceName, { spanProcessors: [new SimpleSpanProcessor(exporter)], redactPath: redactSharedToken });
+  const tracing = startTracing(getConfig(), serviceName, { spanProcessors: [new SimpleSpanProcessor(exporter)] });
   if (!tracing) throw new Error('tracing did not start');
 
   const [db, env] = await Promise.all([createTestDatabase(), createTimeSkippingEnv()]);
