@@ -24,12 +24,24 @@ export interface DevServerOptions {
   sqlitePragmas?: Record<string, string>;
   logger: Logger;
   readyTimeoutMs?: number;
+  /** The environment it is started from (this process's by default); its OTEL_* variables are left out. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface RunningDevServer {
   address: string;
   uiUrl: string;
   stop(): Promise<void>;
+}
+
+/**
+ * The dev server's environment: this process's, without the app's OpenTelemetry settings.
+ * The server reads the same standard variables and would export its own traces to the
+ * app's collector, or refuse to start at all on one it does not support
+ * (`OTEL_TRACES_EXPORTER=console`: "unsupported OTEL exporter").
+ */
+export function devServerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('OTEL_')));
 }
 
 export async function startTemporalDevServer(opts: DevServerOptions): Promise<RunningDevServer> {
@@ -48,7 +60,7 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<Ru
   ];
   // Its own process group: Ctrl-C in the terminal reaches only npm start, which stops
   // Temporal after the API and the worker, not while they still use it.
-  const child = spawn(opts.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(opts.cliPath, args, { env: devServerEnv(opts.env ?? process.env), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   let tail = '';
   const onOutput = (chunk: Buffer) => {
