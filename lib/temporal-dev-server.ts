@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
+import { childProcessEnv } from './config';
 import type { Logger } from './logger';
 import { StartupError } from './shutdown';
 import { temporalHealthy } from './temporal';
@@ -24,7 +25,7 @@ export interface DevServerOptions {
   sqlitePragmas?: Record<string, string>;
   logger: Logger;
   readyTimeoutMs?: number;
-  /** The environment it is started from (this process's by default); its OTEL_* variables are left out. */
+  /** The environment it is started from (this process's by default, `childProcessEnv`); its OTEL_* variables are left out. */
   env?: NodeJS.ProcessEnv;
 }
 
@@ -60,7 +61,7 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<Ru
   ];
   // Its own process group: Ctrl-C in the terminal reaches only npm start, which stops
   // Temporal after the API and the worker, not while they still use it.
-  const child = spawn(opts.cliPath, args, { env: devServerEnv(opts.env ?? process.env), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(opts.cliPath, args, { env: devServerEnv(opts.env ?? childProcessEnv({})), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   let tail = '';
   const onOutput = (chunk: Buffer) => {
