@@ -2,19 +2,19 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 
 /**
- * The ports the kernel hands out as the local end of outgoing connections (Linux; the
- * usual default elsewhere). A listening port picked from among them can be taken by any
- * process's next outgoing connection before its server binds it, e.g. by the Temporal dev
- * server's own internal connections while it starts, moments before its UI binds.
+ * The lowest of the ports the kernel hands out as the local end of outgoing connections
+ * (Linux; the usual default elsewhere). A listening port picked from among them can be
+ * taken by any process's next outgoing connection before its server binds it, e.g. by the
+ * Temporal dev server's own internal connections while it starts, moments before its UI binds.
  */
-function ephemeralRange(): [number, number] {
+function ephemeralLow(): number {
   try {
-    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-    if (Number.isInteger(low) && Number.isInteger(high)) return [low!, high!];
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (Number.isInteger(low)) return low;
   } catch {
     // not Linux
   }
-  return [32768, 60999];
+  return 32768;
 }
 
 const LOWEST = 10_000;
@@ -37,7 +37,7 @@ function listenOnce(port: number): Promise<number | undefined> {
  * whatever the kernel gives.
  */
 export async function freePort(): Promise<number> {
-  const [low] = ephemeralRange();
+  const low = ephemeralLow();
   if (low - LOWEST >= 1000) {
     for (let attempt = 0; attempt < 50; attempt++) {
       const bound = await listenOnce(LOWEST + Math.floor(Math.random() * (low - LOWEST)));

@@ -234,19 +234,12 @@ const PROBE = /^\/(health|metrics)(?:\/|$)/;
 export function withRequestTrace<T>(req: IncomingRequest, requestId: string, next: () => Promise<T>, outcome: () => RequestOutcome): Promise<T> {
   if (!started || PROBE.test(req.path)) return requestContextStore.run({ requestId }, next);
   const { api, tracer, ratio } = started;
-  let parent = api.ROOT_CONTEXT;
-  let sampled: boolean;
-  let unsampledTraceId: string | undefined;
-  if (req.headers.traceparent !== undefined) {
-    parent = api.propagation.extract(api.ROOT_CONTEXT, req.headers);
-    const caller = api.trace.getSpanContext(parent);
-    sampled = caller ? (caller.traceFlags & api.TraceFlags.SAMPLED) !== 0 : Math.random() < ratio;
-    unsampledTraceId = caller?.traceId;
-  } else {
-    sampled = Math.random() < ratio;
-  }
+  const parent = req.headers.traceparent === undefined ? api.ROOT_CONTEXT : api.propagation.extract(api.ROOT_CONTEXT, req.headers);
+  // A valid caller's trace decides; without one, the ratio.
+  const caller = api.trace.getSpanContext(parent);
+  const sampled = caller ? (caller.traceFlags & api.TraceFlags.SAMPLED) !== 0 : Math.random() < ratio;
   if (!sampled) {
-    const unsampled: TraceIds = { traceId: unsampledTraceId ?? randomUUID().replace(/-/g, ''), spanId: randomUUID().replace(/-/g, '').slice(16) };
+    const unsampled: TraceIds = { traceId: caller?.traceId ?? randomUUID().replace(/-/g, ''), spanId: randomUUID().replace(/-/g, '').slice(16) };
     return requestContextStore.run({ requestId, unsampled }, next);
   }
 
