@@ -5,9 +5,10 @@
  *        [--cpu-prof DIR]
  *
  * The tour-scale load (bench/tours/scenario.ts) against its own `npm start` in a temp
- * folder on free ports, or, with --api-url, against a running deployment (then
- * --temporal-address and --database-url say where its Temporal and PostgreSQL are, for
- * the histories and the email ledger). Writes the `tours` section of docs/benchmarks.md
+ * folder on free ports, or, with --api-url (or API_URL), against a running deployment (then
+ * --temporal-address and --database-url, or TEMPORAL_ADDRESS and DATABASE_URL, say where its
+ * Temporal and PostgreSQL are, for the histories and the email ledger; bench/tours/target.ts).
+ * TEMPORAL_ADDRESS alone runs its own `npm start` against that Temporal. Writes the `tours` section of docs/benchmarks.md
  * (--section names another, e.g. to keep a "before" beside an "after"; --out '' writes
  * none) and prints it. Exits 1 when the run was not correct: any request
  * error, a missing or duplicated email, a workflow that did not complete. --set (repeatable)
@@ -24,6 +25,7 @@ import { setSection } from '../doc-sections';
 import { renderToursSection } from './report';
 import { runTourBench } from './scenario';
 import { startEmbeddedStack, type Stack } from './stack';
+import { resolveTarget } from './target';
 
 const say = (line: string) => process.stderr.write(`[bench:tours] ${line}\n`);
 
@@ -44,7 +46,7 @@ async function main(): Promise<number> {
       'api-url': { type: 'string' },
       'temporal-address': { type: 'string' },
       'database-url': { type: 'string' },
-      namespace: { type: 'string', default: 'default' },
+      namespace: { type: 'string' },
       keep: { type: 'boolean', default: false },
       set: { type: 'string', multiple: true, default: [] },
       section: { type: 'string', default: 'tours' },
@@ -60,27 +62,27 @@ async function main(): Promise<number> {
     if (!m) throw new Error(`--set takes KEY=VALUE, not ${JSON.stringify(kv)}`);
     extra[m[1]!] = m[2]!;
   }
+  const target = resolveTarget(values, process.env, extra);
   let stack: Stack;
-  if (values['api-url']) {
-    if (values.set.length) throw new Error('--set configures the embedded stack; it has no effect with --api-url');
-    if (!values['temporal-address'] || !values['database-url']) throw new Error('--api-url needs --temporal-address and --database-url too (for the histories and the email ledger)');
+  if (target.kind === 'external') {
     stack = {
-      apiUrl: values['api-url'].replace(/\/$/, ''),
-      temporalAddress: values['temporal-address'],
-      namespace: values.namespace,
-      databaseUrl: values['database-url'],
-      settings: { API_URL: values['api-url'] },
+      apiUrl: target.apiUrl,
+      temporalAddress: target.temporalAddress,
+      namespace: target.namespace,
+      databaseUrl: target.databaseUrl,
+      settings: { API_URL: target.apiUrl, TEMPORAL_ADDRESS: target.temporalAddress },
       stop: async () => undefined,
     };
   } else {
     const profDir = values['cpu-prof'] ? path.resolve(values['cpu-prof']) : undefined;
-    stack = await startEmbeddedStack({ keep: values.keep, say, extra, nodeArgs: profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [] });
+    if (target.extra.TEMPORAL_ADDRESS) say(`its own npm start, against the Temporal at ${target.extra.TEMPORAL_ADDRESS}`);
+    stack = await startEmbeddedStack({ keep: values.keep, say, extra: target.extra, nodeArgs: profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [] });
   }
   try {
     say(`${tours} tours, ${concurrency} clients against ${stack.apiUrl}`);
     const result = await runTourBench(stack, { tours, concurrency, say });
     const sets = values.set.map((kv) => ` --set ${kv}`).join('');
-    const command = `npm run bench:tours -- --tours ${tours} --concurrency ${concurrency}${sets}${values['api-url'] ? ' --api-url …' : ''}`;
+    const command = `npm run bench:tours -- --tours ${tours} --concurrency ${concurrency}${sets}${target.kind === 'external' ? ' --api-url …' : ''}`;
     const section = renderToursSection(result, { command, settings: stack.settings, note: values.note });
     process.stdout.write(`${section}\n`);
     if (values.json) writeFileSync(values.json, `${JSON.stringify(result, null, 2)}\n`);

@@ -72,7 +72,7 @@ export async function startEmbeddedStack(opts: { keep?: boolean; say: (line: str
     apiUrl,
     // --set TEMPORAL_ADDRESS=… runs npm start against that Temporal instead of its own dev server.
     temporalAddress: env.TEMPORAL_ADDRESS ?? `127.0.0.1:${temporal}`,
-    namespace: 'default',
+    namespace: env.TEMPORAL_NAMESPACE ?? 'default',
     databaseUrl: `postgres://postgres:postgres@127.0.0.1:${pg}/realtyforyou`,
     rootPid: npmStart.child.pid,
     settings: { ...BENCH_SETTINGS, ...opts.extra, RECORD_CALLS: 'true (default; local meetings capture nothing, so no recording is processed)' },

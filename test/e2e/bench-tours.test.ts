@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../lib/config';
 import type { TourBenchResult } from '../../bench/tours/scenario';
+import { startEmbeddedStack } from '../../bench/tours/stack';
 
 /**
  * `npm run bench:tours` at a small size, as CI runs it: its own `npm start` on free ports,
@@ -13,6 +14,20 @@ import type { TourBenchResult } from '../../bench/tours/scenario';
  */
 
 const TOURS = 10;
+
+/** Runs bench/tours/main.ts with `args` in `env` alone; its exit code and everything it printed. */
+async function runBench(args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  let output = '';
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/tours/main.ts', ...args], {
+    cwd: PROJECT_ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  return { code, output };
+}
 
 describe('npm run bench:tours', () => {
   let dir: string;
@@ -26,15 +41,7 @@ describe('npm run bench:tours', () => {
     const json = path.join(dir, 'result.json');
     // A section another tool wrote stays where it is.
     writeFileSync(out, '# Benchmarks\n\n<!-- section:stt begin -->\nstt numbers\n<!-- section:stt end -->\n');
-    let output = '';
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/tours/main.ts', '--tours', String(TOURS), '--concurrency', '5', '--out', out, '--json', json], {
-      cwd: PROJECT_ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    const { code, output } = await runBench(['--tours', String(TOURS), '--concurrency', '5', '--out', out, '--json', json], {});
     if (code !== 0) throw new Error(`bench:tours exited ${code}:\n${output}`);
 
     const r = JSON.parse(readFileSync(json, 'utf8')) as TourBenchResult;
@@ -82,5 +89,31 @@ describe('npm run bench:tours', () => {
     const doc = readFileSync(out, 'utf8');
     expect(doc).toContain('<!-- section:stt begin -->\nstt numbers\n<!-- section:stt end -->');
     expect(doc).toMatch(/<!-- section:tours begin -->\n## Tour scale: 10 tours, 5 clients[\s\S]*\| confirm \| 10 \| 0 \|[\s\S]*<!-- section:tours end -->/);
+  }, 240_000);
+
+  it('when API_URL, TEMPORAL_ADDRESS and DATABASE_URL name a running stack, then the load runs against it and counts its emails', async () => {
+    const stack = await startEmbeddedStack({ say: () => undefined });
+    try {
+      const json = path.join(dir, 'external.json');
+      const env = { API_URL: stack.apiUrl, TEMPORAL_ADDRESS: stack.temporalAddress, DATABASE_URL: stack.databaseUrl };
+      const { code, output } = await runBench(['--tours', '3', '--concurrency', '3', '--out', '', '--json', json], env);
+      if (code !== 0) throw new Error(`bench:tours exited ${code}:\n${output}`);
+      expect(output).toContain(`3 tours, 3 clients against ${stack.apiUrl}`);
+      expect(output).not.toContain('npm start in');
+      const r = JSON.parse(readFileSync(json, 'utf8')) as TourBenchResult;
+      expect(r.problems).toEqual([]);
+      expect(r.phases.find((p) => p.name === 'confirm')).toMatchObject({ count: 3, errors: 0 });
+      expect(r.workflowsCompleted).toEqual({ booking: 3, tour: 3 });
+      expect(r.emails.find((e) => e.template === 'booking-confirmed')).toMatchObject({ expected: 6, sent: 6, missing: 0, duplicated: 0 });
+      // Not its process tree: nothing measured from /proc.
+      expect(r.processes).toEqual([]);
+
+      // Half a deployment is refused before any request, naming what is missing.
+      const half = await runBench(['--tours', '1', '--out', ''], { API_URL: stack.apiUrl });
+      expect(half.code).toBe(1);
+      expect(half.output).toContain('needs its Temporal (--temporal-address or TEMPORAL_ADDRESS) and its PostgreSQL (--database-url or DATABASE_URL) too');
+    } finally {
+      await stack.stop();
+    }
   }, 240_000);
 });
