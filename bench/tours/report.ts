@@ -31,6 +31,7 @@ export function renderToursSection(r: TourBenchResult, opts: { command: string; 
     '| from the histories and the clients (ms) | p50 | p95 | p99 | max | count |',
     '|---|---:|---:|---:|---:|---:|',
     `| end → summary ready (client) | ${dist(r.endToSummaryReadyMs)} |`,
+    `| reminder lag (ledger sent_at − due; ${r.reminders.bookings} booking${r.reminders.bookings === 1 ? '' : 's'} of their own, due during the load) | ${dist(r.reminders.lagMs)} |`,
     `| workflow first task (ExecutionStarted → first WorkflowTaskStarted) | ${dist(r.histories.firstTaskMs)} |`,
     `| workflow task schedule-to-start | ${dist(r.histories.taskScheduleToStartMs)} |`,
     `| workflow task start-to-complete | ${dist(r.histories.taskStartToCompleteMs)} |`,
@@ -50,6 +51,7 @@ export function renderToursSection(r: TourBenchResult, opts: { command: string; 
   }
   lines.push('| emails | expected | sent | missing | duplicated | not sent |', '|---|---:|---:|---:|---:|---:|');
   lines.push(...r.emails.map((e) => `| ${e.template} | ${e.expected} | ${e.sent} | ${e.missing} | ${e.duplicated} | ${e.notSent} |`));
+  lines.push(`| booking-reminder (the reminder bookings) | ${r.reminders.expected} | ${r.reminders.sent} | ${r.reminders.missing} | ${r.reminders.duplicated} | ${r.reminders.notSent} |`);
   lines.push('');
   if (r.processes.length) {
     lines.push('| process (from /proc, over the run) | processes | peak RSS MiB | CPU s | CPU % of one core |', '|---|---:|---:|---:|---:|');

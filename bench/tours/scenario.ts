@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { Client, Connection } from '@temporalio/client';
-import { bookingWorkflowId } from '../../contracts/bookings';
+import { BOOKING_REMINDER_LEAD_MS, bookingWorkflowId } from '../../contracts/bookings';
 import { TOUR_STATUS, tourWorkflowId } from '../../contracts/tours';
 import { createKnex } from '../../db/knex';
 import { createLogger } from '../../lib/logger';
@@ -16,7 +16,8 @@ import type { Stack } from './stack';
  * REST API with `concurrency` clients. Every pair finishes a step before any pair takes
  * the next, so after "join" all N calls are live at once (the "live calls" phase) and
  * only then does any end. Then the checks: every workflow completed, every email exactly
- * once, and what the histories and /proc say.
+ * once, and what the histories and /proc say. Beside them, a few bookings of their own whose
+ * 15-minute reminders fall due while the load runs measure the reminder lag (sent − due).
  */
 
 export interface TourBenchOptions {
@@ -35,6 +36,13 @@ export interface EmailKindCheck {
   notSent: number;
 }
 
+/** The reminder bookings: their reminders (one to each side) counted and timed from the ledger. */
+export interface ReminderCheck extends Omit<EmailKindCheck, 'template'> {
+  bookings: number;
+  /** The ledger's sent_at − the reminder's due time (scheduled_at − 15 minutes), per email. */
+  lagMs: Distribution;
+}
+
 export interface TourBenchResult {
   startedAt: string;
   tours: number;
@@ -47,6 +55,7 @@ export interface TourBenchResult {
   endToSummaryReadyMs: Distribution;
   workflowsCompleted: { booking: number; tour: number };
   emails: EmailKindCheck[];
+  reminders: ReminderCheck;
   histories: HistoryStats;
   processes: ProcessGroupStats[];
   /** Everything that was not as it must be; empty when the run is correct. */
@@ -75,6 +84,18 @@ const PASSWORD = 'bench-pass-123';
 /** Booked this far ahead: startable at once with the bench's early-start window, and no reminder falls due during a run. */
 const BOOK_AHEAD_MS = 3 * 3_600_000;
 const RECAP_TIMEOUT_MS = 10 * 60_000;
+/**
+ * The reminder bookings are made and confirmed just before the main bookings, 15 minutes and
+ * this much ahead, so at 500 tours their reminders fall due in the booking and confirm bursts.
+ */
+const REMINDER_DUE_IN_MS = 30_000;
+/** How long after the last reminder's due time the check waits for it. */
+const REMINDER_WAIT_MS = 60_000;
+
+/** One reminder booking per ten tours, at least one and at most 50. */
+export function reminderBookings(tours: number): number {
+  return Math.min(50, Math.max(1, Math.ceil(tours / 10)));
+}
 const POLL_MS = 250;
 
 /** Emails each pair must get exactly once per recipient (the welcome on sign-up included). */
@@ -130,37 +151,62 @@ export async function runTourBench(stack: Stack, opts: TourBenchOptions): Promis
   const sides = pairs.flatMap((pair) => [{ pair, role: 'realtor' as const }, { pair, role: 'buyer' as const }]);
   const emailOf = (pair: Pair, role: 'realtor' | 'buyer') => `tours-${run}-${pair.i}-${role}@example.com`;
 
-  await phase('register', sides, (s) => s.pair, async ({ pair, role }, p) => {
+  // Each step of a pair, as the phases below (and the reminder bookings) take it.
+  const register = async (pair: Pair, role: 'realtor' | 'buyer', p: Phase) => {
     await request(p, api, 'POST', '/api/v1/auth/register', { expect: 201, body: { full_name: `Bench ${role === 'realtor' ? 'Realtor' : 'Buyer'} ${pair.i}`, email: emailOf(pair, role), password: PASSWORD, role } });
-  });
-  await phase('sign in', sides, (s) => s.pair, async ({ pair, role }, p) => {
+  };
+  const signIn = async (pair: Pair, role: 'realtor' | 'buyer', p: Phase) => {
     const res = await request(p, api, 'POST', '/api/v1/auth/login', { body: { email: emailOf(pair, role), password: PASSWORD } });
     const data = res.data as { attributes: { access_token: string }; relationships: { user: { data: { id: string } } } };
     pair[role] = { email: emailOf(pair, role), token: data.attributes.access_token, id: Number(data.relationships.user.data.id) };
-  });
-  await phase('property', pairs, (x) => x, async (pair, p) => {
+  };
+  const listProperty = async (pair: Pair, p: Phase) => {
     const res = await request(p, api, 'POST', '/api/v1/realtors/properties', {
       token: pair.realtor!.token,
       expect: 201,
       body: { address: `${pair.i + 1} Bench Road`, city: 'Benchville', mls_id: `BENCH-${run}-${pair.i}`, price: 300000 + pair.i },
     });
     pair.propertyId = Number(res.data!.id);
-  });
-  const scheduledAt = new Date(Math.ceil((Date.now() + BOOK_AHEAD_MS) / 3_600_000) * 3_600_000).toISOString();
-  await phase('book', pairs, (x) => x, async (pair, p) => {
+  };
+  const book = async (pair: Pair, scheduledAt: string, p: Phase) => {
     const res = await request(p, api, 'POST', '/api/v1/buyers/bookings', {
       token: pair.buyer!.token,
       expect: 201,
       body: { property_id: pair.propertyId, scheduled_at: scheduledAt, duration_minutes: 30, notes: 'benchmark tour' },
     });
     pair.bookingId = Number(res.data!.id);
-  });
-  await phase('confirm', pairs, (x) => x, async (pair, p) => {
+  };
+  const confirm = async (pair: Pair, p: Phase) => {
     const res = await request(p, api, 'PUT', `/api/v1/realtors/bookings/${pair.bookingId}/confirm`, { token: pair.realtor!.token, idempotencyKey: `${run}-confirm-${pair.i}` });
     const data = res.data as unknown as { tour: { id: string }; call: { id: string } };
     pair.tourId = Number(data.tour.id);
     pair.callId = Number(data.call.id);
+  };
+
+  await phase('register', sides, (s) => s.pair, ({ pair, role }, p) => register(pair, role, p));
+  await phase('sign in', sides, (s) => s.pair, ({ pair, role }, p) => signIn(pair, role, p));
+  await phase('property', pairs, (x) => x, (pair, p) => listProperty(pair, p));
+
+  // Pairs of their own (so the main pairs' emails stay exact), each booked 15 minutes and
+  // REMINDER_DUE_IN_MS ahead and confirmed at once: their reminders fall due under the load.
+  const reminderPairs: Pair[] = Array.from({ length: reminderBookings(opts.tours) }, (_, k) => ({ i: opts.tours + k, broken: false }));
+  const reminderDue = new Map<number, number>();
+  await phase('reminder bookings (setup)', reminderPairs, (x) => x, async (pair, p) => {
+    for (const role of ['realtor', 'buyer'] as const) {
+      await register(pair, role, p);
+      await signIn(pair, role, p);
+    }
+    await listProperty(pair, p);
+    const at = Math.ceil((Date.now() + BOOKING_REMINDER_LEAD_MS + REMINDER_DUE_IN_MS) / 1000) * 1000;
+    await book(pair, new Date(at).toISOString(), p);
+    await confirm(pair, p);
+    reminderDue.set(pair.buyer!.id, at - BOOKING_REMINDER_LEAD_MS);
+    reminderDue.set(pair.realtor!.id, at - BOOKING_REMINDER_LEAD_MS);
   });
+
+  const scheduledAt = new Date(Math.ceil((Date.now() + BOOK_AHEAD_MS) / 3_600_000) * 3_600_000).toISOString();
+  await phase('book', pairs, (x) => x, (pair, p) => book(pair, scheduledAt, p));
+  await phase('confirm', pairs, (x) => x, (pair, p) => confirm(pair, p));
   await phase('start', pairs, (x) => x, async (pair, p) => {
     await request(p, api, 'POST', `/api/v1/realtors/tours/${pair.tourId}/start`, { token: pair.realtor!.token, idempotencyKey: `${run}-start-${pair.i}` });
   });
@@ -241,6 +287,14 @@ export async function runTourBench(stack: Stack, opts: TourBenchOptions): Promis
     for (const e of emails) {
       if (e.missing || e.duplicated || e.notSent || e.sent !== e.expected) problems.push(`emails ${e.template}: ${e.sent} of ${e.expected}, ${e.missing} missing, ${e.duplicated} duplicated, ${e.notSent} not sent`);
     }
+    const reminders = await checkReminders(knex, reminderDue, reminderPairs.length);
+    say(`reminders: ${reminders.sent} of ${reminders.expected} sent, lag (sent − due) p50 ${reminders.lagMs.p50} ms, p99 ${reminders.lagMs.p99} ms, max ${reminders.lagMs.max} ms`);
+    if (reminders.missing || reminders.duplicated || reminders.notSent || reminders.sent !== reminders.expected) problems.push(`reminders: ${reminders.sent} of ${reminders.expected} sent, ${reminders.missing} missing, ${reminders.duplicated} duplicated, ${reminders.notSent} not sent`);
+    // Their tours would otherwise wait for a start that never comes: cancelled, they end.
+    await phase('reminder bookings (cancel)', reminderPairs, (x) => x, async (pair, p) => {
+      if (pair.bookingId === undefined) return;
+      await request(p, api, 'DELETE', `/api/v1/buyers/bookings/${pair.bookingId}`, { token: pair.buyer!.token, body: { reason: 'benchmark over' }, idempotencyKey: `${run}-cancel-${pair.i}` });
+    });
     const processes = meter?.stop() ?? [];
     const wallSeconds = (performance.now() - t0) / 1000;
 
@@ -257,6 +311,7 @@ export async function runTourBench(stack: Stack, opts: TourBenchOptions): Promis
       endToSummaryReadyMs,
       workflowsCompleted,
       emails,
+      reminders,
       histories,
       processes,
       problems,
@@ -266,6 +321,36 @@ export async function runTourBench(stack: Stack, opts: TourBenchOptions): Promis
     await connection.close();
     await knex.destroy();
   }
+}
+
+/**
+ * The reminder bookings' reminders from the ledger: one to each side, each timed from its due
+ * time to the ledger's sent_at. Waits until all are sent or REMINDER_WAIT_MS after the last
+ * due time.
+ */
+async function checkReminders(knex: ReturnType<typeof createKnex>, dueByUser: Map<number, number>, bookings: number): Promise<ReminderCheck> {
+  type Row = { recipient_user_id: string | number; status: string; sent_at: Date | null };
+  const userIds = [...dueByUser.keys()];
+  const read = async (): Promise<Row[]> =>
+    userIds.length ? knex('notifications').whereIn('recipient_user_id', userIds).andWhere({ template: 'booking-reminder' }).select('recipient_user_id', 'status', 'sent_at') : [];
+  const lastDue = Math.max(0, ...dueByUser.values());
+  let rows = await read();
+  while (!(rows.length >= userIds.length && rows.every((r) => r.status === 'sent')) && Date.now() < lastDue + REMINDER_WAIT_MS) {
+    await sleep(500);
+    rows = await read();
+  }
+  const sent = rows.filter((r) => r.status === 'sent' && r.sent_at);
+  const perUser = new Map<number, number>();
+  for (const r of sent) perUser.set(Number(r.recipient_user_id), (perUser.get(Number(r.recipient_user_id)) ?? 0) + 1);
+  return {
+    bookings,
+    expected: userIds.length,
+    sent: sent.length,
+    missing: userIds.filter((id) => !perUser.has(id)).length,
+    duplicated: [...perUser.values()].reduce((s, n) => s + n - 1, 0),
+    notSent: rows.length - sent.length,
+    lagMs: distribution(sent.map((r) => new Date(r.sent_at!).getTime() - dueByUser.get(Number(r.recipient_user_id))!)),
+  };
 }
 
 /**

@@ -65,6 +65,13 @@ describe('npm run bench:tours', () => {
       expect(emails[template]).toEqual({ template, expected: n * TOURS, sent: n * TOURS, missing: 0, duplicated: 0, notSent: 0 });
     }
 
+    // One booking of its own whose reminder falls due during the run: one to each side, timed.
+    expect(r.reminders).toMatchObject({ bookings: 1, expected: 2, sent: 2, missing: 0, duplicated: 0, notSent: 0 });
+    expect(r.reminders.lagMs.count).toBe(2);
+    expect(r.reminders.lagMs.max).toBeGreaterThanOrEqual(0);
+    expect(phase('reminder bookings (setup)')).toMatchObject({ errors: 0 });
+    expect(phase('reminder bookings (cancel)')).toMatchObject({ count: 1, errors: 0 });
+
     // The counters from the histories: every workflow read, every measure present.
     expect(r.histories.kinds.booking).toMatchObject({ workflows: TOURS, completed: TOURS });
     expect(r.histories.kinds.tour).toMatchObject({ workflows: TOURS, completed: TOURS });
@@ -89,6 +96,7 @@ describe('npm run bench:tours', () => {
     const doc = readFileSync(out, 'utf8');
     expect(doc).toContain('<!-- section:stt begin -->\nstt numbers\n<!-- section:stt end -->');
     expect(doc).toMatch(/<!-- section:tours begin -->\n## Tour scale: 10 tours, 5 clients[\s\S]*\| confirm \| 10 \| 0 \|[\s\S]*<!-- section:tours end -->/);
+    expect(doc).toMatch(/\| reminder lag \(ledger sent_at − due; 1 booking of their own, due during the load\) \| \d[\d,]* \|/);
   }, 240_000);
 
   it('when API_URL, TEMPORAL_ADDRESS and DATABASE_URL name a running stack, then the load runs against it and counts its emails', async () => {
@@ -107,6 +115,7 @@ describe('npm run bench:tours', () => {
       expect(r.emails.find((e) => e.template === 'booking-confirmed')).toMatchObject({ expected: 6, sent: 6, missing: 0, duplicated: 0 });
       // Not its process tree: nothing measured from /proc.
       expect(r.processes).toEqual([]);
+      expect(r.reminders).toMatchObject({ bookings: 1, expected: 2, sent: 2, missing: 0, duplicated: 0 });
 
       // Half a deployment is refused before any request, naming what is missing.
       const half = await runBench(['--tours', '1', '--out', ''], { API_URL: stack.apiUrl });
