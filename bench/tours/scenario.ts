@@ -84,6 +84,7 @@ const PASSWORD = 'bench-pass-123';
 /** Booked this far ahead: startable at once with the bench's early-start window, and no reminder falls due during a run. */
 const BOOK_AHEAD_MS = 3 * 3_600_000;
 const RECAP_TIMEOUT_MS = 10 * 60_000;
+const POLL_MS = 250;
 /**
  * The reminder bookings are made and confirmed just before the main bookings, 15 minutes and
  * this much ahead, so at 500 tours their reminders fall due in the booking and confirm bursts.
@@ -96,7 +97,6 @@ const REMINDER_WAIT_MS = 60_000;
 export function reminderBookings(tours: number): number {
   return Math.min(50, Math.max(1, Math.ceil(tours / 10)));
 }
-const POLL_MS = 250;
 
 /** Emails each pair must get exactly once per recipient (the welcome on sign-up included). */
 const EXPECTED_EMAILS: Array<{ template: string; to: 'realtor' | 'buyer' | 'both' }> = [
