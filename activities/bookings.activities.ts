@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import {
   BOOKING_COMMANDS,
@@ -10,6 +10,7 @@ import {
   bookingRefusal,
   bookingSourcesOf,
   type BookingNotice,
+  type BookingNoticeFacts,
   type BookingSnapshot,
   type BookingTransitionTarget,
   type RescheduleChange,
@@ -170,8 +171,14 @@ export function createBookingActivities(deps: Deps) {
      * fails the activity after the others were tried, so its retry sends only what is left.
      */
     async sendBookingNotice(n: BookingNotice): Promise<{ sent: number; failed: number }> {
+      if (n.sendAt) await waitUntil(Date.parse(n.sendAt));
       const facts = await bookingsRepository(knex).noticeFacts(n.bookingId);
       if (!facts) return { sent: 0, failed: 0 };
+      if (n.kind === 'reminder' && !stillReminds(facts, n)) {
+        // Cancelled or moved while its reminder waited for its time: nothing to remind of.
+        deps.logger.info({ bookingId: n.bookingId, status: facts.booking.status, for: n.discriminator }, 'reminder not sent: the booking changed before its time');
+        return { sent: 0, failed: 0 };
+      }
       // The notice runs once per fact: its domain event (webhooks) is recorded here, before the emails.
       await recordBookingNoticeEvent(knex, n, facts);
       let sent = 0;
@@ -213,4 +220,28 @@ export function createBookingActivities(deps: Deps) {
       return { status: t.status, scheduledAt: t.scheduled_at.toISOString(), durationMinutes: t.duration_minutes, propertyId: t.property_id, realtorId: t.realtor_id, buyerId: t.buyer_id };
     },
   };
+}
+
+/** A reminder goes only to a booking still confirmed for the time it reminds of. */
+function stillReminds(facts: BookingNoticeFacts, n: BookingNotice): boolean {
+  return facts.booking.status === BOOKING_STATUS.confirmed && facts.booking.scheduled_at.getTime() === Date.parse(n.discriminator);
+}
+
+/**
+ * Sleeps until `atMs` (now when past). Inside an activity, a cancellation ends the wait, and
+ * the wait is never longer than the workflow asked for when it scheduled this attempt (its
+ * server time): a worker whose clock runs behind the server's (or a time-skipping test
+ * server) does not hold the email back.
+ */
+async function waitUntil(atMs: number): Promise<void> {
+  let ctx: Context | undefined;
+  try {
+    ctx = Context.current();
+  } catch {
+    // Called directly (tests): a plain sleep.
+  }
+  const ms = Math.min(atMs - Date.now(), ctx ? atMs - ctx.info.currentAttemptScheduledTimestampMs : Infinity);
+  if (!(ms > 0)) return;
+  if (ctx) await ctx.sleep(ms);
+  else await new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -80,6 +80,11 @@ export interface BookingWorkflowInput {
   bookingId: number;
   /** A pending request expires this long before its start (0: at its scheduled time). */
   expiryLeadMinutes?: number;
+  /**
+   * The reminder's activity starts this long before the reminder is due and sends at its time
+   * (bookings started with the reminder-at-due patch; DEFAULT_REMINDER_HEADSTART_SECONDS when unset).
+   */
+  reminderHeadstartSeconds?: number;
   /** Passed on to the tour's workflow at confirmation. */
   tour?: Pick<TourWorkflowInput, 'maxCallMinutes' | 'emptyCallEndMinutes' | 'noShowGraceMinutes'>;
 }
@@ -92,13 +97,14 @@ export const BOOKING_WORKFLOW_TYPE = 'bookingWorkflow';
 
 /** The configuration's timings, as lib/config.ts shapes them (structurally: a contract imports no layer). */
 export interface BookingWorkflowTimings {
-  bookings: { expiryLeadMinutes: number };
+  bookings: { expiryLeadMinutes: number; reminderHeadstartSeconds: number };
   tours: { maxCallMinutes: number; emptyCallEndMinutes: number; noShowGraceMinutes: number };
 }
 
 export function bookingWorkflowSettings(config: BookingWorkflowTimings): BookingWorkflowSettings {
   return {
     expiryLeadMinutes: config.bookings.expiryLeadMinutes,
+    reminderHeadstartSeconds: config.bookings.reminderHeadstartSeconds,
     tour: {
       maxCallMinutes: config.tours.maxCallMinutes,
       emptyCallEndMinutes: config.tours.emptyCallEndMinutes,
@@ -117,6 +123,13 @@ export async function startBookingWorkflow(client: Client, taskQueue: string, bo
 }
 
 export const BOOKING_REMINDER_LEAD_MS = 15 * 60_000;
+/**
+ * How long before its time a reminder's activity starts (bookings started with the
+ * reminder-at-due patch) unless the workflow's input says (BOOKING_REMINDER_HEADSTART_SECONDS):
+ * it waits out the rest itself, so a reminder goes at its time even when workflow tasks
+ * queue for seconds under load.
+ */
+export const DEFAULT_REMINDER_HEADSTART_SECONDS = 60;
 /** A confirmed booking whose tour never reports back completes this long after its end. */
 export const BOOKING_COMPLETION_GRACE_MS = 7 * 24 * 60 * 60_000;
 
@@ -188,6 +201,11 @@ export interface BookingNotice {
   discriminator: string;
   actorUserId?: number;
   previousScheduledAt?: string;
+  /**
+   * Not before (ISO): the activity waits until then, and sends a reminder only if the booking
+   * is still confirmed for the time it reminds of (a reminder started ahead of its time).
+   */
+  sendAt?: string;
 }
 
 /** The calendar event of a booking: calendars replace an event sent again under the same UID. */

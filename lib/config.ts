@@ -152,6 +152,7 @@ const envSchema = z.object({
   BOOKING_MIN_NOTICE_MINUTES: z.coerce.number().int().min(0).max(60 * 24 * 30).default(60),
   BOOKING_MAX_AHEAD_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
   BOOKING_EXPIRY_LEAD_MINUTES: z.coerce.number().int().min(0).max(60 * 24 * 7).default(0),
+  BOOKING_REMINDER_HEADSTART_SECONDS: z.coerce.number().int().min(0).max(600).default(60),
   TOUR_EARLY_START_MINUTES: z.coerce.number().int().min(0).max(24 * 60).default(15),
   TOUR_MAX_CALL_MINUTES: z.coerce.number().int().min(5).max(24 * 60).default(120),
   TOUR_EMPTY_CALL_END_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(10),
@@ -374,6 +375,8 @@ export interface Config {
     maxAheadDays: number;
     /** A pending request expires this long before its time (0: at its time). */
     expiryLeadMinutes: number;
+    /** A reminder's activity starts this long before the reminder is due and sends at its time. */
+    reminderHeadstartSeconds: number;
     /** How often the worker starts workflows for bookings whose start failed. */
     sweepIntervalSeconds: number;
   };
@@ -565,6 +568,7 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
       minNoticeMinutes: e.BOOKING_MIN_NOTICE_MINUTES,
       maxAheadDays: e.BOOKING_MAX_AHEAD_DAYS,
       expiryLeadMinutes: e.BOOKING_EXPIRY_LEAD_MINUTES,
+      reminderHeadstartSeconds: e.BOOKING_REMINDER_HEADSTART_SECONDS,
       sweepIntervalSeconds: e.BOOKING_SWEEP_INTERVAL_SECONDS,
     },
     storage: {

@@ -21,6 +21,7 @@ import {
   BOOKING_COMPLETION_GRACE_MS,
   BOOKING_FAILURES,
   BOOKING_REMINDER_LEAD_MS,
+  DEFAULT_REMINDER_HEADSTART_SECONDS,
   bookingRefusal,
   bookingStateQuery,
   bookingWorkflowId,
@@ -81,6 +82,9 @@ const localDb = proxyLocalActivities<Activities>(asLocal(DB_STEP));
 
 const mail = proxyActivities<Activities>(EMAIL_OPTIONS);
 
+/** A reminder's activity also waits out its head start before it sends: it has that much longer. */
+const reminderMail = (headstartMs: number) => proxyActivities<Activities>({ ...EMAIL_OPTIONS, startToCloseTimeout: headstartMs + 60_000 });
+
 /**
  * Histories recorded before it (no marker) replay as they ran: the main loop acted even
  * while a command was half-way, so a cancellation that still had to tell the tour ended
@@ -98,6 +102,14 @@ const WAIT_FOR_COMMANDS_PATCH = 'booking-loop-waits-for-commands';
  * replay as they ran.
  */
 export const LOCAL_STEPS_PATCH = 'booking-local-db-steps';
+
+/**
+ * Bookings started with it (on the local-steps path) start their reminder's activity
+ * `reminderHeadstartSeconds` ahead of its time, and the activity sends at the time: a
+ * workflow task that waits in a busy queue no longer makes the reminder late. Histories
+ * recorded before it replay as they ran.
+ */
+export const REMINDER_AT_DUE_PATCH = 'booking-reminder-at-due';
 
 type QueuedNotice = Omit<BookingNotice, 'bookingId'>;
 
@@ -120,6 +132,8 @@ export class BookingLifecycle {
   private readonly lock = new CommandLock(() => this.state.status !== 'loading');
   /** Decided once, at the start: the local-steps path (LOCAL_STEPS_PATCH) or the one the booking started on. */
   readonly local: boolean;
+  /** Decided once, at the start: the reminder's activity starts ahead of its time (REMINDER_AT_DUE_PATCH). */
+  readonly reminderAhead: boolean;
   /** The main loop's one timer (local-steps path). */
   readonly alarm = new Alarm();
   /** The tour's workflow could not report how it ended (terminated, failed): the completion grace applies. */
@@ -131,6 +145,22 @@ export class BookingLifecycle {
   constructor(private readonly input: BookingWorkflowInput) {
     this.state = { bookingId: input.bookingId, status: 'loading', scheduledAt: null, durationMinutes: null, tourId: null, callId: null, reminderSentFor: null };
     this.local = patched(LOCAL_STEPS_PATCH);
+    this.reminderAhead = this.local && patched(REMINDER_AT_DUE_PATCH);
+  }
+
+  /** When the reminder of the booking's current time is due. */
+  get reminderAt(): number {
+    return Date.parse(this.state.scheduledAt!) - BOOKING_REMINDER_LEAD_MS;
+  }
+
+  /** How long before its time the reminder's activity starts (0 on paths before REMINDER_AT_DUE_PATCH). */
+  get reminderHeadstartMs(): number {
+    return this.reminderAhead ? (this.input.reminderHeadstartSeconds ?? DEFAULT_REMINDER_HEADSTART_SECONDS) * 1000 : 0;
+  }
+
+  /** When the main loop queues the reminder: at its time, or its head start before. */
+  get remindFrom(): number {
+    return this.reminderAt - this.reminderHeadstartMs;
   }
 
   /** The database steps: local activities on the local-steps path. */
@@ -350,7 +380,7 @@ export class BookingLifecycle {
   /** Keyed by the time it reminds of: a retry never sends twice, a reschedule sends anew. */
   remind(): void {
     const at = this.state.scheduledAt!;
-    this.notices.push({ kind: 'reminder', discriminator: at });
+    this.notices.push({ kind: 'reminder', discriminator: at, ...(this.reminderAhead ? { sendAt: new Date(this.reminderAt).toISOString() } : {}) });
     this.state.reminderSentFor = at;
   }
 
@@ -363,7 +393,7 @@ export class BookingLifecycle {
     while (this.notices.length) {
       const n = this.notices.shift()!;
       try {
-        await mail.sendBookingNotice({ bookingId: this.bookingId, ...n });
+        await (n.sendAt ? reminderMail(this.reminderHeadstartMs) : mail).sendBookingNotice({ bookingId: this.bookingId, ...n });
       } catch (err) {
         log.warn('booking notice not sent', { kind: n.kind, error: String(err) });
       }
@@ -419,13 +449,13 @@ export async function bookingWorkflow(input: BookingWorkflowInput): Promise<Book
       const ms = atMs - Date.now();
       return ms > 0 ? condition(woken, ms) : woken();
     };
-    const reminderAt = Date.parse(state.scheduledAt!) - BOOKING_REMINDER_LEAD_MS;
+    const remindFrom = booking.remindFrom;
 
     if (state.status === BOOKING_STATUS.pending) {
       const expiryAt = Date.parse(state.scheduledAt!) - expiryLeadMs;
       // The local-steps path wakes at the reminder's time first when that comes earlier, so
       // a confirmation keeps the very timer the request was waiting on.
-      const at = booking.local && reminderAt > Date.now() ? Math.min(expiryAt, reminderAt) : expiryAt;
+      const at = booking.local && remindFrom > Date.now() ? Math.min(expiryAt, remindFrom) : expiryAt;
       if (await waitUntil(at)) continue;
       if (booking.local && Date.now() < expiryAt) continue;
       await booking.expire(seen);
@@ -439,7 +469,7 @@ export async function bookingWorkflow(input: BookingWorkflowInput): Promise<Book
     }
     if (state.reminderSentFor !== state.scheduledAt) {
       // Confirmed less than 15 minutes ahead: the reminder goes at once.
-      if (await waitUntil(reminderAt)) continue;
+      if (await waitUntil(remindFrom)) continue;
       booking.remind();
       continue;
     }

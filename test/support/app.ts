@@ -39,6 +39,9 @@ export async function buildTestApp(deps: {
     // Commands answer 202 when their workflow takes longer than this; on a busy CI machine
     // a test that expects the final answer must not see a 202 (tests of 202 hold the worker).
     WORKFLOW_COMMAND_WAIT_MS: '30000',
+    // The time-skipping server moves workflow time, not the activities' clocks: a reminder's
+    // activity started ahead waits its head start in real time.
+    BOOKING_REMINDER_HEADSTART_SECONDS: '2',
     ...deps.config,
   });
   const logger = createLogger(config, 'test-api');

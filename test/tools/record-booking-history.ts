@@ -11,9 +11,11 @@
  * production, which new workflow code must still replay. After a deliberate,
  * incompatible change (behind `patched()`), record new files next to the old ones rather
  * than replacing them, as booking-legacy-*.json were kept (recorded with the workflow of
- * commit cf2bb82; this script does not write them). It writes booking-local-*.json: the
- * workflow as it runs now, on its local-steps path ('booking-local-db-steps'); the
- * booking-*.json without it were recorded before that path existed and stay as they are.
+ * commit cf2bb82; this script does not write them). It writes booking-ahead-*.json: the
+ * workflow as it runs now, on its local-steps path ('booking-local-db-steps') with the
+ * reminder's activity started ahead of its time ('booking-reminder-at-due'). The
+ * booking-local-*.json (local steps, the reminder's activity at its time) and the
+ * booking-*.json without either were recorded before and stay as they are.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -53,7 +55,7 @@ export async function recordBookingHistories(outDir = DEFAULT_OUT_DIR): Promise<
   mkdirSync(outDir, { recursive: true });
 
   const save = async (name: string, handle: WorkflowHandle) => {
-    const file = path.join(outDir, `${name.replace(/^booking-/, 'booking-local-')}.json`);
+    const file = path.join(outDir, `${name.replace(/^booking-/, 'booking-ahead-')}.json`);
     writeFileSync(file, historyToJson(await handle.fetchHistory()));
     written.push(file);
   };

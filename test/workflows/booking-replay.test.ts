@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { HistoryAndWorkflowId } from '@temporalio/client';
 import { DefaultLogger, Runtime, Worker, type ReplayResult } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
+import { REMINDER_AT_DUE_PATCH } from '../../workflows/booking.workflow';
 import { historyFromJson, type History } from '../fixtures/history-json';
 
 /**
@@ -22,14 +23,22 @@ import { historyFromJson, type History } from '../fixtures/history-json';
  *
  * booking-local-*.json are the workflow's local-steps path ('booking-local-db-steps', issue
  * 12): its database steps local activities, one timer for the expiry and the reminder, its
- * tour awaited as a child (no tourFinished signal). The other booking-*.json, recorded
- * before that path, keep replaying on the path they ran.
+ * tour awaited as a child (no tourFinished signal). booking-ahead-*.json are that path with
+ * the reminder's activity started ahead of its time ('booking-reminder-at-due', issue 12):
+ * it waits until the reminder's time itself. The other booking-*.json, recorded before
+ * those paths, keep replaying on the path they ran.
  */
 
 const HISTORIES_DIR = path.join(__dirname, '..', 'fixtures', 'histories');
 
 /** What each recorded story must contain, so a re-recording cannot quietly lose a path. */
-const EXPECTED: Record<string, { updates: string[]; signals: string[]; timersFired: number; patched: boolean; status: string | null }> = {
+const EXPECTED: Record<string, { updates: string[]; signals: string[]; timersFired: number; patched: boolean; status: string | null; reminderAhead?: true }> = {
+  // The local-steps path with the reminder's activity started ahead of its time (its patch marker).
+  'booking-ahead-confirm-cancel': { updates: ['confirm', 'cancel'], signals: [], timersFired: 0, patched: true, status: 'cancelled', reminderAhead: true },
+  'booking-ahead-confirm-reschedule-complete': { updates: ['confirm', 'reschedule'], signals: [], timersFired: 2, patched: true, status: 'completed', reminderAhead: true },
+  'booking-ahead-request-cancel': { updates: ['cancel'], signals: [], timersFired: 0, patched: true, status: 'cancelled', reminderAhead: true },
+  'booking-ahead-request-decline': { updates: ['decline'], signals: [], timersFired: 0, patched: true, status: 'declined', reminderAhead: true },
+  'booking-ahead-request-expire': { updates: [], signals: [], timersFired: 2, patched: true, status: 'expired', reminderAhead: true },
   'booking-confirm-cancel': { updates: ['confirm', 'cancel'], signals: ['tourFinished'], timersFired: 0, patched: true, status: 'cancelled' },
   'booking-confirm-reschedule-complete': { updates: ['confirm', 'reschedule'], signals: ['tourFinished'], timersFired: 1, patched: true, status: 'completed' },
   'booking-legacy-confirmed-reminded': { updates: ['confirm'], signals: [], timersFired: 1, patched: false, status: null },
@@ -64,6 +73,15 @@ async function replay(workflowsPath: string): Promise<ReplayResult[]> {
   return results;
 }
 
+/** The ids of the patches a history's markers record. */
+function patchIds(events: NonNullable<History['events']>): string[] {
+  return events.flatMap((e) => {
+    const m = e.markerRecordedEventAttributes;
+    if (m?.markerName !== 'core_patch') return [];
+    return Object.values(m.details ?? {}).flatMap((d) => (d.payloads ?? []).map((p) => (JSON.parse(Buffer.from(p.data!).toString('utf8')) as { id: string }).id));
+  });
+}
+
 function summary(history: History) {
   const events = history.events ?? [];
   const result = events.at(-1)?.workflowExecutionCompletedEventAttributes?.result?.payloads?.[0]?.data;
@@ -74,6 +92,7 @@ function summary(history: History) {
     timersFired: events.filter((e) => e.timerFiredEventAttributes).length,
     patched: events.some((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch'),
     status: result ? (JSON.parse(Buffer.from(result).toString('utf8')) as { status: string }).status : null,
+    ...(patchIds(events).includes(REMINDER_AT_DUE_PATCH) ? { reminderAhead: true as const } : {}),
   };
 }
 

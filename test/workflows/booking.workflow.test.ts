@@ -3,6 +3,7 @@ import { Client, WorkflowUpdateFailedError, type WorkflowHandle } from '@tempora
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import {
+  DEFAULT_REMINDER_HEADSTART_SECONDS,
   bookingStateQuery,
   bookingWorkflowId,
   cancelUpdate,
@@ -28,6 +29,8 @@ import { withPipeline } from './support/pipeline-fakes';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
+/** The reminder's head start when the workflow's input does not set one. */
+const HEADSTART = MINUTE;
 const TASK_QUEUE = 'booking-workflow-test';
 
 const waitFor = <T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>): Promise<T> => eventually(what, probe, 10_000, 20);
@@ -113,22 +116,24 @@ describe('BookingWorkflow on the time-skipping server with activity fakes', () =
   const noticesOnceThere = (id: number, kind: BookingNoticeKind) => waitFor(`a ${kind} notice`, () => db.noticesOf(id, kind).length > 0 && db.noticesOf(id, kind));
 
   describe('the 15-minute reminder', () => {
-    it('when a confirmed booking waits for its time, then no reminder exists at T−16 min and the reminder is scheduled at exactly T−15 min (to the second), keyed by T', async () => {
+    it('when a confirmed booking waits for its time, then no reminder exists at T−17 min and the reminder starts its head start before T−15 min (to the second), to be sent at T−15, keyed by T', async () => {
       const T = await startIn(2 * HOUR);
       const { id, handle } = await book({ scheduledAt: T });
       expect(await confirm(handle)).toEqual({ bookingId: id, tourId: id * 10, callId: id * 10 + 1 });
       await waitFor('the confirmation notice', () => db.noticesOf(id, 'confirmed').length > 0);
 
-      await sleepUntil(T - 16 * MINUTE);
+      await sleepUntil(T - 17 * MINUTE);
       expect(db.noticesOf(id, 'reminder')).toEqual([]);
       expect((await state(handle)).reminderSentFor).toBeNull();
 
       await sleepUntil(T - 14 * MINUTE);
       const [reminder, ...more] = await noticesOnceThere(id, 'reminder');
       expect(more).toEqual([]);
-      expect(reminder!.at).toBeGreaterThanOrEqual(T - 15 * MINUTE);
-      expect(reminder!.at).toBeLessThan(T - 15 * MINUTE + 1000);
-      expect(reminder!.notice).toEqual({ bookingId: id, kind: 'reminder', discriminator: new Date(T).toISOString() });
+      // Its activity starts ahead and sends at sendAt itself (activities/bookings.activities.ts).
+      expect(DEFAULT_REMINDER_HEADSTART_SECONDS * 1000).toBe(HEADSTART);
+      expect(reminder!.at).toBeGreaterThanOrEqual(T - 15 * MINUTE - HEADSTART);
+      expect(reminder!.at).toBeLessThan(T - 15 * MINUTE - HEADSTART + 1000);
+      expect(reminder!.notice).toEqual({ bookingId: id, kind: 'reminder', discriminator: new Date(T).toISOString(), sendAt: new Date(T - 15 * MINUTE).toISOString() });
       expect((await state(handle)).reminderSentFor).toBe(new Date(T).toISOString());
       expect(kinds(id)).toEqual(['request', 'confirmed', 'reminder']);
     });
@@ -149,14 +154,15 @@ describe('BookingWorkflow on the time-skipping server with activity fakes', () =
       expect(db.noticesOf(id, 'reminder')).toEqual([]);
       expect(db.callsOf(id, 'setTourStatus')).toEqual([]);
 
-      await sleepUntil(newT - 16 * MINUTE);
+      await sleepUntil(newT - 17 * MINUTE);
       expect(db.noticesOf(id, 'reminder')).toEqual([]);
       await sleepUntil(newT - 14 * MINUTE);
       const reminders = await noticesOnceThere(id, 'reminder');
       expect(reminders).toHaveLength(1);
-      expect(reminders[0]!.at).toBeGreaterThanOrEqual(newT - 15 * MINUTE);
-      expect(reminders[0]!.at).toBeLessThan(newT - 15 * MINUTE + 1000);
+      expect(reminders[0]!.at).toBeGreaterThanOrEqual(newT - 15 * MINUTE - HEADSTART);
+      expect(reminders[0]!.at).toBeLessThan(newT - 15 * MINUTE - HEADSTART + 1000);
       expect(reminders[0]!.notice.discriminator).toBe(new Date(newT).toISOString());
+      expect(reminders[0]!.notice.sendAt).toBe(new Date(newT - 15 * MINUTE).toISOString());
       expect((await state(handle)).reminderSentFor).toBe(new Date(newT).toISOString());
     });
 
