@@ -87,9 +87,11 @@ const RECAP_TIMEOUT_MS = 10 * 60_000;
 const POLL_MS = 250;
 /**
  * The reminder bookings are made and confirmed just before the main bookings, 15 minutes and
- * this much ahead, so at 500 tours their reminders fall due in the booking and confirm bursts.
+ * this much ahead: their workflows' timers fire 30 s later (the reminder's activity starts
+ * BOOKING_REMINDER_HEADSTART_SECONDS, by default 60, before the reminder is due), in the
+ * booking and confirm bursts at 500 tours, and the reminders fall due a minute after that.
  */
-const REMINDER_DUE_IN_MS = 30_000;
+const REMINDER_DUE_IN_MS = 90_000;
 /** How long after the last reminder's due time the check waits for it. */
 const REMINDER_WAIT_MS = 60_000;
 
