@@ -2,7 +2,7 @@ import request from 'supertest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createKnex } from '../../db/knex';
 import { createTemporalProbe } from '../../lib/temporal';
-import { buildTestApp } from '../support/app';
+import { buildTestApp as buildApp } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { freePort } from '../support/ports';
 import { createTimeSkippingEnv } from '../support/temporal';
@@ -15,12 +15,20 @@ function expectEnvelopeMeta(body: { meta: Record<string, unknown> }) {
 describe('health endpoints', () => {
   let db: TestDatabase;
   let env: TestWorkflowEnvironment;
+  /** Each app's data folder, removed at the end. */
+  const cleanups: Array<() => void> = [];
+  const buildTestApp = async (deps: Parameters<typeof buildApp>[0]) => {
+    const t = await buildApp(deps);
+    cleanups.push(t.cleanup);
+    return t;
+  };
 
   beforeAll(async () => {
     [db, env] = await Promise.all([createTestDatabase(), createTimeSkippingEnv()]);
   });
 
   afterAll(async () => {
+    for (const cleanup of cleanups) cleanup();
     await Promise.all([db?.destroy(), env?.teardown()]);
   });
 

@@ -14,6 +14,8 @@ import { freePort } from './ports';
 
 declare global {
   var __TEST_PG__: RunningPostgres | undefined;
+  /** The folder the test PostgreSQL lives in, removed by global-teardown.ts. */
+  var __TEST_ROOT__: string | undefined;
 }
 
 export default async function globalSetup(): Promise<void> {
@@ -25,6 +27,7 @@ export default async function globalSetup(): Promise<void> {
   const port = await freePort();
   const pg = await startEmbeddedPostgres({ dir, port, database: TEMPLATE_DB, logger, ephemeral: true });
   globalThis.__TEST_PG__ = pg;
+  globalThis.__TEST_ROOT__ = root;
   const knex = createKnex({ url: pg.url, pool: { min: 0, max: 1 } });
   try {
     await migrateLatest(knex);
