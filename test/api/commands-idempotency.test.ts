@@ -87,9 +87,11 @@ describe('workflow commands safe to retry', () => {
     (await readOutbox(sys.t.config.email.outboxDir)).filter((m) => m.idempotencyKey.startsWith(`booking:${bookingId}:confirmed:`));
 
   beforeAll(async () => {
-    // The default wait: the 202 cases hold the worker at a gate, so they answer 202 whatever
-    // the wait is; the others must finish within it even on a busy CI machine.
-    sys = await startTestSystem({ config: { ...TOURS_STARTABLE_NOW, WORKFLOW_COMMAND_WAIT_MS: '15000' } });
+    // The 202 cases hold the worker at a gate, so they answer 202 whatever the wait is; the
+    // others must finish within it even on a busy CI machine. A 202 case holds the confirm's
+    // local activity through two waits, which must stay well under its 30 s start-to-close
+    // (at 2 × 15 s a busy run timed the attempt out and ran it a second time).
+    sys = await startTestSystem({ config: { ...TOURS_STARTABLE_NOW, WORKFLOW_COMMAND_WAIT_MS: '10000' } });
     ({ db } = sys);
     const { t, env } = sys;
     const activities = createActivities({ config: t.config, logger: createLogger(t.config, 'test-worker'), knex: db.knex, ...t.adapters });
