@@ -1,4 +1,4 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import {
   BOOKING_COMMANDS,
@@ -28,6 +28,7 @@ import { toursRepository } from '../db/repositories/tours.repository';
 import type { Logger } from '../lib/logger';
 import { bookingOutcomes, reminderLagSeconds, secondsBetween } from './kpis';
 import { recordBookingNoticeEvent } from './webhooks.activities';
+import { currentActivity } from './activity-context';
 
 /**
  * The booking lifecycle's side effects. Every one is safe to retry: transitions check the
@@ -234,12 +235,7 @@ function stillReminds(facts: BookingNoticeFacts, n: BookingNotice): boolean {
  * server) does not hold the email back.
  */
 async function waitUntil(atMs: number): Promise<void> {
-  let ctx: Context | undefined;
-  try {
-    ctx = Context.current();
-  } catch {
-    // Called directly (tests): a plain sleep.
-  }
+  const ctx = currentActivity();
   const ms = Math.min(atMs - Date.now(), ctx ? atMs - ctx.info.currentAttemptScheduledTimestampMs : Infinity);
   if (!(ms > 0)) return;
   if (ctx) await ctx.sleep(ms);

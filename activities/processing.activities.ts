@@ -1,4 +1,5 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
+import { currentActivity } from './activity-context';
 import { PROCESSING_STEPS, TOUR_FAILURES, TOUR_STATUS, type ProcessingStep, type StepOutcome, type StepRecord, type StepStatus, type WorkflowWrittenTourStatus } from '../contracts/tours';
 
 /**
@@ -37,12 +38,8 @@ export interface ProcessingDeps {
 
 /** While a long step runs, the worker says it is alive (an LLM call does not heartbeat on its own). */
 function keepAlive(): () => void {
-  let ctx: Context | undefined;
-  try {
-    ctx = Context.current();
-  } catch {
-    return () => undefined;
-  }
+  const ctx = currentActivity();
+  if (!ctx) return () => undefined;
   const timer = setInterval(() => ctx.heartbeat(), 20_000);
   return () => clearInterval(timer);
 }

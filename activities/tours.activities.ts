@@ -3,10 +3,11 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import sharp from 'sharp';
 import { recordAudit } from '../db/audit';
+import { currentActivity } from './activity-context';
 import { toursRepository, type TourFacts, type TourPatch } from '../db/repositories/tours.repository';
 import { AiPermanentError, type AnalysisInput, type TourAnalyst, type TranscriptSegment, type TranscriptionProvider } from '../adapters/ai/port';
 import type { Notifier } from '../adapters/email/notifier';
@@ -57,19 +58,11 @@ const externalUser = (userId: number) => `user-${userId}`;
 
 /** The activity's cancellation, so a long transcription stops when the workflow cancels it. */
 function cancellation(): AbortSignal | undefined {
-  try {
-    return Context.current().cancellationSignal;
-  } catch {
-    return undefined;
-  }
+  return currentActivity()?.cancellationSignal;
 }
 
 function heartbeat(): void {
-  try {
-    Context.current().heartbeat();
-  } catch {
-    // Not inside an activity (direct calls in tests).
-  }
+  currentActivity()?.heartbeat();
 }
 
 /** Permanent provider refusals end the step for good; everything else is retried. */

@@ -8,8 +8,8 @@
  * folder on free ports, or, with --api-url (or API_URL), against a running deployment (then
  * --temporal-address and --database-url, or TEMPORAL_ADDRESS and DATABASE_URL, say where its
  * Temporal and PostgreSQL are, for the histories and the email ledger; bench/tours/target.ts).
- * TEMPORAL_ADDRESS alone runs its own `npm start` against that Temporal. Writes the `tours` section of docs/benchmarks.md
- * (--section names another, e.g. to keep a "before" beside an "after"; --out '' writes
+ * TEMPORAL_ADDRESS alone runs its own `npm start` against that Temporal. Writes the `tours`
+ * section of docs/benchmarks.md (--section names another, e.g. to keep a "before" beside an "after"; --out '' writes
  * none) and prints it. Exits 1 when the run was not correct: any request
  * error, a missing or duplicated email, a workflow that did not complete. --set (repeatable)
  * adds a setting to the embedded stack's environment, to measure a change of configuration

@@ -23,6 +23,14 @@ export type BenchTarget =
 /** The variables read, by flag. */
 const VARIABLES = { 'api-url': 'API_URL', 'temporal-address': 'TEMPORAL_ADDRESS', 'database-url': 'DATABASE_URL', namespace: 'TEMPORAL_NAMESPACE' } as const;
 
+function isHttpUrl(value: string): boolean {
+  try {
+    return ['http:', 'https:'].includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}
+
 function pick(flags: TargetFlags, env: Record<string, string | undefined>, name: keyof typeof VARIABLES): string | undefined {
   const value = flags[name] ?? env[VARIABLES[name]];
   return value?.trim() ? value.trim() : undefined;
@@ -38,13 +46,7 @@ export function resolveTarget(flags: TargetFlags, env: Record<string, string | u
   const temporalAddress = pick(flags, env, 'temporal-address');
   const namespace = pick(flags, env, 'namespace');
   if (apiUrl) {
-    let url: URL;
-    try {
-      url = new URL(apiUrl);
-    } catch {
-      throw new Error(`the API URL (--api-url or API_URL) must be an http(s) URL, not ${JSON.stringify(apiUrl)}`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`the API URL (--api-url or API_URL) must be an http(s) URL, not ${JSON.stringify(apiUrl)}`);
+    if (!isHttpUrl(apiUrl)) throw new Error(`the API URL (--api-url or API_URL) must be an http(s) URL, not ${JSON.stringify(apiUrl)}`);
     if (Object.keys(set).length) throw new Error('--set configures the embedded stack; it has no effect on a running deployment (--api-url or API_URL)');
     const databaseUrl = pick(flags, env, 'database-url');
     const missing = [
