@@ -82,6 +82,9 @@ const localDb = proxyLocalActivities<Activities>(asLocal(DB_STEP));
 
 const mail = proxyActivities<Activities>(EMAIL_OPTIONS);
 
+/** The workflow's own notices as local activities (OWN_NOTICES_LOCAL_PATCH). */
+const localMail = proxyLocalActivities<Activities>(asLocal(EMAIL_OPTIONS));
+
 /** A reminder's activity also waits out its head start before it sends: it has that much longer. */
 const reminderMail = (headstartMs: number) => proxyActivities<Activities>({ ...EMAIL_OPTIONS, startToCloseTimeout: headstartMs + 60_000 });
 
@@ -111,6 +114,17 @@ export const LOCAL_STEPS_PATCH = 'booking-local-db-steps';
  */
 export const REMINDER_AT_DUE_PATCH = 'booking-reminder-at-due';
 
+/**
+ * Bookings started with it (on the reminder-at-due path) send the notices the workflow
+ * queues on its own (the request when it starts, the expiry, a cancellation by the tour)
+ * as local activities, in the workflow task that queued them: a new booking is one
+ * workflow task instead of two and an activity's round trip through the server. A notice
+ * that answers a command (confirmed, declined, cancelled, rescheduled) stays an activity,
+ * so the command's answer never waits for the mail provider; the reminder stays one too
+ * (it waits for its time). Histories recorded before it replay as they ran.
+ */
+export const OWN_NOTICES_LOCAL_PATCH = 'booking-own-notices-local';
+
 type QueuedNotice = Omit<BookingNotice, 'bookingId'>;
 
 /** An activity's own refusal (slot taken, invalid transition) becomes the update's failure. */
@@ -134,6 +148,10 @@ export class BookingLifecycle {
   readonly local: boolean;
   /** Decided once, at the start: the reminder's activity starts ahead of its time (REMINDER_AT_DUE_PATCH). */
   readonly reminderAhead: boolean;
+  /** Decided once, at the start: the workflow's own notices go as local activities (OWN_NOTICES_LOCAL_PATCH). */
+  readonly ownNoticesLocal: boolean;
+  /** The queued notices the workflow queued on its own, not in answer to a command. */
+  private readonly own = new WeakSet<QueuedNotice>();
   /** The main loop's one timer (local-steps path). */
   readonly alarm = new Alarm();
   /** The tour's workflow could not report how it ended (terminated, failed): the completion grace applies. */
@@ -146,6 +164,7 @@ export class BookingLifecycle {
     this.state = { bookingId: input.bookingId, status: 'loading', scheduledAt: null, durationMinutes: null, tourId: null, callId: null, reminderSentFor: null };
     this.local = patched(LOCAL_STEPS_PATCH);
     this.reminderAhead = this.local && patched(REMINDER_AT_DUE_PATCH);
+    this.ownNoticesLocal = this.reminderAhead && patched(OWN_NOTICES_LOCAL_PATCH);
   }
 
   /** When the reminder of the booking's current time is due. */
@@ -237,7 +256,7 @@ export class BookingLifecycle {
       this.local,
     );
     this.version += 1;
-    if (snapshot.status === BOOKING_STATUS.pending) this.notices.push({ kind: 'request', discriminator: 'once' });
+    if (snapshot.status === BOOKING_STATUS.pending) this.queueOwn({ kind: 'request', discriminator: 'once' });
     return true;
   }
 
@@ -358,7 +377,7 @@ export class BookingLifecycle {
       if (this.state.status !== BOOKING_STATUS.pending || this.version !== seen) return;
       await this.steps.transitionBooking(this.bookingId, BOOKING_STATUS.expired, { actorUserId: null, reason: 'Not confirmed before its time' });
       this.setStatus(BOOKING_STATUS.expired);
-      this.notices.push({ kind: 'expired', discriminator: 'once' });
+      this.queueOwn({ kind: 'expired', discriminator: 'once' });
     });
   }
 
@@ -372,7 +391,7 @@ export class BookingLifecycle {
       } else {
         await this.steps.transitionBooking(this.bookingId, BOOKING_STATUS.cancelled, { actorUserId: null, reason: 'The tour was cancelled' });
         this.setStatus(BOOKING_STATUS.cancelled);
-        this.notices.push({ kind: 'cancelled', discriminator: 'tour' });
+        this.queueOwn({ kind: 'cancelled', discriminator: 'tour' });
       }
     });
   }
@@ -384,6 +403,18 @@ export class BookingLifecycle {
     this.state.reminderSentFor = at;
   }
 
+  /** Queues a notice the workflow sends on its own (no command waits for it). */
+  private queueOwn(notice: QueuedNotice): void {
+    this.own.add(notice);
+    this.notices.push(notice);
+  }
+
+  /** The reminder's own activity (it waits for its time), the workflow's own notices in the task, the rest as activities. */
+  private mailFor(n: QueuedNotice): typeof mail {
+    if (n.sendAt) return reminderMail(this.reminderHeadstartMs);
+    return this.ownNoticesLocal && this.own.has(n) ? localMail : mail;
+  }
+
   /**
    * Sends queued notices in order, outside the command lock: a mail provider that is down
    * for a while must not hold up a cancellation. A notice that still fails after its
@@ -393,7 +424,7 @@ export class BookingLifecycle {
     while (this.notices.length) {
       const n = this.notices.shift()!;
       try {
-        await (n.sendAt ? reminderMail(this.reminderHeadstartMs) : mail).sendBookingNotice({ bookingId: this.bookingId, ...n });
+        await this.mailFor(n).sendBookingNotice({ bookingId: this.bookingId, ...n });
       } catch (err) {
         log.warn('booking notice not sent', { kind: n.kind, error: String(err) });
       }

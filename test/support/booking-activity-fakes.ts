@@ -42,6 +42,8 @@ export interface FakeBooking extends BookingSnapshot {
   confirmFails?: { type: string; message: string };
   /** sendBookingNotice of these kinds fails for good (the provider refused). */
   noticeFailsFor?: BookingNoticeKind[];
+  /** sendBookingNotice of this kind fails as a provider that is down would (retryable), `times` times. */
+  noticeDownFor?: { kind: BookingNoticeKind; times: number };
   /** sendBookingNotice of this kind waits until the promise settles. */
   noticeGate?: { kind: BookingNoticeKind; until: Promise<unknown> };
   /** confirmBooking commits, then its first attempt fails as if the answer were lost on the way back. */
@@ -168,6 +170,10 @@ export class FakeBookingActivities {
       if (!b) return { sent: 0, failed: 0 };
       if (b.noticeGate?.kind === n.kind) await b.noticeGate.until.catch(() => undefined);
       if (b.noticeFailsFor?.includes(n.kind)) throw ApplicationFailure.nonRetryable('The provider refused every recipient', 'EmailPermanentError');
+      if (b.noticeDownFor?.kind === n.kind && b.noticeDownFor.times > 0) {
+        b.noticeDownFor.times -= 1;
+        throw ApplicationFailure.retryable('The provider did not answer', 'EmailTransientError');
+      }
       const recipients = n.kind === 'request' || n.kind === 'declined' ? 1 : n.actorUserId ? 1 : 2;
       return { sent: recipients, failed: 0 };
     },

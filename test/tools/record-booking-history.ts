@@ -11,11 +11,13 @@
  * production, which new workflow code must still replay. After a deliberate,
  * incompatible change (behind `patched()`), record new files next to the old ones rather
  * than replacing them, as booking-legacy-*.json were kept (recorded with the workflow of
- * commit cf2bb82; this script does not write them). It writes booking-ahead-*.json: the
+ * commit cf2bb82; this script does not write them). It writes booking-ownmail-*.json: the
  * workflow as it runs now, on its local-steps path ('booking-local-db-steps') with the
- * reminder's activity started ahead of its time ('booking-reminder-at-due'). The
- * booking-local-*.json (local steps, the reminder's activity at its time) and the
- * booking-*.json without either were recorded before and stay as they are.
+ * reminder's activity started ahead of its time ('booking-reminder-at-due') and its own
+ * notices sent as local activities ('booking-own-notices-local'). The booking-ahead-*.json
+ * (without the last, recorded with the workflow of commit 8908eca), booking-local-*.json
+ * (local steps, the reminder's activity at its time) and the booking-*.json without any
+ * were recorded before and stay as they are.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -55,7 +57,7 @@ export async function recordBookingHistories(outDir = DEFAULT_OUT_DIR): Promise<
   mkdirSync(outDir, { recursive: true });
 
   const save = async (name: string, handle: WorkflowHandle) => {
-    const file = path.join(outDir, `${name.replace(/^booking-/, 'booking-ahead-')}.json`);
+    const file = path.join(outDir, `${name.replace(/^booking-/, 'booking-ownmail-')}.json`);
     writeFileSync(file, historyToJson(await handle.fetchHistory()));
     written.push(file);
   };

@@ -3,8 +3,8 @@ import path from 'node:path';
 import type { HistoryAndWorkflowId } from '@temporalio/client';
 import { DefaultLogger, Runtime, Worker, type ReplayResult } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
-import { REMINDER_AT_DUE_PATCH } from '../../workflows/booking.workflow';
-import { historyFromJson, type History } from '../fixtures/history-json';
+import { OWN_NOTICES_LOCAL_PATCH, REMINDER_AT_DUE_PATCH } from '../../workflows/booking.workflow';
+import { historyFromJson, patchIds, type History } from '../fixtures/history-json';
 
 /**
  * Committed BookingWorkflow histories (test/fixtures/histories/booking-*.json, recorded by
@@ -25,14 +25,16 @@ import { historyFromJson, type History } from '../fixtures/history-json';
  * 12): its database steps local activities, one timer for the expiry and the reminder, its
  * tour awaited as a child (no tourFinished signal). booking-ahead-*.json are that path with
  * the reminder's activity started ahead of its time ('booking-reminder-at-due', issue 12):
- * it waits until the reminder's time itself. The other booking-*.json, recorded before
- * those paths, keep replaying on the path they ran.
+ * it waits until the reminder's time itself. booking-ownmail-*.json are that path with the
+ * workflow's own notices (request, expiry, the tour's cancellation) sent as local activities
+ * ('booking-own-notices-local', issue 12). The other booking-*.json, recorded before those
+ * paths, keep replaying on the path they ran.
  */
 
 const HISTORIES_DIR = path.join(__dirname, '..', 'fixtures', 'histories');
 
 /** What each recorded story must contain, so a re-recording cannot quietly lose a path. */
-const EXPECTED: Record<string, { updates: string[]; signals: string[]; timersFired: number; patched: boolean; status: string | null; reminderAhead?: true }> = {
+const EXPECTED: Record<string, { updates: string[]; signals: string[]; timersFired: number; patched: boolean; status: string | null; reminderAhead?: true; ownNoticesLocal?: true }> = {
   // The local-steps path with the reminder's activity started ahead of its time (its patch marker).
   'booking-ahead-confirm-cancel': { updates: ['confirm', 'cancel'], signals: [], timersFired: 0, patched: true, status: 'cancelled', reminderAhead: true },
   'booking-ahead-confirm-reschedule-complete': { updates: ['confirm', 'reschedule'], signals: [], timersFired: 2, patched: true, status: 'completed', reminderAhead: true },
@@ -49,6 +51,12 @@ const EXPECTED: Record<string, { updates: string[]; signals: string[]; timersFir
   'booking-local-request-decline': { updates: ['decline'], signals: [], timersFired: 0, patched: true, status: 'declined' },
   // Woken at the reminder's time first (a confirmation would keep that timer), then at its expiry.
   'booking-local-request-expire': { updates: [], signals: [], timersFired: 2, patched: true, status: 'expired' },
+  // That path with the workflow's own notices sent as local activities (their patch marker).
+  'booking-ownmail-confirm-cancel': { updates: ['confirm', 'cancel'], signals: [], timersFired: 0, patched: true, status: 'cancelled', reminderAhead: true, ownNoticesLocal: true },
+  'booking-ownmail-confirm-reschedule-complete': { updates: ['confirm', 'reschedule'], signals: [], timersFired: 2, patched: true, status: 'completed', reminderAhead: true, ownNoticesLocal: true },
+  'booking-ownmail-request-cancel': { updates: ['cancel'], signals: [], timersFired: 0, patched: true, status: 'cancelled', reminderAhead: true, ownNoticesLocal: true },
+  'booking-ownmail-request-decline': { updates: ['decline'], signals: [], timersFired: 0, patched: true, status: 'declined', reminderAhead: true, ownNoticesLocal: true },
+  'booking-ownmail-request-expire': { updates: [], signals: [], timersFired: 2, patched: true, status: 'expired', reminderAhead: true, ownNoticesLocal: true },
   'booking-pre11-confirm-cancel': { updates: ['confirm', 'cancel'], signals: ['tourFinished'], timersFired: 0, patched: true, status: 'cancelled' },
   'booking-pre11-confirm-reschedule-complete': { updates: ['confirm', 'reschedule'], signals: ['tourFinished'], timersFired: 1, patched: true, status: 'completed' },
   'booking-pre11-request-cancel': { updates: ['cancel'], signals: [], timersFired: 0, patched: false, status: 'cancelled' },
@@ -73,15 +81,6 @@ async function replay(workflowsPath: string): Promise<ReplayResult[]> {
   return results;
 }
 
-/** The ids of the patches a history's markers record. */
-function patchIds(events: NonNullable<History['events']>): string[] {
-  return events.flatMap((e) => {
-    const m = e.markerRecordedEventAttributes;
-    if (m?.markerName !== 'core_patch') return [];
-    return Object.values(m.details ?? {}).flatMap((d) => (d.payloads ?? []).map((p) => (JSON.parse(Buffer.from(p.data!).toString('utf8')) as { id: string }).id));
-  });
-}
-
 function summary(history: History) {
   const events = history.events ?? [];
   const result = events.at(-1)?.workflowExecutionCompletedEventAttributes?.result?.payloads?.[0]?.data;
@@ -92,7 +91,8 @@ function summary(history: History) {
     timersFired: events.filter((e) => e.timerFiredEventAttributes).length,
     patched: events.some((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch'),
     status: result ? (JSON.parse(Buffer.from(result).toString('utf8')) as { status: string }).status : null,
-    ...(patchIds(events).includes(REMINDER_AT_DUE_PATCH) ? { reminderAhead: true as const } : {}),
+    ...(patchIds(history).includes(REMINDER_AT_DUE_PATCH) ? { reminderAhead: true as const } : {}),
+    ...(patchIds(history).includes(OWN_NOTICES_LOCAL_PATCH) ? { ownNoticesLocal: true as const } : {}),
   };
 }
 

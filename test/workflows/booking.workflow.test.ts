@@ -361,7 +361,41 @@ describe('BookingWorkflow on the time-skipping server with activity fakes', () =
       expect(between.filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes)).toHaveLength(1);
       // The confirmation ran as a local activity, and the row was read as one too.
       expect(events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? [])).toEqual(expect.not.arrayContaining(['confirmBooking', 'loadBookingForWorkflow']));
-      expect(localActivityMarkers(events).map((m) => m.activity_type)).toEqual(['loadBookingForWorkflow', 'confirmBooking']);
+      expect(localActivityMarkers(events).map((m) => m.activity_type)).toEqual(['loadBookingForWorkflow', 'sendBookingNotice', 'confirmBooking']);
+    });
+
+    it('when a booking starts, then its request goes out in its first workflow task, as a local activity, and the confirmation\'s notice as an activity after the confirm was answered', async () => {
+      const T = await startIn(2 * HOUR);
+      const { id, handle } = await book({ scheduledAt: T });
+      await waitFor('the request notice', () => db.noticesOf(id, 'request').length > 0);
+      await waitFor('the request\'s timer', async () => (await history(handle)).some((e) => e.timerStartedEventAttributes));
+      let events = await history(handle);
+      const firstTask = events.slice(0, events.findIndex((e) => e.timerStartedEventAttributes) + 1);
+      // Read, request and timer in one task: nothing went through the server in between.
+      expect(firstTask.filter((e) => e.workflowTaskCompletedEventAttributes)).toHaveLength(1);
+      expect(firstTask.filter((e) => e.activityTaskScheduledEventAttributes)).toEqual([]);
+      expect(localActivityMarkers(firstTask).map((m) => m.activity_type)).toEqual(['loadBookingForWorkflow', 'sendBookingNotice']);
+
+      await confirm(handle);
+      await waitFor('the confirmation notice', () => db.noticesOf(id, 'confirmed').length > 0);
+      events = await history(handle);
+      const completed = events.findIndex((e) => e.workflowExecutionUpdateCompletedEventAttributes);
+      const scheduled = events.findIndex((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'sendBookingNotice');
+      expect(scheduled).toBeGreaterThan(completed);
+      expect(kinds(id)).toEqual(['request', 'confirmed']);
+    });
+
+    it('when the mail provider is down for the request\'s first attempt, then the local activity retries it and the booking goes on: one request sent, the booking still pending', async () => {
+      const T = await startIn(2 * HOUR);
+      const { id, handle } = await book({ scheduledAt: T, noticeDownFor: { kind: 'request', times: 1 } });
+      // Its retry comes 5 s later (EMAIL_OPTIONS), inside the workflow task: worker time, not skipped.
+      await eventually('the request\'s second attempt', () => db.noticesOf(id, 'request').length > 1, 30_000, 50);
+      expect(db.noticesOf(id, 'request').map((c) => c.attempt)).toEqual([1, 2]);
+      expect(db.bookings.get(id)!.noticeDownFor!.times).toBe(0);
+      await waitFor('the request\'s marker', async () => localActivityMarkers(await history(handle)).some((m) => m.activity_type === 'sendBookingNotice'));
+      expect(localActivityMarkers(await history(handle)).filter((m) => m.activity_type === 'sendBookingNotice').map((m) => m.attempt)).toEqual([2]);
+      expect((await state(handle)).status).toBe('pending');
+      expect(await confirm(handle)).toMatchObject({ bookingId: id });
     });
 
     it('when the confirmation commits but its answer is lost, then the local activity retries and finds it done: one tour, one tour workflow, one confirmation notice', async () => {
