@@ -111,6 +111,7 @@ const envSchema = z.object({
   TEMPORAL_WORKER_EAGER_ACTIVITIES: z.coerce.number().int().min(0).max(100).default(3),
   TEMPORAL_WORKER_STICKY_SCHEDULE_TO_START_SECONDS: z.coerce.number().int().min(1).max(600).default(10),
   TEMPORAL_WORKER_MAX_OLD_SPACE_MB: z.coerce.number().int().min(0).max(65_536).default(384),
+  TEMPORAL_WORKER_MALLOC_ARENA_MAX: z.coerce.number().int().min(0).max(256).default(2),
   TEMPORAL_WORKER_DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(20),
   TEMPORAL_WORKER_DATABASE_ACQUIRE_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
 
@@ -313,6 +314,8 @@ export interface Config {
     workerDatabasePool: { max: number; acquireTimeoutMs: number };
     /** `npm start` gives its worker process this V8 old-space limit per isolate (--max-old-space-size); 0 = node's own (TEMPORAL_WORKER_MAX_OLD_SPACE_MB). */
     workerMaxOldSpaceMb: number;
+    /** `npm start` runs its worker process with glibc's MALLOC_ARENA_MAX set to this; 0 = glibc's own (8 per core) (TEMPORAL_WORKER_MALLOC_ARENA_MAX). */
+    workerMallocArenaMax: number;
   };
   shutdownTimeoutMs: number;
   /** How clients reach the API; signed file URLs and the local token issuer use it. */
@@ -499,6 +502,7 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
       },
       workerDatabasePool: { max: e.TEMPORAL_WORKER_DATABASE_POOL_MAX, acquireTimeoutMs: e.TEMPORAL_WORKER_DATABASE_ACQUIRE_TIMEOUT_MS },
       workerMaxOldSpaceMb: e.TEMPORAL_WORKER_MAX_OLD_SPACE_MB,
+      workerMallocArenaMax: e.TEMPORAL_WORKER_MALLOC_ARENA_MAX,
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     publicBaseUrl,

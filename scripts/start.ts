@@ -89,6 +89,7 @@ async function main(): Promise<void> {
       temporalAddress,
       healthPort: await freePort(),
       maxOldSpaceMb: config.temporal.workerMaxOldSpaceMb,
+      mallocArenaMax: config.temporal.workerMallocArenaMax,
       logger,
       // It stopping on its own stops the rest too: npm start runs as one.
       onUnexpectedExit: () => process.kill(process.pid, 'SIGTERM'),

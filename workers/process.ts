@@ -33,6 +33,13 @@ export interface WorkerProcessOptions {
    * far past what they hold before collecting (README "Scaling").
    */
   maxOldSpaceMb: number;
+  /**
+   * glibc's MALLOC_ARENA_MAX for it; 0 leaves glibc's default (8 arenas per core). The
+   * worker's many threads (the SDK core's, the workflow thread, libuv's) each get a malloc
+   * arena of their own by default, and the memory freed in each stays mapped: with 2 the
+   * worker's peak RSS was 653 MiB instead of 722–733 at 500 tours, at no CPU cost measured.
+   */
+  mallocArenaMax: number;
   logger: Logger;
   /** How long to wait for its /health to answer 200 (bundling the workflows from source takes a while). */
   readyTimeoutMs?: number;
@@ -41,16 +48,25 @@ export interface WorkerProcessOptions {
   onUnexpectedExit?: () => void;
 }
 
-export async function startWorkerProcess(opts: WorkerProcessOptions): Promise<WorkerProcess> {
-  const entry = require.resolve('./main');
+/** The worker's node arguments and environment: its heap limit, its malloc arenas, the stack's addresses. */
+export function workerCommand(opts: Pick<WorkerProcessOptions, 'databaseUrl' | 'temporalAddress' | 'healthPort' | 'maxOldSpaceMb' | 'mallocArenaMax'>): { args: string[]; env: NodeJS.ProcessEnv } {
   const heap = opts.maxOldSpaceMb > 0 ? [`--max-old-space-size=${opts.maxOldSpaceMb}`] : [];
-  const child: ChildProcess = spawn(process.execPath, [...process.execArgv, ...heap, entry], {
+  return {
+    args: [...process.execArgv, ...heap, require.resolve('./main')],
     env: childProcessEnv({
       DATABASE_URL: opts.databaseUrl,
       TEMPORAL_ADDRESS: opts.temporalAddress,
       HOST: '127.0.0.1',
       WORKER_HEALTH_PORT: String(opts.healthPort),
+      ...(opts.mallocArenaMax > 0 ? { MALLOC_ARENA_MAX: String(opts.mallocArenaMax) } : {}),
     }),
+  };
+}
+
+export async function startWorkerProcess(opts: WorkerProcessOptions): Promise<WorkerProcess> {
+  const { args, env } = workerCommand(opts);
+  const child: ChildProcess = spawn(process.execPath, args, {
+    env,
     stdio: ['ignore', 'inherit', 'inherit'],
     detached: true,
   });
