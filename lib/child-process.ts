@@ -84,6 +84,14 @@ export async function waitForHttp(url: string, child: ChildProcess, opts: HttpWa
 }
 
 /**
+ * The node flags `npm start` runs with (package.json's start and start:prod scripts give the
+ * same): the API process's V8 old-space limit. Without one V8 let the API's heap grow with the
+ * sign-up burst's garbage: its peak RSS was 366–386 MiB at 500 tours, 331 with it (README
+ * "Scaling"). Its worker process sets its own (TEMPORAL_WORKER_MAX_OLD_SPACE_MB).
+ */
+export const NPM_START_NODE_ARGS: readonly string[] = ['--max-old-space-size=256'];
+
+/**
  * `npm start` (scripts/start.ts) with `env`, ready once `<apiUrl>/health/ready` answers 200:
  * the whole stack (API, worker, and the embedded PostgreSQL and Temporal unless `env` names
  * others) is up. On failure it is stopped, and the error carries the end of its output.
@@ -92,7 +100,7 @@ export async function startNpmStart(opts: { env: NodeJS.ProcessEnv; apiUrl: stri
   let output = '';
   const child = spawnTsx(['scripts/start.ts'], {
     env: opts.env,
-    nodeArgs: opts.nodeArgs,
+    nodeArgs: [...NPM_START_NODE_ARGS, ...(opts.nodeArgs ?? [])],
     onOutput: (chunk) => {
       output = (output + chunk).slice(-20_000);
     },

@@ -52,7 +52,8 @@ export interface WorkerProcessOptions {
 export function workerCommand(opts: Pick<WorkerProcessOptions, 'databaseUrl' | 'temporalAddress' | 'healthPort' | 'maxOldSpaceMb' | 'mallocArenaMax'>): { args: string[]; env: NodeJS.ProcessEnv } {
   const heap = opts.maxOldSpaceMb > 0 ? [`--max-old-space-size=${opts.maxOldSpaceMb}`] : [];
   return {
-    args: [...process.execArgv, ...heap, require.resolve('./main')],
+    // Not the API's own heap limit (npm start's flags): the worker's is its own, or node's default.
+    args: [...process.execArgv.filter((a) => !a.startsWith('--max-old-space-size')), ...heap, require.resolve('./main')],
     env: childProcessEnv({
       DATABASE_URL: opts.databaseUrl,
       TEMPORAL_ADDRESS: opts.temporalAddress,

@@ -1,4 +1,7 @@
-import { loadConfig } from '../../lib/config';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { NPM_START_NODE_ARGS } from '../../lib/child-process';
+import { loadConfig, PROJECT_ROOT } from '../../lib/config';
 import { workerCommand } from '../../workers/process';
 
 /** How `npm start` runs its worker process: node's heap limit and glibc's malloc arenas from the configuration. */
@@ -25,5 +28,19 @@ describe('the worker process command', () => {
     expect(workerCommand({ ...stack, maxOldSpaceMb: 0, mallocArenaMax: t.workerMallocArenaMax }).env.MALLOC_ARENA_MAX).toBe('4');
     expect(() => loadConfig({ TEMPORAL_WORKER_MALLOC_ARENA_MAX: '-1' })).toThrow(/TEMPORAL_WORKER_MALLOC_ARENA_MAX/);
     expect(() => loadConfig({ TEMPORAL_WORKER_MALLOC_ARENA_MAX: '1.5' })).toThrow(/TEMPORAL_WORKER_MALLOC_ARENA_MAX/);
+  });
+
+  it('when npm start runs, then the API has its own heap limit, given by package.json as by the benchmark and the tests, and the worker does not inherit it', () => {
+    const scripts = (JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+    expect(scripts.start).toBe(`node ${NPM_START_NODE_ARGS.join(' ')} --import tsx scripts/start.ts`);
+    expect(scripts['start:prod']).toBe(`node ${NPM_START_NODE_ARGS.join(' ')} dist/scripts/start.js`);
+    const saved = process.execArgv;
+    process.execArgv = [...NPM_START_NODE_ARGS, '--import', 'tsx'];
+    try {
+      expect(workerCommand({ ...stack, maxOldSpaceMb: 384, mallocArenaMax: 2 }).args.filter((a) => a.startsWith('--max-old-space-size'))).toEqual(['--max-old-space-size=384']);
+      expect(workerCommand({ ...stack, maxOldSpaceMb: 0, mallocArenaMax: 2 }).args.slice(0, 2)).toEqual(['--import', 'tsx']);
+    } finally {
+      process.execArgv = saved;
+    }
   });
 });

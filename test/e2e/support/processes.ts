@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { NPM_START_NODE_ARGS } from '../../../lib/child-process';
 import { PROJECT_ROOT } from '../../../lib/config';
 import { freePort } from '../../support/ports';
 
@@ -63,7 +64,7 @@ export function stackEnv(dataDir: string, ports: StackPorts): Record<string, str
 
 /** `npm start` from source. */
 export function startStack(dataDir: string, ports: StackPorts, extra: Record<string, string> = {}): Proc {
-  return spawnNode(['--import', 'tsx', 'scripts/start.ts'], { ...stackEnv(dataDir, ports), ...extra });
+  return spawnNode([...NPM_START_NODE_ARGS, '--import', 'tsx', 'scripts/start.ts'], { ...stackEnv(dataDir, ports), ...extra });
 }
 
 /** Resolves when `url` answers 200; fails early, with the output, if the process exits. */
