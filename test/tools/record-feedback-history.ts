@@ -16,8 +16,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
-import { feedbackGivenSignal, feedbackWorkflowId, startFeedbackWorkflow, type FeedbackNoticeKind, type FeedbackNoticeOutcome } from '../../contracts/feedback';
+import { feedbackGivenSignal, feedbackWorkflowId, startFeedbackWorkflow, type FeedbackNoticeKind } from '../../contracts/feedback';
 import { historyToJson, patchIds } from '../fixtures/history-json';
+import { FakeFeedbackNotices } from '../support/feedback-activity-fakes';
 import { createTimeSkippingEnv } from '../support/temporal';
 import { eventually } from '../support/wait';
 import { runRecorder } from './run-recorder';
@@ -33,20 +34,13 @@ export async function recordFeedbackHistories(outDir = DEFAULT_OUT_DIR): Promise
   const env = await createTimeSkippingEnv();
   // The environment's own client: the server skips time while a result is awaited (the day's wait).
   const { client } = env;
-  const sent: string[] = [];
-  /** What the fake answers, per `tourId:kind` (default: sent). */
-  const outcomes = new Map<string, FeedbackNoticeOutcome>();
+  const fake = new FakeFeedbackNotices(() => env.currentTimeMs());
+  const sent = (tourId: number, kind: FeedbackNoticeKind) => fake.of(tourId).some((s) => s.kind === kind);
   const worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue: TASK_QUEUE,
     workflowsPath: require.resolve('../../workflows'),
-    activities: {
-      async sendFeedbackNotice(tourId: number, kind: FeedbackNoticeKind): Promise<FeedbackNoticeOutcome> {
-        const outcome = outcomes.get(`${tourId}:${kind}`) ?? 'sent';
-        if (outcome === 'sent') sent.push(`${tourId}:${kind}`);
-        return outcome;
-      },
-    },
+    activities: fake.activities,
   });
   const written: string[] = [];
   mkdirSync(outDir, { recursive: true });
@@ -64,7 +58,7 @@ export async function recordFeedbackHistories(outDir = DEFAULT_OUT_DIR): Promise
       {
         await startFeedbackWorkflow(client, TASK_QUEUE, 1);
         const handle = client.workflow.getHandle(feedbackWorkflowId(1));
-        await eventually('the request', async () => sent.includes('1:request'), 15_000, 20);
+        await eventually('the request', async () => sent(1, 'request'), 15_000, 20);
         await handle.signal(feedbackGivenSignal);
         await handle.result();
         await save('answered', handle);
@@ -74,12 +68,12 @@ export async function recordFeedbackHistories(outDir = DEFAULT_OUT_DIR): Promise
         await startFeedbackWorkflow(client, TASK_QUEUE, 2);
         const handle = client.workflow.getHandle(feedbackWorkflowId(2));
         await handle.result();
-        if (!sent.includes('2:reminder')) throw new Error('tour 2 was not reminded');
+        if (!sent(2, 'reminder')) throw new Error('tour 2 was not reminded');
         await save('reminded', handle);
       }
       // The activity finds the feedback already given: nothing sent, no wait.
       {
-        outcomes.set('3:request', 'answered');
+        fake.outcomes.set('3:request', 'answered');
         await startFeedbackWorkflow(client, TASK_QUEUE, 3);
         const handle = client.workflow.getHandle(feedbackWorkflowId(3));
         await handle.result();

@@ -1,10 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import type { HistoryAndWorkflowId } from '@temporalio/client';
-import { DefaultLogger, Runtime, Worker, type ReplayResult } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { OWN_NOTICES_LOCAL_PATCH, REMINDER_AT_DUE_PATCH } from '../../workflows/booking.workflow';
-import { historyFromJson, patchIds, type History } from '../fixtures/history-json';
+import { patchIds, type History } from '../fixtures/history-json';
+import { committedHistories, historyFiles, installReplayRuntime, replayHistories } from './support/replay';
 
 /**
  * Committed BookingWorkflow histories (test/fixtures/histories/booking-*.json, recorded by
@@ -30,8 +27,6 @@ import { historyFromJson, patchIds, type History } from '../fixtures/history-jso
  * ('booking-own-notices-local', issue 12). The other booking-*.json, recorded before those
  * paths, keep replaying on the path they ran.
  */
-
-const HISTORIES_DIR = path.join(__dirname, '..', 'fixtures', 'histories');
 
 /** What each recorded story must contain, so a re-recording cannot quietly lose a path. */
 const EXPECTED: Record<string, { updates: string[]; signals: string[]; timersFired: number; patched: boolean; status: string | null; reminderAhead?: true; ownNoticesLocal?: true }> = {
@@ -66,20 +61,9 @@ const EXPECTED: Record<string, { updates: string[]; signals: string[]; timersFir
   'booking-request-expire': { updates: [], signals: [], timersFired: 1, patched: false, status: 'expired' },
 };
 
-const files = readdirSync(HISTORIES_DIR)
-  .filter((f) => /^booking-.+\.json$/.test(f))
-  .sort();
-
-/** Histories carry no workflow id; each is named after its file. */
-function histories(): Array<HistoryAndWorkflowId & { history: History }> {
-  return files.map((f) => ({ workflowId: f.replace(/\.json$/, ''), history: historyFromJson(JSON.parse(readFileSync(path.join(HISTORIES_DIR, f), 'utf8'))) }));
-}
-
-async function replay(workflowsPath: string): Promise<ReplayResult[]> {
-  const results: ReplayResult[] = [];
-  for await (const r of Worker.runReplayHistories({ workflowsPath, replayName: 'booking-replay' }, histories())) results.push(r);
-  return results;
-}
+const files = historyFiles('booking-');
+const histories = () => committedHistories(files);
+const replay = (workflowsPath: string) => replayHistories(workflowsPath, 'booking-replay', histories());
 
 function summary(history: History) {
   const events = history.events ?? [];
@@ -97,13 +81,7 @@ function summary(history: History) {
 }
 
 describe('BookingWorkflow replay of committed histories', () => {
-  beforeAll(() => {
-    try {
-      Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
-    } catch {
-      // Already installed in this process by an earlier test file: keep that one.
-    }
-  });
+  beforeAll(installReplayRuntime);
 
   it('when the fixtures are read, then each recorded story is there as a whole BookingWorkflow history, finished unless legacy', () => {
     expect(files).toEqual(Object.keys(EXPECTED).map((name) => `${name}.json`));

@@ -1,10 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import type { HistoryAndWorkflowId } from '@temporalio/client';
-import { DefaultLogger, Runtime, Worker, type ReplayResult } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { FEEDBACK_NOTICES_LOCAL_PATCH } from '../../workflows/feedback.workflow';
-import { historyFromJson, patchIds, type History } from '../fixtures/history-json';
+import { patchIds, type History } from '../fixtures/history-json';
+import { committedHistories, historyFiles, installReplayRuntime, replayHistories } from './support/replay';
 
 /**
  * Committed FeedbackWorkflow histories (test/fixtures/histories/feedback-*.json, recorded by
@@ -14,8 +11,6 @@ import { historyFromJson, patchIds, type History } from '../fixtures/history-jso
  * out their day when that change ships; feedback-local-*.json are the workflow as it runs
  * now (each email a local activity in the task that asks for it).
  */
-
-const HISTORIES_DIR = path.join(__dirname, '..', 'fixtures', 'histories');
 
 /** What each recorded story must contain, so a re-recording cannot quietly lose a path. */
 const EXPECTED: Record<string, { signals: string[]; timersFired: number; emails: { activities: number; local: number }; workflowTasks: number; local: boolean; state: object }> = {
@@ -27,20 +22,11 @@ const EXPECTED: Record<string, { signals: string[]; timersFired: number; emails:
   'feedback-local-reminded': { signals: [], timersFired: 1, emails: { activities: 0, local: 2 }, workflowTasks: 2, local: true, state: { requested: true, reminded: true, answered: false } },
 };
 
-const files = readdirSync(HISTORIES_DIR)
-  .filter((f) => /^feedback-.+\.json$/.test(f))
-  .sort();
+const files = historyFiles('feedback-');
 
-function histories(): Array<HistoryAndWorkflowId & { history: History }> {
-  return files.map((f) => ({ workflowId: f.replace(/\.json$/, ''), history: historyFromJson(JSON.parse(readFileSync(path.join(HISTORIES_DIR, f), 'utf8'))) }));
-}
-
-async function replay(workflowsPath: string, only?: RegExp): Promise<ReplayResult[]> {
-  const results: ReplayResult[] = [];
-  const chosen = histories().filter((h) => !only || only.test(h.workflowId));
-  for await (const r of Worker.runReplayHistories({ workflowsPath, replayName: 'feedback-replay' }, chosen)) results.push(r);
-  return results;
-}
+/** Replays the committed histories (those whose name matches `only`) against the bundle of `workflowsPath`. */
+const replay = (workflowsPath: string, only?: RegExp) =>
+  replayHistories(workflowsPath, 'feedback-replay', committedHistories(files.filter((f) => !only || only.test(f))));
 
 function summary(history: History) {
   const events = history.events ?? [];
@@ -61,17 +47,11 @@ function summary(history: History) {
 }
 
 describe('FeedbackWorkflow replay of committed histories', () => {
-  beforeAll(() => {
-    try {
-      Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
-    } catch {
-      // Already installed in this process by an earlier test file: keep that one.
-    }
-  });
+  beforeAll(installReplayRuntime);
 
   it('when the fixtures are read, then each recorded story is there as a whole, finished FeedbackWorkflow history on its path', () => {
     expect(files).toEqual(Object.keys(EXPECTED).map((name) => `${name}.json`));
-    for (const { workflowId, history } of histories()) {
+    for (const { workflowId, history } of committedHistories(files)) {
       expect({ workflowId, ...summary(history) }).toEqual({ workflowId, type: 'feedbackWorkflow', ...EXPECTED[workflowId] });
     }
   });

@@ -6,11 +6,10 @@ import {
   feedbackStateQuery,
   feedbackWorkflowId,
   startFeedbackWorkflow,
-  type FeedbackNoticeKind,
-  type FeedbackNoticeOutcome,
   type FeedbackWorkflowState,
 } from '../../contracts/feedback';
 import { feedbackWorkflow } from '../../workflows/feedback.workflow';
+import { FakeFeedbackNotices } from '../support/feedback-activity-fakes';
 import { createTimeSkippingEnv } from '../support/temporal';
 import { eventually } from '../support/wait';
 
@@ -23,19 +22,12 @@ import { eventually } from '../support/wait';
 const QUEUE = 'feedback-workflow-test';
 const HOUR = 3_600_000;
 
-interface Sent {
-  tourId: number;
-  kind: FeedbackNoticeKind;
-  atMs: number;
-}
-
 describe('FeedbackWorkflow', () => {
   let env: TestWorkflowEnvironment;
   let worker: Worker;
   let running: Promise<void>;
-  const sent: Sent[] = [];
-  /** What the fake activity answers, per tour and kind (default: sent). */
-  const outcomes = new Map<string, FeedbackNoticeOutcome>();
+  const fake = new FakeFeedbackNotices(() => env.currentTimeMs());
+  const { outcomes } = fake;
   let nextTour = 1000;
 
   beforeAll(async () => {
@@ -44,13 +36,7 @@ describe('FeedbackWorkflow', () => {
       connection: env.nativeConnection,
       taskQueue: QUEUE,
       workflowsPath: require.resolve('../../workflows/feedback.workflow'),
-      activities: {
-        async sendFeedbackNotice(tourId: number, kind: FeedbackNoticeKind): Promise<FeedbackNoticeOutcome> {
-          const outcome = outcomes.get(`${tourId}:${kind}`) ?? 'sent';
-          if (outcome === 'sent') sent.push({ tourId, kind, atMs: await env.currentTimeMs() });
-          return outcome;
-        },
-      },
+      activities: fake.activities,
     });
     running = worker.run();
   }, 120_000);
@@ -61,7 +47,7 @@ describe('FeedbackWorkflow', () => {
     await env?.teardown();
   });
 
-  const of = (tourId: number) => sent.filter((s) => s.tourId === tourId);
+  const of = (tourId: number) => fake.of(tourId);
   const handleOf = (tourId: number) => env.client.workflow.getHandle<typeof feedbackWorkflow>(feedbackWorkflowId(tourId));
 
   it('when nobody answers, then the buyer is asked once and reminded once, a day later', async () => {

@@ -1,9 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import type { HistoryAndWorkflowId } from '@temporalio/client';
-import { DefaultLogger, Runtime, Worker, type ReplayResult } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
-import { historyFromJson, type History } from '../fixtures/history-json';
+import { committedHistories, historyFiles, installReplayRuntime, replayHistories } from './support/replay';
 
 /**
  * Committed TourWorkflow histories (test/fixtures/histories/tour-*.json, recorded with
@@ -14,7 +10,6 @@ import { historyFromJson, type History } from '../fixtures/history-json';
  * same scenarios as tours started before it ran them.
  */
 
-const HISTORIES_DIR = path.join(__dirname, '..', 'fixtures', 'histories');
 const EXPECTED = [
   'tour-cancelled.json',
   'tour-closure-cancelled.json',
@@ -36,29 +31,12 @@ const EXPECTED = [
   'tour-recorded-notices.json',
 ];
 
-const files = readdirSync(HISTORIES_DIR)
-  .filter((f) => /^tour-.+\.json$/.test(f))
-  .sort();
-
-/** Histories carry no workflow id; the recorder's is `tour-<id>`, named here after the file. */
-function histories(): Array<HistoryAndWorkflowId & { history: History }> {
-  return files.map((f) => ({ workflowId: f.replace(/\.json$/, ''), history: historyFromJson(JSON.parse(readFileSync(path.join(HISTORIES_DIR, f), 'utf8'))) }));
-}
-
-async function replay(workflowsPath: string): Promise<ReplayResult[]> {
-  const results: ReplayResult[] = [];
-  for await (const r of Worker.runReplayHistories({ workflowsPath, replayName: 'tour-replay' }, histories())) results.push(r);
-  return results;
-}
+const files = historyFiles('tour-');
+const histories = () => committedHistories(files);
+const replay = (workflowsPath: string) => replayHistories(workflowsPath, 'tour-replay', histories());
 
 describe('TourWorkflow replay of committed histories', () => {
-  beforeAll(() => {
-    try {
-      Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
-    } catch {
-      // Already installed in this process by an earlier test file: keep that one.
-    }
-  });
+  beforeAll(installReplayRuntime);
 
   it('when the fixtures are read, then every scenario is there as a whole, finished TourWorkflow history', () => {
     expect(files).toEqual(EXPECTED);
