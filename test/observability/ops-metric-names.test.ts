@@ -104,8 +104,10 @@ describe('alert rules and dashboards name only metrics the system serves', () =>
     installRuntime(createLogger(loadConfig({ ...process.env, LOG_LEVEL: 'fatal' }), 'test-worker'), sdkPort);
     [db, env] = await Promise.all([createTestDatabase(), createTimeSkippingEnv()]);
     t = await buildTestApp({ knex: db.knex, env, config: { TOUR_EARLY_START_MINUTES: String(24 * 60), RECORD_CALLS: 'true' } });
-    // The first email fails as a network error would: its activity attempt fails and is retried.
-    const notifier = failingFirst(t.adapters.notifier, 'send', 'connection reset by the email provider').stub;
+    // The confirmation's first email fails as a network error would: its activity attempt fails
+    // and is retried (the booking's request before it goes as a local activity).
+    const confirmation = (msg: unknown) => (msg as { template?: string }).template === 'booking-confirmed';
+    const notifier = failingFirst(t.adapters.notifier, 'send', 'connection reset by the email provider', confirmation).stub;
     // The first recording start fails too: startCall, a local activity on the tour's local-steps path, is retried.
     const meetings = failingFirst(t.adapters.meetings, 'startRecording', 'connection reset while starting the capture').stub;
     worker = await startTestWorker(env, t, db.knex, { notifier, meetings });
