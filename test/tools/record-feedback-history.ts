@@ -17,6 +17,7 @@ import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { feedbackGivenSignal, feedbackWorkflowId, startFeedbackWorkflow, type FeedbackNoticeKind } from '../../contracts/feedback';
+import { FEEDBACK_NOTICES_LOCAL_PATCH } from '../../workflows/feedback.workflow';
 import { historyToJson, patchIds } from '../fixtures/history-json';
 import { FakeFeedbackNotices } from '../support/feedback-activity-fakes';
 import { createTimeSkippingEnv } from '../support/temporal';
@@ -24,8 +25,6 @@ import { eventually } from '../support/wait';
 import { runRecorder } from './run-recorder';
 
 const TASK_QUEUE = 'record-feedback-history';
-/** The patch id of workflows/feedback.workflow.ts (spelt out: the recorder also names histories from before it). */
-const NOTICES_LOCAL_PATCH = 'feedback-notices-local';
 
 export const DEFAULT_OUT_DIR = path.join(__dirname, '..', 'fixtures', 'histories');
 
@@ -46,7 +45,7 @@ export async function recordFeedbackHistories(outDir = DEFAULT_OUT_DIR): Promise
   mkdirSync(outDir, { recursive: true });
   const save = async (story: string, handle: WorkflowHandle) => {
     const history = await handle.fetchHistory();
-    const local = patchIds(history).includes(NOTICES_LOCAL_PATCH);
+    const local = patchIds(history).includes(FEEDBACK_NOTICES_LOCAL_PATCH);
     const file = path.join(outDir, `feedback-${local ? 'local' : 'activity'}-${story}.json`);
     writeFileSync(file, historyToJson(history));
     written.push(file);
