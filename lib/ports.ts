@@ -19,6 +19,19 @@ function ephemeralLow(): number {
 
 const LOWEST = 10_000;
 
+/**
+ * The ports this process has handed out. Each pick is free when it is made, but nothing holds
+ * it until its server binds: without this, a stack asking for four ports at once (API,
+ * PostgreSQL, Temporal, its UI) could be given the same one twice, and its second server fail
+ * with "address already in use".
+ */
+const handedOut = new Set<number>();
+
+function handOut(port: number): number {
+  handedOut.add(port);
+  return port;
+}
+
 function listenOnce(port: number): Promise<number | undefined> {
   return new Promise((resolve) => {
     const srv = net.createServer();
@@ -32,19 +45,24 @@ function listenOnce(port: number): Promise<number | undefined> {
 }
 
 /**
- * A TCP port that was free a moment ago, on the loopback interface: one below the
- * ephemeral range when there is room (no outgoing connection takes it in between), else
- * whatever the kernel gives.
+ * A TCP port that was free a moment ago, on the loopback interface, and not handed out
+ * before by this process: one below the ephemeral range when there is room (no outgoing
+ * connection takes it in between), else whatever the kernel gives.
  */
 export async function freePort(): Promise<number> {
   const low = ephemeralLow();
   if (low - LOWEST >= 1000) {
     for (let attempt = 0; attempt < 50; attempt++) {
-      const bound = await listenOnce(LOWEST + Math.floor(Math.random() * (low - LOWEST)));
-      if (bound !== undefined) return bound;
+      const candidate = LOWEST + Math.floor(Math.random() * (low - LOWEST));
+      if (handedOut.has(candidate)) continue;
+      const bound = await listenOnce(candidate);
+      if (bound !== undefined) return handOut(bound);
     }
   }
-  const bound = await listenOnce(0);
-  if (bound === undefined) throw new Error('no free TCP port on 127.0.0.1');
-  return bound;
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const bound = await listenOnce(0);
+    if (bound === undefined) break;
+    if (!handedOut.has(bound)) return handOut(bound);
+  }
+  throw new Error('no free TCP port on 127.0.0.1');
 }
