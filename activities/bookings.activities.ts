@@ -182,29 +182,34 @@ export function createBookingActivities(deps: Deps) {
       }
       // The notice runs once per fact: its domain event (webhooks) is recorded here, before the emails.
       await recordBookingNoticeEvent(knex, n, facts);
-      let sent = 0;
-      let failed = 0;
-      let transient: unknown;
-      let sentNow = false;
-      for (const email of composeBookingNotice(facts, n, new Date())) {
-        try {
-          const result = await deps.notifier.send({
+      // Its recipients at once (each has its own ledger row): the second is not held behind
+      // the first one's provider call, which is what a reminder's lag is made of under load.
+      const emails = composeBookingNotice(facts, n, new Date());
+      const outcomes = await Promise.allSettled(
+        emails.map((email) =>
+          deps.notifier.send({
             idempotencyKey: bookingNoticeKey(n, email.to.id),
             template: email.template,
             to: email.to.email,
             recipientUserId: email.to.id,
             vars: email.vars,
             attachments: email.attachments,
-          });
-          if (result.status === 'sent') sentNow = true;
+          }),
+        ),
+      );
+      let sent = 0;
+      let failed = 0;
+      let transient: unknown;
+      let sentNow = false;
+      for (const [i, outcome] of outcomes.entries()) {
+        if (outcome.status === 'fulfilled') {
+          if (outcome.value.status === 'sent') sentNow = true;
           sent += 1;
-        } catch (err) {
-          if (err instanceof EmailPermanentError) {
-            failed += 1;
-            deps.logger.warn({ err, bookingId: n.bookingId, kind: n.kind, to: email.to.id }, 'email refused by the provider; recorded as failed');
-          } else {
-            transient = err;
-          }
+        } else if (outcome.reason instanceof EmailPermanentError) {
+          failed += 1;
+          deps.logger.warn({ err: outcome.reason, bookingId: n.bookingId, kind: n.kind, to: emails[i]!.to.id }, 'email refused by the provider; recorded as failed');
+        } else {
+          transient = outcome.reason;
         }
       }
       if (transient) throw transient;

@@ -10,6 +10,7 @@ import { BOOKING_REMINDER_LEAD_MS, type BookingNotice } from '../../contracts/bo
 import { createLogger } from '../../lib/logger';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { insertBooking, insertProperty, insertUser } from '../support/factories';
+import { ScriptedEmailSender } from '../support/scripted-email-sender';
 
 /**
  * The reminder's activity as the booking workflow starts it ahead of its time
@@ -25,16 +26,18 @@ describe('sendBookingNotice for a reminder started ahead of its time', () => {
   let dir: string;
   let activities: ReturnType<typeof createBookingActivities>;
   let property: number;
+  let realtorEmail: string;
   let slot = 0;
+  const logger = createLogger({ logLevel: 'warn', env: 'production' }, 'test');
 
   beforeAll(async () => {
     db = await createTestDatabase();
     dir = mkdtempSync(path.join(tmpdir(), 'rfy-reminder-'));
-    const logger = createLogger({ logLevel: 'warn', env: 'production' }, 'test');
     const notifier = new Notifier({ knex: db.knex, sender: new LocalEmailSender({ outboxDir: dir, logger }), from: 'test@example.com', logger });
     activities = createBookingActivities({ knex: db.knex, notifier, logger });
-    const realtor = (await insertUser(db.knex, 'realtor')).id;
-    property = (await insertProperty(db.knex, { realtor_id: realtor, status: 'active' })).id;
+    const realtor = await insertUser(db.knex, 'realtor');
+    realtorEmail = realtor.email;
+    property = (await insertProperty(db.knex, { realtor_id: realtor.id, status: 'active' })).id;
   });
 
   afterAll(async () => {
@@ -56,6 +59,10 @@ describe('sendBookingNotice for a reminder started ahead of its time', () => {
   }
 
   const ledger = (bookingId: number) => db.knex('notifications').where('idempotency_key', 'like', `booking:${bookingId}:reminder:%`).select('status', 'sent_at');
+
+  /** The activities with `sender` as the mail provider. */
+  const withSender = (sender: ScriptedEmailSender) =>
+    createBookingActivities({ knex: db.knex, notifier: new Notifier({ knex: db.knex, sender, from: 'test@example.com', logger }), logger });
 
   it('when its time is ahead, then it waits until sendAt and sends to both sides, each once', async () => {
     const { bookingId, notice, dueAt } = await confirmedBooking(600);
@@ -105,5 +112,33 @@ describe('sendBookingNotice for a reminder started ahead of its time', () => {
     await expect(new MockActivityEnvironment().run(activities.sendBookingNotice, notice)).resolves.toEqual({ sent: 2, failed: 0 });
     expect(Date.now() - started).toBeLessThan(2_000);
     expect(await ledger(bookingId)).toHaveLength(2);
+  });
+
+  it('when its time comes, then both sides are handed to the provider at once, not one after the other', async () => {
+    const { bookingId, notice } = await confirmedBooking(0);
+    const sender = new ScriptedEmailSender(200);
+    await expect(new MockActivityEnvironment().run(withSender(sender).sendBookingNotice, notice)).resolves.toEqual({ sent: 2, failed: 0 });
+    expect(sender.handed).toHaveLength(2);
+    expect(sender.maxInFlight).toBe(2);
+    expect((await ledger(bookingId)).map((r) => r.status)).toEqual(['sent', 'sent']);
+  });
+
+  it('when the provider refuses one side for good, then the other is still sent and the refusal counted', async () => {
+    const { bookingId, notice } = await confirmedBooking(0);
+    const sender = new ScriptedEmailSender().for(realtorEmail, 'permanent');
+    await expect(new MockActivityEnvironment().run(withSender(sender).sendBookingNotice, notice)).resolves.toEqual({ sent: 1, failed: 1 });
+    expect((await ledger(bookingId)).map((r) => r.status).sort()).toEqual(['failed', 'sent']);
+  });
+
+  it('when the provider fails one side for now, then the attempt fails after the other was sent, and its retry sends only the one left', async () => {
+    const { bookingId, notice } = await confirmedBooking(0);
+    const failing = new ScriptedEmailSender().for(realtorEmail, 'transient');
+    await expect(new MockActivityEnvironment().run(withSender(failing).sendBookingNotice, notice)).rejects.toThrow('provider unavailable');
+    expect((await ledger(bookingId)).map((r) => r.status).sort()).toEqual(['pending', 'sent']);
+
+    const retry = new ScriptedEmailSender();
+    await expect(new MockActivityEnvironment().run(withSender(retry).sendBookingNotice, notice)).resolves.toEqual({ sent: 2, failed: 0 });
+    expect(retry.handed.map((m) => m.to)).toEqual([realtorEmail]);
+    expect((await ledger(bookingId)).map((r) => r.status)).toEqual(['sent', 'sent']);
   });
 });
