@@ -21,7 +21,6 @@ import { AVAILABILITY_FAILURES } from '../contracts/availability';
 import { AvailabilityConflictError } from '../lib/availability';
 import { composeBookingNotice } from '../adapters/email/compose/booking-notices';
 import type { Notifier } from '../adapters/email/notifier';
-import { EmailPermanentError } from '../adapters/email/port';
 import { recordAudit } from '../db/audit';
 import { bookingsRepository, type BookingRecord, type BookingStatusPatch } from '../db/repositories/bookings.repository';
 import { toursRepository } from '../db/repositories/tours.repository';
@@ -29,6 +28,7 @@ import type { Logger } from '../lib/logger';
 import { bookingOutcomes, reminderLagSeconds, secondsBetween } from './kpis';
 import { recordBookingNoticeEvent } from './webhooks.activities';
 import { currentActivity } from './activity-context';
+import { sendToAll } from './email-refusal';
 
 /**
  * The booking lifecycle's side effects. Every one is safe to retry: transitions check the
@@ -182,10 +182,10 @@ export function createBookingActivities(deps: Deps) {
       }
       // The notice runs once per fact: its domain event (webhooks) is recorded here, before the emails.
       await recordBookingNoticeEvent(knex, n, facts);
-      // Its recipients at once (each has its own ledger row): the second is not held behind
-      // the first one's provider call, which is what a reminder's lag is made of under load.
+      // Its recipients at once: the second is not held behind the first one's provider call
+      // and ledger writes, which is what a reminder's lag is made of on a busy worker.
       const emails = composeBookingNotice(facts, n, new Date());
-      const outcomes = await Promise.allSettled(
+      const outcomes = await sendToAll(
         emails.map((email) =>
           deps.notifier.send({
             idempotencyKey: bookingNoticeKey(n, email.to.id),
@@ -199,20 +199,16 @@ export function createBookingActivities(deps: Deps) {
       );
       let sent = 0;
       let failed = 0;
-      let transient: unknown;
       let sentNow = false;
       for (const [i, outcome] of outcomes.entries()) {
-        if (outcome.status === 'fulfilled') {
-          if (outcome.value.status === 'sent') sentNow = true;
+        if ('ok' in outcome) {
+          if (outcome.ok.status === 'sent') sentNow = true;
           sent += 1;
-        } else if (outcome.reason instanceof EmailPermanentError) {
-          failed += 1;
-          deps.logger.warn({ err: outcome.reason, bookingId: n.bookingId, kind: n.kind, to: emails[i]!.to.id }, 'email refused by the provider; recorded as failed');
         } else {
-          transient = outcome.reason;
+          failed += 1;
+          deps.logger.warn({ err: outcome.refused, bookingId: n.bookingId, kind: n.kind, to: emails[i]!.to.id }, 'email refused by the provider; recorded as failed');
         }
       }
-      if (transient) throw transient;
       // Once per reminder: on the attempt that delivered its last outstanding email.
       const due = Date.parse(n.discriminator) - BOOKING_REMINDER_LEAD_MS;
       if (n.kind === 'reminder' && sentNow && Number.isFinite(due)) reminderLagSeconds.observe(secondsBetween(due, Date.now()));

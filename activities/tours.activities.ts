@@ -18,7 +18,7 @@ import { labelSegments, type SpeakerRole, type SpeakerTurn } from '../adapters/m
 import type { ObjectStorage } from '../adapters/storage/port';
 import type { Logger } from '../lib/logger';
 import * as kpi from './kpis';
-import { permanentRefusal } from './email-refusal';
+import { sendToAll } from './email-refusal';
 import { createProcessingActivities } from './processing.activities';
 import { recordTourNoticeEvent, recordTourStepEvent } from './webhooks.activities';
 import { startTourFeedback } from './feedback.activities';
@@ -182,11 +182,10 @@ export function createTourActivities(deps: Deps) {
     return out;
   }
 
-  /** Sends to each person once (the ledger's key); a provider's permanent refusal of one person is counted, not retried. */
+  /** Sends to each person once (the ledger's key), all at once; a provider's permanent refusal of one person is counted, not retried. */
   async function sendEach<P extends { id: number }>(people: P[], mail: (p: P) => Parameters<Notifier['send']>[0]): Promise<number> {
-    let refused = 0;
-    for (const p of people) if (await permanentRefusal(deps.notifier.send(mail(p)))) refused += 1;
-    return refused;
+    const outcomes = await sendToAll(people.map((p) => deps.notifier.send(mail(p))));
+    return outcomes.filter((o) => 'refused' in o).length;
   }
 
   function peopleOf(t: TourFacts) {

@@ -64,6 +64,8 @@ describe('tour_start / tour_end notices across worker restarts', () => {
       await worker.start({ notifier: halted.notifier });
       expect((await sys.http().post(`/api/v1/realtors/tours/${tourId}/${action}`).set(realtor.auth)).status).toBe(200);
       await halted.stuck;
+      // The two go out at once: the other's send may still be finishing when this one hangs.
+      await eventually(`one ${kind} mail sent`, async () => (await rows(tourId, kind)).filter((r) => r.status === 'sent').length === 1, 30_000);
       expect((await rows(tourId, kind)).filter((r) => r.status === 'sent')).toHaveLength(1);
       await worker.stop();
       await worker.start();
