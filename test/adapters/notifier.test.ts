@@ -12,7 +12,7 @@ import { ScriptedEmailSender } from '../support/scripted-email-sender';
 
 describe('Notifier (the email ledger)', () => {
   let db: TestDatabase;
-  const logger = createLogger({ logLevel: 'warn', env: 'production' }, 'test');
+  const logger = createLogger({ logLevel: 'silent', env: 'test' }, 'test');
   let n = 0;
 
   beforeAll(async () => {

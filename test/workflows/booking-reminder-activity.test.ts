@@ -28,7 +28,7 @@ describe('sendBookingNotice for a reminder started ahead of its time', () => {
   let property: number;
   let realtorEmail: string;
   let slot = 0;
-  const logger = createLogger({ logLevel: 'warn', env: 'production' }, 'test');
+  const logger = createLogger({ logLevel: 'silent', env: 'test' }, 'test');
 
   beforeAll(async () => {
     db = await createTestDatabase();
